@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * mxwall_shared.h - the one definition of every map name, key and value
+ * layout shared by the XDP program (bpf/mxwall.bpf.c), the userspace loader
+ * (control/mxwalld) and, later, the DPDK dataplane.  There is no second copy.
+ *
+ * Decisions a reader would otherwise reverse-engineer:
+ *  - Every address is stored as 16 bytes.  IPv4 addresses are IPv4-mapped
+ *    IPv6 (::ffff:a.b.c.d, RFC 4291 2.5.5.2), so one hash and one LPM trie
+ *    serve both families and userspace has one code path.  An IPv4 /N prefix
+ *    is the mapped /(96+N) prefix.
+ *  - Exact addresses live in plain HASH maps (O(1), cost flat in the number
+ *    of entries); prefixes live in LPM tries.  Allow/block maps are never
+ *    LRU: only the control plane writes them, so attack traffic can never
+ *    evict an entry.  Per-source state that attack traffic does create
+ *    (token buckets, flow entries) lives in LRU maps sized in the config.
+ *  - Times are CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns()); 0 means
+ *    "never expires".  The state file stores wall-clock times and the loader
+ *    converts them at restore.
+ *  - Byte order is stated per field: "be" fields are network order, all
+ *    others host order.
+ */
+#ifndef MXWALL_SHARED_H
+#define MXWALL_SHARED_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/*
+ * Maps of bpf/mxwall.bpf.c (all pinned by name under the pin directory):
+ *   mxw_config       ARRAY[1]        u32 -> struct mxw_config
+ *   mxw_ports        ARRAY[65536]    u32 port (host order) -> __u8 MXW_PORT_*
+ *   mxw_protected    LPM_TRIE        struct mxw_lpm_key -> __u8 (1)
+ *   mxw_allow_exact  HASH            struct mxw_addr -> struct mxw_list_entry
+ *   mxw_allow_lpm    LPM_TRIE        struct mxw_lpm_key -> struct mxw_list_entry
+ *   mxw_block_exact  HASH            struct mxw_addr -> struct mxw_list_entry
+ *   mxw_block_lpm    LPM_TRIE        struct mxw_lpm_key -> struct mxw_list_entry
+ *   mxw_src_bucket   LRU_HASH        struct mxw_addr (masked) -> struct mxw_bucket
+ *   mxw_pfx_bucket   LRU_HASH        struct mxw_addr (masked) -> struct mxw_bucket
+ *   mxw_ct           LRU_HASH        struct mxw_flow_key -> struct mxw_flow_val
+ *   mxw_conn         LRU_HASH        struct mxw_flow_key -> struct mxw_flow_val
+ *   mxw_conn_count   LRU_HASH        struct mxw_addr -> __u32
+ *   mxw_stats        PERCPU_ARRAY    u32 enum mxw_reason -> struct mxw_counter
+ *   mxw_tx_ports     DEVMAP[2]       u32 enum mxw_port_slot -> ifindex
+ * A map's max_entries may be resized by the loader before load; the
+ * MXW_*_MAX values below are the defaults.
+ */
+
+/* ---- limits, defined once ------------------------------------------- */
+#define MXW_VLAN_MAX_DEPTH      2       /* 802.1Q / 802.1ad tags parsed */
+#define MXW_IPV6_EXT_MAX        6       /* IPv6 extension headers walked */
+#define MXW_MAX_PORTS           65536   /* mxw_ports array size */
+#define MXW_LIST_EXACT_MAX      (1u << 21)  /* exact allow/block entries */
+#define MXW_LIST_PREFIX_MAX     65536   /* prefix allow/block entries */
+#define MXW_PROTECTED_MAX       1024    /* protected destination prefixes */
+#define MXW_BUCKET_MAX          (1u << 20)  /* per-source SYN buckets (LRU) */
+#define MXW_PFX_BUCKET_MAX      (1u << 18)  /* per-prefix SYN buckets (LRU) */
+#define MXW_CT_MAX              (1u << 18)  /* return-path entries (LRU) */
+#define MXW_CONN_MAX            (1u << 19)  /* inbound mail flows (LRU) */
+#define MXW_REASON_TEXT_MAX     32
+
+/* Pin directory under bpffs; each map is pinned as <dir>/<map name>. */
+#define MXW_PIN_DIR_DEFAULT     "/sys/fs/bpf/mxwall"
+
+/* ---- addresses -------------------------------------------------------- */
+struct mxw_addr {
+	__u8 a[16];             /* be: IPv6, or IPv4-mapped ::ffff:a.b.c.d */
+};
+
+/* LPM trie key: prefixlen counts bits of the 128-bit mapped address. */
+struct mxw_lpm_key {
+	__u32 prefixlen;        /* host order, 0..128 */
+	__u8 a[16];             /* be */
+};
+
+/* ---- allow / block lists ---------------------------------------------- */
+/* Value of mxw_allow_exact, mxw_allow_lpm, mxw_block_exact, mxw_block_lpm. */
+struct mxw_list_entry {
+	__u64 expires_ns;       /* CLOCK_MONOTONIC; 0 = permanent */
+	__u64 created_ns;       /* CLOCK_MONOTONIC */
+	__u32 reason;           /* enum mxw_list_reason */
+	__u32 flags;            /* MXW_LF_* */
+};
+
+enum mxw_list_reason {
+	MXW_LR_MANUAL = 0,      /* added over the control socket */
+	MXW_LR_POLICY = 1,      /* score crossed the threshold */
+	MXW_LR_ESCALATED = 2,   /* prefix escalation */
+	MXW_LR_CONFIG = 3,      /* from the config file */
+};
+
+#define MXW_LF_SHADOW           (1u << 0)   /* recorded, not enforced */
+
+/* ---- configuration (mxw_config, ARRAY of one) -------------------------- */
+/* Flags in mxw_config.flags */
+#define MXW_CF_PASS_OTHER_ETHERTYPES (1u << 0) /* default: drop */
+#define MXW_CF_FRAG_PASS        (1u << 1)   /* fragments towards servers */
+#define MXW_CF_PROTECTED_ONLY   (1u << 2)   /* mail only to mxw_protected */
+#define MXW_CF_FAIL_CLOSED      (1u << 3)   /* inspection absent => drop */
+#define MXW_CF_V6EXT_PASS       (1u << 4)   /* past MXW_IPV6_EXT_MAX: pass */
+#define MXW_CF_INSPECT          (1u << 5)   /* hand mail payload to AF_XDP */
+
+struct mxw_config {
+	__u32 outside_ifindex;  /* port facing the internet */
+	__u32 inside_ifindex;   /* port facing the mail servers */
+	__u32 flags;            /* MXW_CF_* */
+	__u32 generation;       /* bumped by every (re)load, for stats */
+
+	/* per-source SYN token bucket: IPv4 /32, IPv6 /src6_len */
+	__u32 src_rate;         /* SYNs per second; 0 = unlimited */
+	__u32 src_burst;        /* bucket depth in SYNs */
+	/* per-prefix aggregate bucket: IPv4 /pfx4_len, IPv6 /pfx6_len */
+	__u32 pfx_rate;
+	__u32 pfx_burst;
+	/* global new-connection cap over all sources */
+	__u32 global_rate;
+	__u32 global_burst;
+	/* concurrent inbound mail connections per source; 0 = no cap */
+	__u32 max_conns_per_src;
+	/* essential ICMP/ICMPv6 towards the servers, global bucket */
+	__u32 icmp_rate;
+	__u32 icmp_burst;
+
+	__u8 src6_len;          /* default 64 */
+	__u8 pfx4_len;          /* default 24 */
+	__u8 pfx6_len;          /* default 48 */
+	__u8 _pad0;
+
+	__u32 _pad1;
+	__u64 ct_tcp_timeout_ns;    /* return-path / flow idle timeout, TCP */
+	__u64 ct_udp_timeout_ns;    /* return-path idle timeout, UDP / ICMP */
+};
+
+/* mxw_ports: ARRAY[MXW_MAX_PORTS] indexed by host-order TCP dest port. */
+#define MXW_PORT_MAIL           (1u << 0)   /* accept towards the servers */
+#define MXW_PORT_INSPECT        (1u << 1)   /* payload goes to inspection */
+#define MXW_PORT_IMPLICIT_TLS   (1u << 2)   /* 465/995/993: opaque */
+
+/* ---- token buckets (LRU maps, internal to the fast path) ---------------- */
+struct mxw_bucket {
+	__u64 last_ns;          /* last refill time */
+	__u64 tokens;           /* fixed point: tokens << MXW_TOKEN_SHIFT */
+};
+#define MXW_TOKEN_SHIFT         20
+
+/* ---- flows ------------------------------------------------------------- */
+/* 5-tuple; for return-path entries it is the *expected reply* tuple, i.e.
+ * src = the remote peer, dst = the inside host. */
+struct mxw_flow_key {
+	struct mxw_addr src;
+	struct mxw_addr dst;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;             /* IPPROTO_TCP / UDP / ICMP / ICMPV6 */
+	__u8 _pad[3];
+};
+
+struct mxw_flow_val {
+	__u64 expires_ns;       /* CLOCK_MONOTONIC */
+	__u32 flags;            /* MXW_FF_* */
+	__u32 _pad;
+};
+#define MXW_FF_COUNTED          (1u << 0)   /* counted in mxw_conn_count */
+#define MXW_FF_FIN_SEEN         (1u << 1)
+
+/* ---- devmap (mxw_tx_ports) --------------------------------------------- */
+enum mxw_port_slot {
+	MXW_SLOT_OUTSIDE = 0,
+	MXW_SLOT_INSIDE = 1,
+	MXW_SLOT_MAX = 2,
+};
+
+/* ---- per-reason counters (mxw_stats, PERCPU_ARRAY[MXW_R_MAX]) ----------- */
+struct mxw_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/*
+ * X-macro: (enum name, stable text used in stats/metrics).  The order is
+ * ABI for mxw_stats indices: append, never reorder.
+ */
+#define MXW_REASONS(X) \
+	X(MXW_R_PASS_OUTBOUND,     "pass_outbound")      \
+	X(MXW_R_PASS_ARP,          "pass_arp")           \
+	X(MXW_R_PASS_ND,           "pass_nd")            \
+	X(MXW_R_PASS_ETHERTYPE,    "pass_ethertype")     \
+	X(MXW_R_DROP_ETHERTYPE,    "drop_ethertype")     \
+	X(MXW_R_PASS_ALLOW,        "pass_allowlist")     \
+	X(MXW_R_DROP_BLOCK,        "drop_blocklist")     \
+	X(MXW_R_PASS_RETURN,       "pass_return")        \
+	X(MXW_R_PASS_ICMP,         "pass_icmp")          \
+	X(MXW_R_DROP_ICMP_RATE,    "drop_icmp_rate")     \
+	X(MXW_R_DROP_ICMP_OTHER,   "drop_icmp_other")    \
+	X(MXW_R_DROP_FRAG,         "drop_fragment")      \
+	X(MXW_R_PASS_FRAG,         "pass_fragment")      \
+	X(MXW_R_PASS_MAIL_SYN,     "pass_mail_syn")      \
+	X(MXW_R_PASS_MAIL,         "pass_mail")          \
+	X(MXW_R_DROP_SYN_SRC,      "drop_syn_source_rate") \
+	X(MXW_R_DROP_SYN_PFX,      "drop_syn_prefix_rate") \
+	X(MXW_R_DROP_SYN_GLOBAL,   "drop_syn_global_rate") \
+	X(MXW_R_DROP_CONN_LIMIT,   "drop_conn_limit")    \
+	X(MXW_R_DROP_NOT_MAIL,     "drop_not_mail")      \
+	X(MXW_R_DROP_NOT_PROTECTED,"drop_not_protected") \
+	X(MXW_R_DROP_MALFORMED,    "drop_malformed")     \
+	X(MXW_R_DROP_VLAN_DEPTH,   "drop_vlan_depth")    \
+	X(MXW_R_DROP_V6EXT,        "drop_ipv6_ext_bound") \
+	X(MXW_R_PASS_V6EXT,        "pass_ipv6_ext_bound") \
+	X(MXW_R_DROP_NO_PORT,      "drop_unknown_ingress") \
+	X(MXW_R_ERR_REDIRECT,      "err_redirect")       \
+	X(MXW_R_PASS_UNINSPECTED,  "pass_uninspected")   \
+	X(MXW_R_DROP_FAIL_CLOSED,  "drop_fail_closed")   \
+	X(MXW_R_TO_INSPECT,        "to_inspection")
+
+#define MXW_REASON_ENUM(name, text) name,
+enum mxw_reason {
+	MXW_REASONS(MXW_REASON_ENUM)
+	MXW_R_MAX
+};
+#undef MXW_REASON_ENUM
+
+#endif /* MXWALL_SHARED_H */
