@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * ctl_bpf.h - mxwalld's side of the XDP program: load with pinned maps,
+ * write the configuration maps, attach (atomically replacing a previous
+ * instance), and the list / stats operations the control socket needs.
+ * The only file of mxwalld that includes the skeleton.
+ */
+#ifndef CTL_BPF_H
+#define CTL_BPF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ctl_addr.h"
+#include "ctl_config.h"
+#include "mxwall_shared.h"
+
+struct mxwall_bpf;
+
+enum ctl_list {
+	CTL_LIST_ALLOW = 0,
+	CTL_LIST_BLOCK = 1,
+};
+
+struct ctl_bpf {
+	struct mxwall_bpf *skel;
+	int fd_exact[2];        /* by enum ctl_list */
+	int fd_lpm[2];
+	int fd_config, fd_ports, fd_protected, fd_tx, fd_stats;
+	bool pins_reused;       /* list maps came from existing pins */
+	int ifindex[MXW_SLOT_MAX];
+	uint32_t xdp_flags;     /* XDP_FLAGS_DRV_MODE or _SKB_MODE */
+	bool attached[MXW_SLOT_MAX];
+	uint32_t generation;
+	uint64_t n_exact[2], n_lpm[2];  /* entries, kept by every write */
+	uint32_t max_exact[2], max_lpm[2];
+};
+
+/* Open the skeleton, size the maps from cfg, reuse or create the pins
+ * under cfg->pin_dir, load.  Logs and returns -errno on failure. */
+int ctl_bpf_open(struct ctl_bpf *b, const struct ctl_config *cfg);
+
+/* Write mxw_config, mxw_ports, mxw_protected, mxw_tx_ports and the static
+ * allow / block entries of cfg (removing static entries it no longer
+ * lists).  Resolves interface names in the current network namespace. */
+int ctl_bpf_apply(struct ctl_bpf *b, const struct ctl_config *cfg);
+
+/* Attach to both ports; an attached program is replaced atomically. */
+int ctl_bpf_attach(struct ctl_bpf *b);
+
+/* Release; with detach, first take our program off both ports. */
+void ctl_bpf_close(struct ctl_bpf *b, bool detach);
+
+/* List operations, -errno on failure.  put: without replace an existing
+ * entry gives -EEXIST; *created tells whether the entry is new. */
+int ctl_bpf_list_put(struct ctl_bpf *b, enum ctl_list l,
+		     const struct ctl_prefix *p,
+		     const struct mxw_list_entry *v, bool replace,
+		     bool *created);
+int ctl_bpf_list_get(struct ctl_bpf *b, enum ctl_list l,
+		     const struct ctl_prefix *p, struct mxw_list_entry *v);
+int ctl_bpf_list_del(struct ctl_bpf *b, enum ctl_list l,
+		     const struct ctl_prefix *p);
+
+/* Walk exact entries, then prefixes.  cb returns non-zero to stop. */
+typedef int (*ctl_list_cb)(const struct ctl_prefix *p,
+			   const struct mxw_list_entry *v, void *ctx);
+int ctl_bpf_list_walk(struct ctl_bpf *b, enum ctl_list l, ctl_list_cb cb,
+		      void *ctx);
+
+/* Delete entries with 0 < expires_ns <= now_ns; returns how many. */
+long ctl_bpf_list_expire(struct ctl_bpf *b, enum ctl_list l,
+			 uint64_t now_ns);
+
+/* Recount entries (after start with reused pins). */
+int ctl_bpf_list_count(struct ctl_bpf *b);
+
+/* Per-reason counters summed over CPUs. */
+int ctl_bpf_stats(struct ctl_bpf *b, struct mxw_counter out[MXW_R_MAX]);
+
+extern const char *const ctl_stat_names[MXW_R_MAX];
+
+#endif /* CTL_BPF_H */

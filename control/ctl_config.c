@@ -1,0 +1,817 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ctl_config.c - parse and validate mxwalld's JSON configuration.
+ *
+ * Decisions:
+ *  - Strict: every object lists its keys; an unknown key, a wrong type or an
+ *    out-of-range number is an error naming the full key path, e.g.
+ *    "fastpath.syn.per_source.rate: must be an integer 0..10000000".
+ *  - Keys beginning with "//" are comments at any level (JSON has no
+ *    comments; this keeps the example config both annotated and checkable).
+ *  - Duplicate keys are errors (JSON_REJECT_DUPLICATES): a file where the
+ *    second "rate" silently wins is a trap.
+ *  - Numbers must be JSON integers (no 1.5, no "20", no true).
+ *  - Only "interfaces" is required; defaults are listed in docs/config.md
+ *    and filled in here in ctl_config_defaults().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl_config.h"
+
+#define NS_PER_SEC 1000000000ull
+#define RATE_MAX 10000000
+
+const struct ctl_table_info ctl_tables[CTL_T_MAX] = {
+	[CTL_T_ALLOW_EXACT]  = {"allow_exact", "mxw_allow_exact",
+				MXW_LIST_EXACT_MAX, 1024, 1u << 24},
+	[CTL_T_BLOCK_EXACT]  = {"block_exact", "mxw_block_exact",
+				MXW_LIST_EXACT_MAX, 1024, 1u << 24},
+	[CTL_T_ALLOW_PREFIX] = {"allow_prefix", "mxw_allow_lpm",
+				MXW_LIST_PREFIX_MAX, 16, 1u << 22},
+	[CTL_T_BLOCK_PREFIX] = {"block_prefix", "mxw_block_lpm",
+				MXW_LIST_PREFIX_MAX, 16, 1u << 22},
+	[CTL_T_SRC_BUCKET]   = {"src_bucket", "mxw_src_bucket",
+				MXW_BUCKET_MAX, 1024, 1u << 24},
+	[CTL_T_PFX_BUCKET]   = {"pfx_bucket", "mxw_pfx_bucket",
+				MXW_PFX_BUCKET_MAX, 1024, 1u << 24},
+	[CTL_T_CONN_COUNT]   = {"conn_count", "mxw_conn_count",
+				MXW_BUCKET_MAX, 1024, 1u << 24},
+	[CTL_T_CT]           = {"conntrack", "mxw_ct",
+				MXW_CT_MAX, 1024, 1u << 24},
+	[CTL_T_CONN]         = {"conn", "mxw_conn",
+				MXW_CONN_MAX, 1024, 1u << 24},
+};
+
+static const uint16_t ctl_default_mail_ports[] = {25, 465, 587, 110, 995,
+						  143, 993};
+static const uint16_t ctl_default_tls_ports[] = {465, 995, 993};
+
+static const char *const ctl_log_level_names[] = {
+	"error", "warn", "info", "debug", NULL
+};
+
+/* Parser context: where errors go. */
+struct cfgp {
+	char *err;
+	size_t errlen;
+};
+
+__attribute__((format(printf, 3, 4)))
+static int cfg_fail(struct cfgp *p, const char *path, const char *fmt, ...)
+{
+	char msg[CTL_ERR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(p->err, p->errlen, "%s: %s", path, msg);
+	return -EINVAL;
+}
+
+/* path + "." + key; an over-long path is cut (it only labels an error). */
+static void cfg_join(char *out, size_t len, const char *path, const char *key)
+{
+	int n;
+
+	if (path[0])
+		n = snprintf(out, len, "%s.%s", path, key);
+	else
+		n = snprintf(out, len, "%s", key);
+	if (n < 0 || (size_t)n >= len)
+		out[len - 1] = '\0';
+}
+
+/* Every key of obj must be in keys[] (NULL-terminated) or a "//" comment. */
+static int cfg_keys(struct cfgp *p, json_t *obj, const char *path,
+		    const char *const *keys)
+{
+	const char *k;
+	json_t *v;
+	char kp[256];
+
+	json_object_foreach(obj, k, v) {
+		bool known = false;
+
+		if (strncmp(k, "//", 2) == 0) {
+			/* A comment: a string or an array of strings. */
+			if (json_is_string(v))
+				continue;
+			if (json_is_array(v)) {
+				size_t i;
+				json_t *e;
+
+				json_array_foreach(v, i, e)
+					if (!json_is_string(e))
+						break;
+				if (i == json_array_size(v))
+					continue;
+			}
+			cfg_join(kp, sizeof(kp), path, k);
+			return cfg_fail(p, kp, "a comment must be a string or "
+					"an array of strings");
+		}
+		for (size_t i = 0; keys[i]; i++)
+			if (strcmp(k, keys[i]) == 0)
+				known = true;
+		if (!known) {
+			cfg_join(kp, sizeof(kp), path, k);
+			return cfg_fail(p, kp, "unknown key");
+		}
+	}
+	return 0;
+}
+
+/* Fetch an optional object member; an absent key leaves *out NULL. */
+static int cfg_obj(struct cfgp *p, json_t *parent, const char *path,
+		   const char *key, json_t **out)
+{
+	char kp[256];
+	json_t *v = json_object_get(parent, key);
+
+	*out = NULL;
+	if (!v)
+		return 0;
+	if (!json_is_object(v)) {
+		cfg_join(kp, sizeof(kp), path, key);
+		return cfg_fail(p, kp, "must be an object");
+	}
+	*out = v;
+	return 0;
+}
+
+static int cfg_u32(struct cfgp *p, json_t *obj, const char *path,
+		   const char *key, uint32_t min, uint32_t max, uint32_t *out)
+{
+	char kp[256];
+	json_t *v = obj ? json_object_get(obj, key) : NULL;
+	json_int_t n;
+
+	if (!v)
+		return 0;
+	cfg_join(kp, sizeof(kp), path, key);
+	if (!json_is_integer(v))
+		return cfg_fail(p, kp, "must be an integer %u..%u", min, max);
+	n = json_integer_value(v);
+	if (n < (json_int_t)min || n > (json_int_t)max)
+		return cfg_fail(p, kp, "must be an integer %u..%u", min, max);
+	*out = (uint32_t)n;
+	return 0;
+}
+
+static int cfg_bool(struct cfgp *p, json_t *obj, const char *path,
+		    const char *key, bool *out)
+{
+	char kp[256];
+	json_t *v = obj ? json_object_get(obj, key) : NULL;
+
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v)) {
+		cfg_join(kp, sizeof(kp), path, key);
+		return cfg_fail(p, kp, "must be true or false");
+	}
+	*out = json_is_true(v);
+	return 0;
+}
+
+/* A string of 1..max bytes without NUL or control characters. */
+static int cfg_str(struct cfgp *p, json_t *obj, const char *path,
+		   const char *key, char *out, size_t max, bool absolute)
+{
+	char kp[256];
+	json_t *v = obj ? json_object_get(obj, key) : NULL;
+	const char *s;
+	size_t n;
+
+	if (!v)
+		return 0;
+	cfg_join(kp, sizeof(kp), path, key);
+	if (!json_is_string(v))
+		return cfg_fail(p, kp, "must be a string");
+	s = json_string_value(v);
+	n = json_string_length(v);
+	if (n == 0 || n > max)
+		return cfg_fail(p, kp, "must be 1..%zu characters", max);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return cfg_fail(p, kp, "control character in string");
+	if (absolute && s[0] != '/')
+		return cfg_fail(p, kp, "must be an absolute path");
+	memcpy(out, s, n + 1);
+	return 0;
+}
+
+/* One of names[] (NULL-terminated); *out is its index. */
+static int cfg_enum(struct cfgp *p, json_t *obj, const char *path,
+		    const char *key, const char *const *names, int *out)
+{
+	char kp[256], choices[128] = "";
+	json_t *v = obj ? json_object_get(obj, key) : NULL;
+
+	if (!v)
+		return 0;
+	if (json_is_string(v))
+		for (int i = 0; names[i]; i++)
+			if (strcmp(json_string_value(v), names[i]) == 0) {
+				*out = i;
+				return 0;
+			}
+	for (int i = 0; names[i]; i++) {
+		size_t used = strlen(choices);
+
+		snprintf(choices + used, sizeof(choices) - used, "%s\"%s\"",
+			 i ? ", " : "", names[i]);
+	}
+	cfg_join(kp, sizeof(kp), path, key);
+	return cfg_fail(p, kp, "must be one of %s", choices);
+}
+
+static int cfg_ports(struct cfgp *p, json_t *obj, const char *path,
+		     const char *key, uint16_t *out, uint32_t *n_out,
+		     bool *given)
+{
+	char kp[256];
+	json_t *v = json_object_get(obj, key), *e;
+	uint8_t seen[65536 / 8] = {0};
+	size_t i;
+
+	*given = v != NULL;
+	if (!v)
+		return 0;
+	cfg_join(kp, sizeof(kp), path, key);
+	if (!json_is_array(v))
+		return cfg_fail(p, kp, "must be an array of ports");
+	if (json_array_size(v) > CTL_PORTS_MAX)
+		return cfg_fail(p, kp, "at most %d ports", CTL_PORTS_MAX);
+	json_array_foreach(v, i, e) {
+		json_int_t port;
+
+		if (!json_is_integer(e) || (port = json_integer_value(e)) < 1 ||
+		    port > 65535)
+			return cfg_fail(p, kp, "[%zu] must be an integer "
+					"1..65535", i);
+		if (seen[port / 8] & (1u << (port % 8)))
+			return cfg_fail(p, kp, "[%zu] duplicate port %d", i,
+					(int)port);
+		seen[port / 8] |= (uint8_t)(1u << (port % 8));
+		out[i] = (uint16_t)port;
+	}
+	*n_out = (uint32_t)json_array_size(v);
+	return 0;
+}
+
+/* An array of CIDR strings; *out is malloc'd (or a fixed array if fixed). */
+static int cfg_prefixes(struct cfgp *p, json_t *obj, const char *path,
+			const char *key, uint32_t max,
+			struct ctl_prefix **out, uint32_t *n_out)
+{
+	char kp[256], why[128];
+	json_t *v = json_object_get(obj, key), *e;
+	size_t i;
+	struct ctl_prefix *arr;
+
+	if (!v)
+		return 0;
+	cfg_join(kp, sizeof(kp), path, key);
+	if (!json_is_array(v))
+		return cfg_fail(p, kp, "must be an array of addresses or "
+				"CIDR prefixes");
+	if (json_array_size(v) > max)
+		return cfg_fail(p, kp, "at most %u entries", max);
+	arr = calloc(json_array_size(v) + 1, sizeof(*arr));
+	if (!arr)
+		return cfg_fail(p, kp, "out of memory");
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e)) {
+			free(arr);
+			return cfg_fail(p, kp, "[%zu] must be a string", i);
+		}
+		if (ctl_prefix_parse(json_string_value(e), &arr[i], why,
+				     sizeof(why)) < 0) {
+			free(arr);
+			return cfg_fail(p, kp, "[%zu] \"%.64s\": %s", i,
+					json_string_value(e), why);
+		}
+	}
+	*out = arr;
+	*n_out = (uint32_t)i;
+	return 0;
+}
+
+/* A {"rate", "burst"} pair. */
+static int cfg_bucket(struct cfgp *p, json_t *parent, const char *path,
+		      const char *key, const char *const *extra_keys,
+		      json_t **obj_out, __u32 *rate, __u32 *burst)
+{
+	const char *keys[8] = {"rate", "burst"};
+	char kp[256], bp[256];
+	json_t *o;
+	int err;
+
+	for (int i = 0; extra_keys && extra_keys[i] && i < 5; i++)
+		keys[2 + i] = extra_keys[i];
+	cfg_join(kp, sizeof(kp), path, key);
+	err = cfg_obj(p, parent, path, key, &o);
+	if (err || !o)
+		return err;
+	*obj_out = o;
+	if ((err = cfg_keys(p, o, kp, keys)) ||
+	    (err = cfg_u32(p, o, kp, "rate", 0, RATE_MAX, rate)) ||
+	    (err = cfg_u32(p, o, kp, "burst", 0, RATE_MAX, burst)))
+		return err;
+	if (*rate > 0 && *burst == 0) {
+		cfg_join(bp, sizeof(bp), kp, "burst");
+		return cfg_fail(p, bp, "must be >= 1 when rate > 0");
+	}
+	return 0;
+}
+
+static void ctl_config_defaults(struct ctl_config *c)
+{
+	c->xdp_mode = CTL_XDP_NATIVE;
+	snprintf(c->pin_dir, sizeof(c->pin_dir), "%s", MXW_PIN_DIR_DEFAULT);
+	c->detach_on_exit = false;
+	snprintf(c->sock_path, sizeof(c->sock_path), "/run/mxwall/control.sock");
+	snprintf(c->group, sizeof(c->group), "mxwall");
+	c->max_request_bytes = 65536;
+	c->max_clients = 64;
+	c->stall_timeout = 10;
+	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/mxwall");
+	c->log_level = CTL_LOG_INFO;
+
+	memcpy(c->mail_ports, ctl_default_mail_ports,
+	       sizeof(ctl_default_mail_ports));
+	c->n_mail_ports = sizeof(ctl_default_mail_ports) /
+			  sizeof(ctl_default_mail_ports[0]);
+	c->fp.src_rate = 20;
+	c->fp.src_burst = 40;
+	c->fp.pfx_rate = 200;
+	c->fp.pfx_burst = 400;
+	c->fp.global_rate = 0;
+	c->fp.global_burst = 0;
+	c->fp.max_conns_per_src = 50;
+	c->fp.icmp_rate = 100;
+	c->fp.icmp_burst = 200;
+	c->fp.src6_len = 64;
+	c->fp.pfx4_len = 24;
+	c->fp.pfx6_len = 48;
+	c->fp.ct_tcp_timeout_ns = 7200 * NS_PER_SEC;
+	c->fp.ct_udp_timeout_ns = 60 * NS_PER_SEC;
+	for (int i = 0; i < CTL_T_MAX; i++)
+		c->table_size[i] = ctl_tables[i].def;
+}
+
+static int cfg_interfaces(struct cfgp *p, json_t *root, struct ctl_config *c)
+{
+	static const char *const keys[] = {"outside", "inside", "xdp_mode",
+					   NULL};
+	static const char *const modes[] = {"native", "generic", NULL};
+	json_t *o;
+	int err, mode = CTL_XDP_NATIVE;
+
+	if ((err = cfg_obj(p, root, "", "interfaces", &o)))
+		return err;
+	if (!o)
+		return cfg_fail(p, "interfaces", "required key is missing");
+	if ((err = cfg_keys(p, o, "interfaces", keys)))
+		return err;
+	if (!json_object_get(o, "outside"))
+		return cfg_fail(p, "interfaces.outside",
+				"required key is missing");
+	if (!json_object_get(o, "inside"))
+		return cfg_fail(p, "interfaces.inside",
+				"required key is missing");
+	if ((err = cfg_str(p, o, "interfaces", "outside", c->outside,
+			   IF_NAMESIZE - 1, false)) ||
+	    (err = cfg_str(p, o, "interfaces", "inside", c->inside,
+			   IF_NAMESIZE - 1, false)) ||
+	    (err = cfg_enum(p, o, "interfaces", "xdp_mode", modes, &mode)))
+		return err;
+	for (const char *s = c->outside; *s; s++)
+		if (*s == '/' || *s == ' ' || *s == ':')
+			return cfg_fail(p, "interfaces.outside",
+					"not a valid interface name");
+	for (const char *s = c->inside; *s; s++)
+		if (*s == '/' || *s == ' ' || *s == ':')
+			return cfg_fail(p, "interfaces.inside",
+					"not a valid interface name");
+	if (strcmp(c->outside, c->inside) == 0)
+		return cfg_fail(p, "interfaces.inside",
+				"must differ from interfaces.outside");
+	c->xdp_mode = (enum ctl_xdp_mode)mode;
+	return 0;
+}
+
+static int cfg_control(struct cfgp *p, json_t *root, struct ctl_config *c)
+{
+	static const char *const keys[] = {"socket", "group",
+		"max_request_bytes", "max_clients", "stall_timeout", NULL};
+	const char *path = "control";
+	json_t *o;
+	int err;
+
+	if ((err = cfg_obj(p, root, "", path, &o)) || !o)
+		return err;
+	if ((err = cfg_keys(p, o, path, keys)) ||
+	    (err = cfg_str(p, o, path, "socket", c->sock_path,
+			   CTL_SOCK_PATH_MAX, true)) ||
+	    (err = cfg_str(p, o, path, "group", c->group, CTL_GROUP_MAX,
+			   false)) ||
+	    (err = cfg_u32(p, o, path, "max_request_bytes", 256, 16u << 20,
+			   &c->max_request_bytes)) ||
+	    (err = cfg_u32(p, o, path, "max_clients", 1, 4096,
+			   &c->max_clients)) ||
+	    (err = cfg_u32(p, o, path, "stall_timeout", 1, 3600,
+			   &c->stall_timeout)))
+		return err;
+	for (const char *s = c->group; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' ||
+		      *s == '.'))
+			return cfg_fail(p, "control.group",
+					"not a valid group name");
+	return 0;
+}
+
+static int cfg_syn(struct cfgp *p, json_t *fp, struct ctl_config *c)
+{
+	static const char *const keys[] = {"per_source", "per_prefix",
+		"global", "ipv6_source_len", NULL};
+	static const char *const pfx_extra[] = {"ipv4_len", "ipv6_len", NULL};
+	const char *path = "fastpath.syn";
+	json_t *o, *pp = NULL, *dummy = NULL;
+	uint32_t v4 = c->fp.pfx4_len, v6 = c->fp.pfx6_len;
+	uint32_t s6 = c->fp.src6_len;
+	int err;
+
+	if ((err = cfg_obj(p, fp, "fastpath", "syn", &o)) || !o)
+		return err;
+	if ((err = cfg_keys(p, o, path, keys)) ||
+	    (err = cfg_bucket(p, o, path, "per_source", NULL, &dummy,
+			      &c->fp.src_rate, &c->fp.src_burst)) ||
+	    (err = cfg_bucket(p, o, path, "per_prefix", pfx_extra, &pp,
+			      &c->fp.pfx_rate, &c->fp.pfx_burst)) ||
+	    (err = cfg_bucket(p, o, path, "global", NULL, &dummy,
+			      &c->fp.global_rate, &c->fp.global_burst)) ||
+	    (err = cfg_u32(p, o, path, "ipv6_source_len", 16, 128, &s6)) ||
+	    (err = cfg_u32(p, pp, "fastpath.syn.per_prefix", "ipv4_len", 8, 32,
+			   &v4)) ||
+	    (err = cfg_u32(p, pp, "fastpath.syn.per_prefix", "ipv6_len", 16,
+			   128, &v6)))
+		return err;
+	if (v6 > s6)
+		return cfg_fail(p, "fastpath.syn.per_prefix.ipv6_len",
+				"must be <= fastpath.syn.ipv6_source_len (%u)",
+				s6);
+	c->fp.pfx4_len = (__u8)v4;
+	c->fp.pfx6_len = (__u8)v6;
+	c->fp.src6_len = (__u8)s6;
+	return 0;
+}
+
+static int cfg_fastpath(struct cfgp *p, json_t *root, struct ctl_config *c)
+{
+	static const char *const keys[] = {"mail_ports", "implicit_tls_ports",
+		"protected", "other_ethertypes", "fragments",
+		"ipv6_ext_overflow", "fail_mode", "syn",
+		"max_conns_per_source", "icmp", "conntrack", "table_sizes",
+		NULL};
+	static const char *const dp[] = {"drop", "pass", NULL};
+	static const char *const oc[] = {"open", "closed", NULL};
+	static const char *const ct_keys[] = {"tcp_timeout", "udp_timeout",
+					      NULL};
+	const char *path = "fastpath";
+	json_t *o, *sub, *dummy = NULL;
+	int err, eth = 0, frag = 0, v6x = 0, fail = 0;
+	bool tls_given = false, mail_given = false;
+	uint32_t tcp_to = 7200, udp_to = 60;
+	struct ctl_prefix *prot = NULL;
+	uint32_t n_prot = 0;
+
+	if ((err = cfg_obj(p, root, "", path, &o)))
+		return err;
+	if (o) {
+		if ((err = cfg_keys(p, o, path, keys)) ||
+		    (err = cfg_ports(p, o, path, "mail_ports", c->mail_ports,
+				     &c->n_mail_ports, &mail_given)) ||
+		    (err = cfg_ports(p, o, path, "implicit_tls_ports",
+				     c->tls_ports, &c->n_tls_ports,
+				     &tls_given)) ||
+		    (err = cfg_prefixes(p, o, path, "protected",
+					MXW_PROTECTED_MAX, &prot, &n_prot)))
+			return err;
+		if (prot) {
+			memcpy(c->protected_, prot, n_prot * sizeof(*prot));
+			c->n_protected = n_prot;
+			free(prot);
+		}
+		if ((err = cfg_enum(p, o, path, "other_ethertypes", dp, &eth)) ||
+		    (err = cfg_enum(p, o, path, "fragments", dp, &frag)) ||
+		    (err = cfg_enum(p, o, path, "ipv6_ext_overflow", dp,
+				    &v6x)) ||
+		    (err = cfg_enum(p, o, path, "fail_mode", oc, &fail)) ||
+		    (err = cfg_syn(p, o, c)) ||
+		    (err = cfg_u32(p, o, path, "max_conns_per_source", 0,
+				   1000000, &c->fp.max_conns_per_src)) ||
+		    (err = cfg_bucket(p, o, path, "icmp", NULL, &dummy,
+				      &c->fp.icmp_rate, &c->fp.icmp_burst)) ||
+		    (err = cfg_obj(p, o, path, "conntrack", &sub)))
+			return err;
+		if (sub && ((err = cfg_keys(p, sub, "fastpath.conntrack",
+					    ct_keys)) ||
+			    (err = cfg_u32(p, sub, "fastpath.conntrack",
+					   "tcp_timeout", 1, 604800, &tcp_to)) ||
+			    (err = cfg_u32(p, sub, "fastpath.conntrack",
+					   "udp_timeout", 1, 86400, &udp_to))))
+			return err;
+		if ((err = cfg_obj(p, o, path, "table_sizes", &sub)))
+			return err;
+		if (sub) {
+			const char *tk[CTL_T_MAX + 1];
+
+			for (int i = 0; i < CTL_T_MAX; i++)
+				tk[i] = ctl_tables[i].key;
+			tk[CTL_T_MAX] = NULL;
+			if ((err = cfg_keys(p, sub, "fastpath.table_sizes", tk)))
+				return err;
+			for (int i = 0; i < CTL_T_MAX; i++)
+				if ((err = cfg_u32(p, sub,
+						   "fastpath.table_sizes",
+						   ctl_tables[i].key,
+						   ctl_tables[i].min,
+						   ctl_tables[i].max,
+						   &c->table_size[i])))
+					return err;
+		}
+	}
+	if (mail_given && c->n_mail_ports == 0)
+		return cfg_fail(p, "fastpath.mail_ports",
+				"must list at least one port");
+	if (!tls_given) {
+		/* Default: the well-known implicit-TLS ports that are mail
+		 * ports in this config. */
+		c->n_tls_ports = 0;
+		for (size_t i = 0; i < sizeof(ctl_default_tls_ports) /
+				       sizeof(ctl_default_tls_ports[0]); i++)
+			for (uint32_t j = 0; j < c->n_mail_ports; j++)
+				if (c->mail_ports[j] == ctl_default_tls_ports[i])
+					c->tls_ports[c->n_tls_ports++] =
+						ctl_default_tls_ports[i];
+	}
+	for (uint32_t i = 0; i < c->n_tls_ports; i++) {
+		bool found = false;
+
+		for (uint32_t j = 0; j < c->n_mail_ports; j++)
+			found |= c->mail_ports[j] == c->tls_ports[i];
+		if (!found)
+			return cfg_fail(p, "fastpath.implicit_tls_ports",
+					"[%u] port %u is not in "
+					"fastpath.mail_ports", i,
+					c->tls_ports[i]);
+	}
+	c->fp.flags = 0;
+	if (eth)
+		c->fp.flags |= MXW_CF_PASS_OTHER_ETHERTYPES;
+	if (frag)
+		c->fp.flags |= MXW_CF_FRAG_PASS;
+	if (v6x)
+		c->fp.flags |= MXW_CF_V6EXT_PASS;
+	if (fail)
+		c->fp.flags |= MXW_CF_FAIL_CLOSED;
+	if (c->n_protected)
+		c->fp.flags |= MXW_CF_PROTECTED_ONLY;
+	c->fp.ct_tcp_timeout_ns = (__u64)tcp_to * NS_PER_SEC;
+	c->fp.ct_udp_timeout_ns = (__u64)udp_to * NS_PER_SEC;
+	return 0;
+}
+
+static int cfg_root(struct cfgp *p, json_t *root, struct ctl_config *c)
+{
+	static const char *const keys[] = {"interfaces", "bpf", "control",
+		"state_dir", "log", "fastpath", "allow", "block", NULL};
+	static const char *const bpf_keys[] = {"pin_dir", "detach_on_exit",
+					       NULL};
+	static const char *const log_keys[] = {"level", NULL};
+	json_t *o;
+	int err, level = CTL_LOG_INFO;
+
+	if (!json_is_object(root))
+		return cfg_fail(p, "(top level)", "must be a JSON object");
+	if ((err = cfg_keys(p, root, "", keys)) ||
+	    (err = cfg_interfaces(p, root, c)))
+		return err;
+
+	if ((err = cfg_obj(p, root, "", "bpf", &o)))
+		return err;
+	if (o && ((err = cfg_keys(p, o, "bpf", bpf_keys)) ||
+		  (err = cfg_str(p, o, "bpf", "pin_dir", c->pin_dir,
+				 CTL_PATH_MAX - 32, true)) ||
+		  (err = cfg_bool(p, o, "bpf", "detach_on_exit",
+				  &c->detach_on_exit))))
+		return err;
+	if ((err = cfg_control(p, root, c)) ||
+	    (err = cfg_str(p, root, "", "state_dir", c->state_dir,
+			   CTL_PATH_MAX - 32, true)) ||
+	    (err = cfg_obj(p, root, "", "log", &o)))
+		return err;
+	if (o && ((err = cfg_keys(p, o, "log", log_keys)) ||
+		  (err = cfg_enum(p, o, "log", "level", ctl_log_level_names,
+				  &level))))
+		return err;
+	c->log_level = (enum ctl_log_level)level;
+	if ((err = cfg_fastpath(p, root, c)) ||
+	    (err = cfg_prefixes(p, root, "", "allow", CTL_STATIC_MAX,
+				&c->allow, &c->n_allow)) ||
+	    (err = cfg_prefixes(p, root, "", "block", CTL_STATIC_MAX,
+				&c->block, &c->n_block)))
+		return err;
+	return 0;
+}
+
+struct ctl_config *ctl_config_parse(const char *buf, size_t len,
+				    char *err, size_t errlen)
+{
+	struct cfgp p = {.err = err, .errlen = errlen};
+	struct ctl_config *c;
+	json_error_t jerr;
+	json_t *root;
+
+	if (len > CTL_CONFIG_FILE_MAX) {
+		snprintf(err, errlen, "config larger than %u bytes",
+			 CTL_CONFIG_FILE_MAX);
+		return NULL;
+	}
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		snprintf(err, errlen, "invalid JSON at line %d column %d: %s",
+			 jerr.line, jerr.column, jerr.text);
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		json_decref(root);
+		return NULL;
+	}
+	ctl_config_defaults(c);
+	if (cfg_root(&p, root, c) < 0) {
+		ctl_config_free(c);
+		c = NULL;
+	}
+	json_decref(root);
+	return c;
+}
+
+struct ctl_config *ctl_config_load(const char *path, char *err,
+				   size_t errlen)
+{
+	struct ctl_config *c;
+	char *buf;
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = malloc(CTL_CONFIG_FILE_MAX + 1);
+	if (!buf) {
+		close(fd);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	/* Read one byte past the limit to tell "exactly at" from "over". */
+	while (len <= CTL_CONFIG_FILE_MAX &&
+	       (n = read(fd, buf + len, CTL_CONFIG_FILE_MAX + 1 - len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			free(buf);
+			close(fd);
+			return NULL;
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	c = ctl_config_parse(buf, len, err, errlen);
+	free(buf);
+	return c;
+}
+
+void ctl_config_free(struct ctl_config *cfg)
+{
+	if (!cfg)
+		return;
+	free(cfg->allow);
+	free(cfg->block);
+	free(cfg);
+}
+
+static json_t *ctl_ports_json(const uint16_t *ports, uint32_t n)
+{
+	json_t *a = json_array();
+
+	for (uint32_t i = 0; i < n; i++)
+		json_array_append_new(a, json_integer(ports[i]));
+	return a;
+}
+
+static json_t *ctl_prefixes_json(const struct ctl_prefix *pfx, uint32_t n)
+{
+	char text[CTL_ADDR_TEXT_MAX];
+	json_t *a = json_array();
+
+	for (uint32_t i = 0; i < n; i++) {
+		ctl_prefix_format(&pfx[i], text, sizeof(text));
+		json_array_append_new(a, json_string(text));
+	}
+	return a;
+}
+
+json_t *ctl_config_to_json(const struct ctl_config *c)
+{
+	const struct mxw_config *f = &c->fp;
+	json_t *sizes = json_object();
+
+	for (int i = 0; i < CTL_T_MAX; i++)
+		json_object_set_new(sizes, ctl_tables[i].key,
+				    json_integer(c->table_size[i]));
+	return json_pack(
+		"{s:{s:s,s:s,s:s},s:{s:s,s:b},"
+		"s:{s:s,s:s,s:I,s:I,s:I},s:s,s:{s:s},"
+		"s:{s:o,s:o,s:o,s:s,s:s,s:s,s:s,"
+		"s:{s:{s:I,s:I},s:{s:I,s:I,s:I,s:I},s:{s:I,s:I},s:I},"
+		"s:I,s:{s:I,s:I},s:{s:I,s:I},s:o},"
+		"s:o,s:o}",
+		"interfaces", "outside", c->outside, "inside", c->inside,
+		"xdp_mode", c->xdp_mode == CTL_XDP_GENERIC ? "generic" : "native",
+		"bpf", "pin_dir", c->pin_dir, "detach_on_exit",
+		c->detach_on_exit,
+		"control", "socket", c->sock_path, "group", c->group,
+		"max_request_bytes", (json_int_t)c->max_request_bytes,
+		"max_clients", (json_int_t)c->max_clients,
+		"stall_timeout", (json_int_t)c->stall_timeout,
+		"state_dir", c->state_dir,
+		"log", "level", ctl_log_level_names[c->log_level],
+		"fastpath",
+		"mail_ports", ctl_ports_json(c->mail_ports, c->n_mail_ports),
+		"implicit_tls_ports", ctl_ports_json(c->tls_ports,
+						     c->n_tls_ports),
+		"protected", ctl_prefixes_json(c->protected_, c->n_protected),
+		"other_ethertypes",
+		f->flags & MXW_CF_PASS_OTHER_ETHERTYPES ? "pass" : "drop",
+		"fragments", f->flags & MXW_CF_FRAG_PASS ? "pass" : "drop",
+		"ipv6_ext_overflow",
+		f->flags & MXW_CF_V6EXT_PASS ? "pass" : "drop",
+		"fail_mode", f->flags & MXW_CF_FAIL_CLOSED ? "closed" : "open",
+		"syn",
+		"per_source", "rate", (json_int_t)f->src_rate,
+		"burst", (json_int_t)f->src_burst,
+		"per_prefix", "rate", (json_int_t)f->pfx_rate,
+		"burst", (json_int_t)f->pfx_burst,
+		"ipv4_len", (json_int_t)f->pfx4_len,
+		"ipv6_len", (json_int_t)f->pfx6_len,
+		"global", "rate", (json_int_t)f->global_rate,
+		"burst", (json_int_t)f->global_burst,
+		"ipv6_source_len", (json_int_t)f->src6_len,
+		"max_conns_per_source", (json_int_t)f->max_conns_per_src,
+		"icmp", "rate", (json_int_t)f->icmp_rate,
+		"burst", (json_int_t)f->icmp_burst,
+		"conntrack",
+		"tcp_timeout", (json_int_t)(f->ct_tcp_timeout_ns / NS_PER_SEC),
+		"udp_timeout", (json_int_t)(f->ct_udp_timeout_ns / NS_PER_SEC),
+		"table_sizes", sizes,
+		"allow", ctl_prefixes_json(c->allow, c->n_allow),
+		"block", ctl_prefixes_json(c->block, c->n_block));
+}
+
+const char *ctl_config_restart_key(const struct ctl_config *cur,
+				   const struct ctl_config *n)
+{
+	if (strcmp(cur->outside, n->outside))
+		return "interfaces.outside";
+	if (strcmp(cur->inside, n->inside))
+		return "interfaces.inside";
+	if (cur->xdp_mode != n->xdp_mode)
+		return "interfaces.xdp_mode";
+	if (strcmp(cur->pin_dir, n->pin_dir))
+		return "bpf.pin_dir";
+	if (strcmp(cur->sock_path, n->sock_path))
+		return "control.socket";
+	if (strcmp(cur->state_dir, n->state_dir))
+		return "state_dir";
+	for (int i = 0; i < CTL_T_MAX; i++)
+		if (cur->table_size[i] != n->table_size[i])
+			return "fastpath.table_sizes";
+	return NULL;
+}

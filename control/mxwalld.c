@@ -1,0 +1,488 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mxwalld.c - the daemon: start-up, the one poll() loop, reload, the state
+ * file, shutdown.
+ *
+ * Start-up order is chosen so that a box never filters less than before:
+ * load the program against the pinned maps (or fresh ones), write the
+ * configuration and static entries, restore the state file when the maps
+ * are fresh (after a reboot or a deliberate removal of the pins), and only
+ * then attach, replacing a running instance atomically (ctl_bpf.c).
+ *
+ * The loop has named slots: a signalfd (SIGHUP reload, SIGINT/SIGTERM
+ * stop), the listening socket, the clients.  Timers (TTL sweep, state file
+ * flush, client stall deadlines) are checked after every wake-up; poll()
+ * sleeps at most CTL_TICK_MS.
+ *
+ * Exit codes: 0 normal stop or valid config, 1 invalid config, 2 usage,
+ * 3 fast path (load, pin, attach) failed, 4 control socket or state dir.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl_log.h"
+#include "ctl_state.h"
+#include "mxwalld.h"
+
+#define CTL_TICK_MS             1000
+#define CTL_SWEEP_NS            (5ull * 1000000000ull)
+#define CTL_STATE_FLUSH_NS      (1ull * 1000000000ull)
+
+enum mxwd_exit {
+	MXWD_EXIT_OK = 0,
+	MXWD_EXIT_CONFIG = 1,
+	MXWD_EXIT_USAGE = 2,
+	MXWD_EXIT_FASTPATH = 3,
+	MXWD_EXIT_CONTROL = 4,
+};
+
+uint64_t mxwd_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int64_t mxwd_wall_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+static int mkdir_p(const char *dir, mode_t mode)
+{
+	char tmp[CTL_PATH_MAX];
+
+	snprintf(tmp, sizeof(tmp), "%s", dir);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* ---- state file ------------------------------------------------------ */
+
+struct snap_ctx {
+	struct ctl_state st;
+	bool allow;
+	uint64_t now;
+	int64_t wall;
+	int err;
+};
+
+static int snap_cb(const struct ctl_prefix *p, const struct mxw_list_entry *v,
+		   void *arg)
+{
+	struct snap_ctx *c = arg;
+	struct ctl_state_entry e = {
+		.pfx = *p,
+		.allow = c->allow,
+		.reason = v->reason,
+		.flags = v->flags,
+	};
+
+	/* Static entries come from the config file, not from state. */
+	if (v->reason == MXW_LR_CONFIG)
+		return 0;
+	if (v->expires_ns) {
+		if (v->expires_ns <= c->now)
+			return 0;
+		e.expires = ctl_mono_to_wall(v->expires_ns, c->now, c->wall);
+	}
+	e.created = ctl_mono_to_wall(v->created_ns, c->now, c->wall);
+	if (ctl_state_add(&c->st, &e) < 0) {
+		c->err = -ENOMEM;
+		return 1;
+	}
+	return 0;
+}
+
+static int mxwd_state_write(struct mxwd *d)
+{
+	struct snap_ctx c = {.now = mxwd_mono_ns(), .wall = mxwd_wall_s()};
+	char *text;
+	int err;
+
+	c.allow = true;
+	ctl_bpf_list_walk(&d->bpf, CTL_LIST_ALLOW, snap_cb, &c);
+	c.allow = false;
+	if (!c.err)
+		ctl_bpf_list_walk(&d->bpf, CTL_LIST_BLOCK, snap_cb, &c);
+	if (c.err) {
+		ctl_state_free(&c.st);
+		return c.err;
+	}
+	text = ctl_state_encode(&c.st, c.wall);
+	ctl_state_free(&c.st);
+	if (!text)
+		return -ENOMEM;
+	err = ctl_state_write(d->cfg->state_dir, text);
+	free(text);
+	d->state_written_ns = mxwd_mono_ns();
+	if (err) {
+		if (err != d->state_last_err)
+			log_error("state file %s/%s: %s", d->cfg->state_dir,
+				  CTL_STATE_FILE, strerror(-err));
+		d->state_last_err = err;
+		return err;
+	}
+	d->state_last_err = 0;
+	d->state_dirty = false;
+	d->state_written_wall = c.wall;
+	return 0;
+}
+
+/* Restore the lists from the state file into fresh maps. */
+static void mxwd_state_restore(struct mxwd *d)
+{
+	struct ctl_state st;
+	char err[CTL_ERR_MAX];
+	char *buf;
+	size_t len;
+	uint64_t now = mxwd_mono_ns();
+	int64_t wall = mxwd_wall_s();
+	unsigned restored = 0, expired = 0, existing = 0, failed = 0;
+	int rc;
+
+	rc = ctl_state_read(d->cfg->state_dir, &buf, &len);
+	if (rc == -ENOENT) {
+		log_info("no state file in %s: lists start empty",
+			 d->cfg->state_dir);
+		return;
+	}
+	if (rc < 0) {
+		log_error("state file %s/%s: %s: lists start empty",
+			  d->cfg->state_dir, CTL_STATE_FILE, strerror(-rc));
+		return;
+	}
+	rc = ctl_state_decode(buf, len, &st, err, sizeof(err));
+	free(buf);
+	if (rc < 0) {
+		char from[512], to[560];
+
+		snprintf(from, sizeof(from), "%s/%s", d->cfg->state_dir,
+			 CTL_STATE_FILE);
+		snprintf(to, sizeof(to), "%s.bad-%lld", from, (long long)wall);
+		log_error("state file %s is invalid (%s); kept as %s, lists "
+			  "start empty", from, err, to);
+		rename(from, to);
+		return;
+	}
+	for (size_t i = 0; i < st.n; i++) {
+		const struct ctl_state_entry *e = &st.e[i];
+		struct mxw_list_entry v = {
+			.reason = e->reason,
+			.flags = e->flags,
+		};
+		uint64_t exp_ns = 0;
+		bool created;
+
+		if (e->expires && !ctl_wall_to_mono(e->expires, wall, now,
+						    &exp_ns)) {
+			expired++;
+			continue;
+		}
+		v.expires_ns = exp_ns;
+		/* A creation time in the "future" of a fresh boot's
+		 * monotonic clock cannot be represented: clamp to now. */
+		if (e->created < wall &&
+		    (uint64_t)(wall - e->created) * 1000000000ull < now)
+			v.created_ns = now - (uint64_t)(wall - e->created) *
+				       1000000000ull;
+		else
+			v.created_ns = now;
+		rc = ctl_bpf_list_put(&d->bpf, e->allow ? CTL_LIST_ALLOW :
+				      CTL_LIST_BLOCK, &e->pfx, &v, false,
+				      &created);
+		if (rc == -EEXIST)
+			existing++;
+		else if (rc < 0)
+			failed++;
+		else
+			restored++;
+	}
+	ctl_state_free(&st);
+	log_info("state file restored: %u entries, %u expired, %u already "
+		 "present, %u failed", restored, expired, existing, failed);
+	if (failed)
+		log_error("%u state entries could not be restored (table "
+			  "full?)", failed);
+}
+
+/* ---- reload ---------------------------------------------------------- */
+
+int mxwd_reload(struct mxwd *d, char *err, size_t errlen)
+{
+	struct ctl_config *n;
+	const char *key;
+	int rc;
+
+	n = ctl_config_load(d->config_path, err, errlen);
+	if (!n)
+		goto fail;
+	key = ctl_config_restart_key(d->cfg, n);
+	if (key) {
+		snprintf(err, errlen, "%s: changing it needs a restart of "
+			 "mxwalld", key);
+		ctl_config_free(n);
+		goto fail;
+	}
+	rc = ctl_bpf_apply(&d->bpf, n);
+	if (rc < 0) {
+		snprintf(err, errlen, "applying the new config failed: %s; "
+			 "restoring the running one", strerror(-rc));
+		if (ctl_bpf_apply(&d->bpf, d->cfg) < 0)
+			log_error("could not restore the running config in "
+				  "the fast path");
+		ctl_config_free(n);
+		goto fail;
+	}
+	ctl_config_free(d->cfg);
+	d->cfg = n;
+	ctl_log_set_level(n->log_level);
+	ctl_server_configure(&d->srv, n);
+	d->reloads_ok++;
+	d->last_reload_error[0] = '\0';
+	log_info("configuration reloaded from %s (generation %u)",
+		 d->config_path, d->bpf.generation);
+	return 0;
+fail:
+	d->reloads_failed++;
+	snprintf(d->last_reload_error, sizeof(d->last_reload_error), "%s",
+		 err);
+	log_warn("configuration reload rejected, running config stays: %s",
+		 err);
+	return -EINVAL;
+}
+
+/* ---- main loop ------------------------------------------------------- */
+
+static int mxwd_signalfd(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static void mxwd_sweep(struct mxwd *d, uint64_t now)
+{
+	long n = ctl_bpf_list_expire(&d->bpf, CTL_LIST_BLOCK, now) +
+		 ctl_bpf_list_expire(&d->bpf, CTL_LIST_ALLOW, now);
+
+	if (n > 0) {
+		d->expired += (uint64_t)n;
+		d->state_dirty = true;
+		log_debug("sweep: %ld expired entries removed", n);
+	}
+}
+
+static int mxwd_loop(struct mxwd *d, int sfd)
+{
+	size_t cap = CTL_SERVER_SLOTS_MAX + 2;
+	struct pollfd *pfd = calloc(cap, sizeof(*pfd));
+	int *map = calloc(cap, sizeof(*map));
+	uint64_t next_sweep = mxwd_mono_ns() + CTL_SWEEP_NS;
+	bool stop = false;
+
+	if (!pfd || !map) {
+		free(pfd);
+		free(map);
+		return -ENOMEM;
+	}
+	while (!stop) {
+		size_t n;
+		uint64_t now;
+		int rc;
+
+		pfd[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
+		n = ctl_server_pollfds(&d->srv, pfd + 1, map + 1, cap - 1);
+		rc = poll(pfd, n + 1, CTL_TICK_MS);
+		if (rc < 0 && errno != EINTR) {
+			log_error("poll: %s", strerror(errno));
+			break;
+		}
+		now = mxwd_mono_ns();
+		if (rc > 0 && (pfd[0].revents & POLLIN)) {
+			struct signalfd_siginfo si;
+
+			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGHUP) {
+					char err[CTL_ERR_MAX];
+
+					log_info("SIGHUP: reloading %s",
+						 d->config_path);
+					mxwd_reload(d, err, sizeof(err));
+				} else {
+					log_info("signal %u: stopping",
+						 si.ssi_signo);
+					stop = true;
+				}
+			}
+		}
+		if (rc > 0)
+			ctl_server_events(&d->srv, pfd + 1, map + 1, n,
+					  ctl_cmd_handle, d, now);
+		ctl_server_expire(&d->srv, now);
+		if (now >= next_sweep) {
+			mxwd_sweep(d, now);
+			next_sweep = now + CTL_SWEEP_NS;
+		}
+		if (d->state_dirty &&
+		    now - d->state_written_ns >= CTL_STATE_FLUSH_NS)
+			mxwd_state_write(d);
+	}
+	free(pfd);
+	free(map);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: mxwalld --config FILE [-v]\n"
+		"       mxwalld --check-config FILE\n"
+		"  -c, --config FILE        run with this configuration\n"
+		"  -t, --check-config FILE  validate FILE and exit (0 = valid)\n"
+		"  -v, --verbose            debug logging (overrides log.level)\n"
+		"  -h, --help\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", required_argument, NULL, 't'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct mxwd d = {0};
+	const char *check = NULL;
+	char err[CTL_ERR_MAX];
+	bool verbose = false;
+	int opt, rc = MXWD_EXIT_OK, sfd;
+
+	while ((opt = getopt_long(argc, argv, "c:t:vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			d.config_path = optarg;
+			break;
+		case 't':
+			check = optarg;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return MXWD_EXIT_OK;
+		default:
+			usage(stderr);
+			return MXWD_EXIT_USAGE;
+		}
+	}
+	if (optind != argc || (!check && !d.config_path) ||
+	    (check && d.config_path)) {
+		usage(stderr);
+		return MXWD_EXIT_USAGE;
+	}
+	if (check) {
+		struct ctl_config *c = ctl_config_load(check, err, sizeof(err));
+
+		if (!c) {
+			fprintf(stderr, "%s: %s\n", check, err);
+			return MXWD_EXIT_CONFIG;
+		}
+		ctl_config_free(c);
+		printf("%s: configuration is valid\n", check);
+		return MXWD_EXIT_OK;
+	}
+
+	d.cfg = ctl_config_load(d.config_path, err, sizeof(err));
+	if (!d.cfg) {
+		log_error("%s: %s", d.config_path, err);
+		return MXWD_EXIT_CONFIG;
+	}
+	ctl_log_set_level(verbose ? CTL_LOG_DEBUG : d.cfg->log_level);
+	d.start_mono_ns = mxwd_mono_ns();
+	d.start_wall = mxwd_wall_s();
+	d.srv.listen_fd = -1;
+
+	sfd = mxwd_signalfd();
+	if (sfd < 0) {
+		log_error("signalfd: %s", strerror(-sfd));
+		rc = MXWD_EXIT_USAGE;
+		goto out_cfg;
+	}
+	if (ctl_bpf_open(&d.bpf, d.cfg) < 0) {
+		rc = MXWD_EXIT_FASTPATH;
+		goto out_sig;
+	}
+	if (ctl_bpf_apply(&d.bpf, d.cfg) < 0) {
+		rc = MXWD_EXIT_FASTPATH;
+		goto out_bpf;
+	}
+	if (mkdir_p(d.cfg->state_dir, 0700) < 0)
+		log_error("state_dir %s: %s", d.cfg->state_dir,
+			  strerror(errno));
+	if (!d.bpf.pins_reused)
+		mxwd_state_restore(&d);
+	ctl_bpf_list_count(&d.bpf);
+	if (ctl_bpf_attach(&d.bpf) < 0) {
+		rc = MXWD_EXIT_FASTPATH;
+		goto out_bpf;
+	}
+	if (ctl_server_open(&d.srv, d.cfg) < 0) {
+		rc = MXWD_EXIT_CONTROL;
+		goto out_bpf;
+	}
+	d.state_dirty = true;   /* a first write records what we run with */
+	log_info("mxwalld running: outside %s, inside %s, %llu blocked, "
+		 "%llu allowed", d.cfg->outside, d.cfg->inside,
+		 (unsigned long long)(d.bpf.n_exact[CTL_LIST_BLOCK] +
+				      d.bpf.n_lpm[CTL_LIST_BLOCK]),
+		 (unsigned long long)(d.bpf.n_exact[CTL_LIST_ALLOW] +
+				      d.bpf.n_lpm[CTL_LIST_ALLOW]));
+	mxwd_loop(&d, sfd);
+
+	if (mxwd_state_write(&d) == 0)
+		log_info("state file written");
+	ctl_server_close(&d.srv);
+	if (!d.cfg->detach_on_exit)
+		log_info("leaving the XDP filter attached "
+			 "(bpf.detach_on_exit is false)");
+out_bpf:
+	/* On a start-up failure the previous attachment (if any) stays. */
+	ctl_bpf_close(&d.bpf, rc == MXWD_EXIT_OK && d.cfg->detach_on_exit);
+out_sig:
+	close(sfd);
+out_cfg:
+	ctl_config_free(d.cfg);
+	return rc;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * mxwalld.h - the daemon's state shared by its event loop (mxwalld.c) and
+ * the control command handlers (ctl_cmd.c).
+ */
+#ifndef MXWALLD_H
+#define MXWALLD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ctl_bpf.h"
+#include "ctl_config.h"
+#include "ctl_server.h"
+
+struct mxwd {
+	const char *config_path;
+	struct ctl_config *cfg;         /* the running configuration */
+	struct ctl_bpf bpf;
+	struct ctl_server srv;
+
+	uint64_t start_mono_ns;
+	int64_t start_wall;
+
+	/* state file */
+	bool state_dirty;
+	uint64_t state_written_ns;      /* CLOCK_MONOTONIC of last write */
+	int64_t state_written_wall;
+	int state_last_err;             /* -errno of the last write, or 0 */
+
+	uint64_t reloads_ok, reloads_failed;
+	uint64_t expired;               /* entries removed by the sweep */
+	char last_reload_error[CTL_ERR_MAX];
+};
+
+uint64_t mxwd_mono_ns(void);
+int64_t mxwd_wall_s(void);
+
+/* Re-read the config file and apply it atomically: on any error the
+ * running config stays and the message is in err. */
+int mxwd_reload(struct mxwd *d, char *err, size_t errlen);
+
+/* The control handler (ctl_handler_fn) with ctx = struct mxwd. */
+char *ctl_cmd_handle(void *ctx, const char *line, size_t len,
+		     size_t *reply_len);
+
+#endif /* MXWALLD_H */
