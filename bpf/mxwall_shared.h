@@ -43,6 +43,7 @@
  *   mxw_conn_count   LRU_HASH        struct mxw_addr -> __u32
  *   mxw_stats        PERCPU_ARRAY    u32 enum mxw_reason -> struct mxw_counter
  *   mxw_tx_ports     DEVMAP[2]       u32 enum mxw_port_slot -> ifindex
+ *   mxw_global       ARRAY[2]        u32 enum mxw_global_bucket -> struct mxw_bucket
  * A map's max_entries may be resized by the loader before load; the
  * MXW_*_MAX values below are the defaults.
  */
@@ -59,6 +60,15 @@
 #define MXW_CT_MAX              (1u << 18)  /* return-path entries (LRU) */
 #define MXW_CONN_MAX            (1u << 19)  /* inbound mail flows (LRU) */
 #define MXW_REASON_TEXT_MAX     32
+
+/* Defaults the fast path applies when a config field is 0. */
+#define MXW_SRC6_LEN_DEFAULT    64
+#define MXW_PFX4_LEN_DEFAULT    24
+#define MXW_PFX6_LEN_DEFAULT    48
+#define MXW_CT_TCP_TIMEOUT_DEFAULT_NS (3600ull * 1000000000ull)
+#define MXW_CT_UDP_TIMEOUT_DEFAULT_NS (60ull * 1000000000ull)
+/* Rates above this are clamped (keeps the bucket arithmetic in 64 bits). */
+#define MXW_RATE_MAX            (1u << 24)
 
 /* Pin directory under bpffs; each map is pinned as <dir>/<map name>. */
 #define MXW_PIN_DIR_DEFAULT     "/sys/fs/bpf/mxwall"
@@ -144,6 +154,15 @@ struct mxw_bucket {
 };
 #define MXW_TOKEN_SHIFT         20
 
+/* mxw_global: ARRAY of the buckets shared by all sources.  A zeroed
+ * bucket (last_ns 0) counts as full.  Updated without a lock by every CPU:
+ * concurrent updates race benignly (at most one extra token per CPU). */
+enum mxw_global_bucket {
+	MXW_GB_SYN = 0,         /* global_rate / global_burst */
+	MXW_GB_ICMP = 1,        /* icmp_rate / icmp_burst */
+	MXW_GB_MAX = 2,
+};
+
 /* ---- flows ------------------------------------------------------------- */
 /* 5-tuple; for return-path entries it is the *expected reply* tuple, i.e.
  * src = the remote peer, dst = the inside host. */
@@ -211,7 +230,9 @@ struct mxw_counter {
 	X(MXW_R_ERR_REDIRECT,      "err_redirect")       \
 	X(MXW_R_PASS_UNINSPECTED,  "pass_uninspected")   \
 	X(MXW_R_DROP_FAIL_CLOSED,  "drop_fail_closed")   \
-	X(MXW_R_TO_INSPECT,        "to_inspection")
+	X(MXW_R_TO_INSPECT,        "to_inspection")      \
+	X(MXW_R_SHADOW_BLOCK,      "shadow_blocklist")   \
+	X(MXW_R_DROP_TCP_FLAGS,    "drop_tcp_flags")
 
 #define MXW_REASON_ENUM(name, text) name,
 enum mxw_reason {

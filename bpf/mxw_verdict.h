@@ -1,0 +1,542 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * mxw_verdict.h - the fast path's verdict (DESIGN.md 2.1), as pure inline
+ * functions shared by the XDP program and a userspace (DPDK) build.
+ * docs/fastpath.md explains the order, the maps and the flood design.
+ *
+ * Tables are reached only through macros the includer defines, named after
+ * the maps of mxwall_shared.h (the first argument is the map's name):
+ *   MXW_TBL_LOOKUP(table, key)              -> pointer to value or NULL
+ *   MXW_TBL_UPDATE(table, key, val, flags)  -> 0 or -errno (MXW_UPD_*)
+ *   MXW_TBL_DELETE(table, key)              -> 0 or -errno; 0 for exactly
+ *                                              one of concurrent deleters
+ *   MXW_NOW_NS()                            -> CLOCK_MONOTONIC ns
+ *   MXW_ATOMIC_ADD32(ptr, v)                -> atomic *ptr += v (u32)
+ * Lookups return pointers into the table that stay valid for the packet
+ * (RCU in the kernel); writes through them are plain stores.
+ *
+ * Concurrency: no locks.  Token buckets and expiry refreshes are plain
+ * read-modify-write on shared values; two CPUs racing on one bucket can
+ * grant one token each where one was left (bounded by the number of CPUs,
+ * and only for one refill step).  Connection counts use atomic adds, and a
+ * count is decremented only by the CPU whose delete of the flow succeeded.
+ */
+#ifndef MXW_VERDICT_H
+#define MXW_VERDICT_H
+
+#include "mxw_parse.h"
+
+#if !defined(MXW_TBL_LOOKUP) || !defined(MXW_TBL_UPDATE) || \
+    !defined(MXW_TBL_DELETE) || !defined(MXW_NOW_NS) || \
+    !defined(MXW_ATOMIC_ADD32)
+#error "define the MXW_TBL_* table macros, MXW_NOW_NS and MXW_ATOMIC_ADD32 first"
+#endif
+
+#define MXW_UPD_ANY             0       /* == BPF_ANY */
+#define MXW_UPD_NOEXIST         1       /* == BPF_NOEXIST */
+
+#define MXW_NSEC                1000000000ull
+/* A bucket idle this long is full (keeps elapsed * rate within 64 bits). */
+#define MXW_REFILL_CAP_NS       (64ull * MXW_NSEC)
+/* Flow expiry is rewritten at most once per this interval per flow. */
+#define MXW_REFRESH_SLACK_NS    MXW_NSEC
+
+enum mxw_dir {
+	MXW_DIR_IN = 0,         /* outside port -> inside port */
+	MXW_DIR_OUT = 1,        /* inside port -> outside port */
+};
+
+struct mxw_vctx {
+	const struct mxw_config *cfg;
+	__u64 now;              /* read lazily: 0 until first needed */
+	struct mxw_pkt pkt;
+	__u8 shadow;            /* a shadow (MXW_LF_SHADOW) block matched */
+};
+
+MXW_INLINE __u64 mxw_now(struct mxw_vctx *v)
+{
+	if (!v->now)
+		v->now = MXW_NOW_NS();
+	return v->now;
+}
+
+/* Reasons whose frame is forwarded to the other port. */
+MXW_INLINE int mxw_reason_passes(__u32 r)
+{
+	switch (r) {
+	case MXW_R_PASS_OUTBOUND:
+	case MXW_R_PASS_ARP:
+	case MXW_R_PASS_ND:
+	case MXW_R_PASS_ETHERTYPE:
+	case MXW_R_PASS_ALLOW:
+	case MXW_R_PASS_RETURN:
+	case MXW_R_PASS_ICMP:
+	case MXW_R_PASS_FRAG:
+	case MXW_R_PASS_MAIL_SYN:
+	case MXW_R_PASS_MAIL:
+	case MXW_R_PASS_V6EXT:
+	case MXW_R_PASS_UNINSPECTED:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* A 64-bit mask of the first n (0..64) bits. */
+MXW_INLINE __u64 mxw_mask64(__u32 n)
+{
+	return n == 0 ? 0 : ~0ull << (64 - (n > 64 ? 64 : n));
+}
+
+/* Keep the first plen bits of a (0..128).  Two 64-bit halves rather than a
+ * byte loop: a per-byte branch multiplies the verifier's states. */
+MXW_INLINE void mxw_addr_mask(struct mxw_addr *a, __u32 plen)
+{
+	__u64 hi, lo;
+
+	__builtin_memcpy(&hi, a->a, 8);
+	__builtin_memcpy(&lo, a->a + 8, 8);
+	if (plen >= 64) {
+		lo = bpf_cpu_to_be64(bpf_be64_to_cpu(lo) & mxw_mask64(plen - 64));
+	} else {
+		hi = bpf_cpu_to_be64(bpf_be64_to_cpu(hi) & mxw_mask64(plen));
+		lo = 0;
+	}
+	__builtin_memcpy(a->a, &hi, 8);
+	__builtin_memcpy(a->a + 8, &lo, 8);
+}
+
+/* The per-source key: IPv4 /32, IPv6 /src6_len. */
+MXW_INLINE void mxw_source_key(struct mxw_addr *k, const struct mxw_addr *a,
+			       const struct mxw_config *cfg, __u8 family)
+{
+	__u32 len = cfg->src6_len ? cfg->src6_len : MXW_SRC6_LEN_DEFAULT;
+
+	*k = *a;
+	if (family == 6)
+		mxw_addr_mask(k, len > 128 ? 128 : len);
+}
+
+/* The per-prefix key: IPv4 /pfx4_len (mapped: 96 + len), IPv6 /pfx6_len. */
+MXW_INLINE void mxw_prefix_key(struct mxw_addr *k, const struct mxw_addr *a,
+			       const struct mxw_config *cfg, __u8 family)
+{
+	__u32 len;
+
+	*k = *a;
+	if (family == 4) {
+		len = cfg->pfx4_len ? cfg->pfx4_len : MXW_PFX4_LEN_DEFAULT;
+		mxw_addr_mask(k, 96 + (len > 32 ? 32 : len));
+	} else {
+		len = cfg->pfx6_len ? cfg->pfx6_len : MXW_PFX6_LEN_DEFAULT;
+		mxw_addr_mask(k, len > 128 ? 128 : len);
+	}
+}
+
+/* The packet's own tuple (inbound flows, and return-path lookups). */
+MXW_INLINE void mxw_flow_key_fwd(struct mxw_flow_key *k, const struct mxw_pkt *p)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->src = p->src;
+	k->dst = p->dst;
+	k->sport = p->sport;
+	k->dport = p->dport;
+	k->proto = p->proto;
+}
+
+/* The tuple a reply to this packet will carry.  ICMP echo keeps (id, 0). */
+MXW_INLINE void mxw_flow_key_reply(struct mxw_flow_key *k, const struct mxw_pkt *p)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->src = p->dst;
+	k->dst = p->src;
+	if (p->flags & MXW_PF_ECHO) {
+		k->sport = p->sport;
+		k->dport = 0;
+	} else {
+		k->sport = p->dport;
+		k->dport = p->sport;
+	}
+	k->proto = p->proto;
+}
+
+MXW_INLINE __u64 mxw_ct_timeout(const struct mxw_config *cfg, __u8 proto)
+{
+	if (proto == MXW_IPPROTO_TCP)
+		return cfg->ct_tcp_timeout_ns ? cfg->ct_tcp_timeout_ns :
+						MXW_CT_TCP_TIMEOUT_DEFAULT_NS;
+	return cfg->ct_udp_timeout_ns ? cfg->ct_udp_timeout_ns :
+					MXW_CT_UDP_TIMEOUT_DEFAULT_NS;
+}
+
+/*
+ * Token bucket: refill for the time since last_ns, then take one token.
+ * Returns 1 if a token was taken.  A zeroed bucket counts as full, so a new
+ * bucket starts with `burst` tokens.  rate is clamped to MXW_RATE_MAX so
+ * elapsed (< 2^36 ns) * rate stays below 2^60.
+ */
+MXW_INLINE int mxw_bucket_take(struct mxw_bucket *b, __u64 now, __u32 rate,
+			       __u32 burst)
+{
+	const __u64 one = 1ull << MXW_TOKEN_SHIFT;
+	__u64 cap, tok, elapsed, x;
+
+	if (rate > MXW_RATE_MAX)
+		rate = MXW_RATE_MAX;
+	if (burst == 0)
+		burst = 1;
+	cap = (__u64)burst << MXW_TOKEN_SHIFT;
+	tok = b->tokens;
+	elapsed = now > b->last_ns ? now - b->last_ns : 0;
+	if (elapsed >= MXW_REFILL_CAP_NS) {
+		tok = cap;
+	} else {
+		x = elapsed * rate;     /* tokens * 1e9 */
+		tok += ((x / MXW_NSEC) << MXW_TOKEN_SHIFT) +
+		       (((x % MXW_NSEC) << MXW_TOKEN_SHIFT) / MXW_NSEC);
+		if (tok > cap)
+			tok = cap;
+	}
+	b->last_ns = now;
+	if (tok < one) {
+		b->tokens = tok;
+		return 0;
+	}
+	b->tokens = tok - one;
+	return 1;
+}
+
+/*
+ * Bucket kept per key in an LRU table.  A new key starts full; of two CPUs
+ * creating the same key at once, the loser's token is not recorded (benign).
+ */
+#define MXW_KEYED_TAKE(table, key, now, rate, burst) ({                  \
+	struct mxw_bucket *b_ = MXW_TBL_LOOKUP(table, key);              \
+	int ok_ = 1;                                                     \
+	if (b_) {                                                        \
+		ok_ = mxw_bucket_take(b_, now, rate, burst);             \
+	} else {                                                         \
+		struct mxw_bucket nb_ = {};                              \
+		ok_ = mxw_bucket_take(&nb_, now, rate, burst);           \
+		MXW_TBL_UPDATE(table, key, &nb_, MXW_UPD_NOEXIST);       \
+	}                                                                \
+	ok_;                                                             \
+})
+
+MXW_INLINE int mxw_global_take(struct mxw_vctx *v, __u32 idx, __u32 rate,
+			       __u32 burst)
+{
+	struct mxw_bucket *b = MXW_TBL_LOOKUP(mxw_global, &idx);
+
+	if (!b)
+		return 1;
+	return mxw_bucket_take(b, mxw_now(v), rate, burst);
+}
+
+/* A list entry applies if present and not expired. */
+MXW_INLINE int mxw_list_live(struct mxw_vctx *v, const struct mxw_list_entry *e)
+{
+	if (!e)
+		return 0;
+	return e->expires_ns == 0 || e->expires_ns > mxw_now(v);
+}
+
+/*
+ * Exact hash first (O(1) whatever its size), then the LPM trie.
+ * XXX: the trie returns only the longest matching prefix; if that entry is
+ * expired (not yet reaped by mxwalld) or shadow, a live shorter prefix
+ * covering the same address is not consulted until the longer one is gone.
+ */
+#define MXW_LIST_MATCH(v, exact, lpm, addr, lkey) ({                     \
+	const struct mxw_list_entry *e_ = MXW_TBL_LOOKUP(exact, addr);   \
+	if (!mxw_list_live(v, e_))                                       \
+		e_ = MXW_TBL_LOOKUP(lpm, lkey);                          \
+	mxw_list_live(v, e_) ? e_ : (const struct mxw_list_entry *)0;    \
+})
+
+/* ND (RS/RA/NS/NA/redirect) must carry hop limit 255 (RFC 4861 6.1);
+ * MLD (RFC 2710, 3810) hop limit 1.  Anything else is not link control. */
+MXW_INLINE int mxw_is_nd(const struct mxw_pkt *p)
+{
+	if (p->family != 6 || p->proto != MXW_IPPROTO_ICMPV6 ||
+	    !(p->flags & MXW_PF_L4) || (p->flags & MXW_PF_FRAG))
+		return 0;
+	if (p->icmp_type >= 133 && p->icmp_type <= 137)
+		return p->hop_limit == 255;
+	if ((p->icmp_type >= 130 && p->icmp_type <= 132) || p->icmp_type == 143)
+		return p->hop_limit == 1;
+	return 0;
+}
+
+/* Destination unreachable (incl. fragmentation needed), time exceeded;
+ * ICMPv6: unreachable, packet too big, time exceeded. */
+MXW_INLINE int mxw_is_essential_icmp(const struct mxw_pkt *p)
+{
+	if (p->family == 4)
+		return p->icmp_type == 3 || p->icmp_type == 11;
+	return p->icmp_type >= 1 && p->icmp_type <= 3;
+}
+
+/*
+ * Release the connection slot of flow fk (client = its source) on FIN or
+ * RST from either side.  Only the CPU whose delete succeeds decrements, so
+ * a FIN seen twice decrements once.
+ */
+MXW_INLINE void mxw_conn_release(struct mxw_vctx *v, const struct mxw_flow_key *fk,
+				 const struct mxw_addr *client)
+{
+	struct mxw_flow_val *cv = MXW_TBL_LOOKUP(mxw_conn, fk);
+	struct mxw_addr sk;
+	__u32 *cnt;
+	__u32 counted;
+
+	if (!cv)
+		return;
+	counted = cv->flags & MXW_FF_COUNTED;
+	if (MXW_TBL_DELETE(mxw_conn, fk) != 0 || !counted)
+		return;
+	mxw_source_key(&sk, client, v->cfg, v->pkt.family);
+	cnt = MXW_TBL_LOOKUP(mxw_conn_count, &sk);
+	/* Signed view: a count re-created after eviction may go below 0,
+	 * which only makes the source's cap looser (fail-open). */
+	if (cnt && (__s32)*cnt > 0)
+		MXW_ATOMIC_ADD32(cnt, (__u32)-1);
+}
+
+/* A SYN to a mail port: connection cap, then source, prefix, global. */
+MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
+{
+	const struct mxw_config *cfg = v->cfg;
+	const struct mxw_pkt *p = &v->pkt;
+	struct mxw_flow_val *cv = 0;
+	struct mxw_flow_key fk;
+	struct mxw_addr sk, pk;
+	__u32 *cnt = 0;
+	__u64 now = mxw_now(v);
+
+	mxw_source_key(&sk, &p->src, cfg, p->family);
+	if (cfg->max_conns_per_src) {
+		mxw_flow_key_fwd(&fk, p);
+		cv = MXW_TBL_LOOKUP(mxw_conn, &fk);
+		if (!cv) {
+			cnt = MXW_TBL_LOOKUP(mxw_conn_count, &sk);
+			if (cnt && (__s32)*cnt >= 0 && *cnt >= cfg->max_conns_per_src)
+				return MXW_R_DROP_CONN_LIMIT;
+		}
+	}
+	if (cfg->src_rate &&
+	    !MXW_KEYED_TAKE(mxw_src_bucket, &sk, now, cfg->src_rate, cfg->src_burst))
+		return MXW_R_DROP_SYN_SRC;
+	if (cfg->pfx_rate) {
+		mxw_prefix_key(&pk, &p->src, cfg, p->family);
+		if (!MXW_KEYED_TAKE(mxw_pfx_bucket, &pk, now, cfg->pfx_rate,
+				    cfg->pfx_burst))
+			return MXW_R_DROP_SYN_PFX;
+	}
+	if (cfg->global_rate &&
+	    !mxw_global_take(v, MXW_GB_SYN, cfg->global_rate, cfg->global_burst))
+		return MXW_R_DROP_SYN_GLOBAL;
+
+	/* A retransmitted SYN (flow known) is not counted again. */
+	if (cfg->max_conns_per_src && !cv) {
+		struct mxw_flow_val nv = {};
+
+		nv.expires_ns = now + mxw_ct_timeout(cfg, MXW_IPPROTO_TCP);
+		nv.flags = MXW_FF_COUNTED;
+		if (MXW_TBL_UPDATE(mxw_conn, &fk, &nv, MXW_UPD_NOEXIST) == 0) {
+			if (!cnt) {
+				__u32 one = 1;
+
+				if (MXW_TBL_UPDATE(mxw_conn_count, &sk, &one,
+						   MXW_UPD_NOEXIST) == 0)
+					return MXW_R_PASS_MAIL_SYN;
+				cnt = MXW_TBL_LOOKUP(mxw_conn_count, &sk);
+			}
+			if (cnt)
+				MXW_ATOMIC_ADD32(cnt, 1);
+		}
+	}
+	return MXW_R_PASS_MAIL_SYN;
+}
+
+/* Inside -> outside: passes; remember what replies to expect. */
+MXW_INLINE enum mxw_reason mxw_outbound(struct mxw_vctx *v)
+{
+	const struct mxw_pkt *p = &v->pkt;
+	struct mxw_flow_key k;
+	struct mxw_flow_val *cv, nv = {};
+	__u64 exp;
+	int open = 0;
+
+	if (!(p->flags & MXW_PF_L4) || (p->flags & MXW_PF_FRAG))
+		return MXW_R_PASS_OUTBOUND;
+	if (p->proto == MXW_IPPROTO_TCP) {
+		if ((p->tcp_flags & (MXW_TCP_SYN | MXW_TCP_ACK)) == MXW_TCP_SYN)
+			open = 1;
+		/* The server closing an inbound mail flow frees its slot. */
+		if ((p->tcp_flags & (MXW_TCP_FIN | MXW_TCP_RST)) &&
+		    v->cfg->max_conns_per_src) {
+			mxw_flow_key_reply(&k, p);
+			mxw_conn_release(v, &k, &p->dst);
+		}
+	} else if (p->proto == MXW_IPPROTO_UDP) {
+		open = 1;
+	} else if (p->flags & MXW_PF_ECHO) {
+		/* echo request: v4 8, v6 128 */
+		open = p->icmp_type == 8 || p->icmp_type == 128;
+	}
+	if (!open)
+		return MXW_R_PASS_OUTBOUND;
+
+	mxw_flow_key_reply(&k, p);
+	exp = mxw_now(v) + mxw_ct_timeout(v->cfg, p->proto);
+	cv = MXW_TBL_LOOKUP(mxw_ct, &k);
+	if (cv) {
+		if (cv->expires_ns + MXW_REFRESH_SLACK_NS < exp)
+			cv->expires_ns = exp;
+	} else {
+		nv.expires_ns = exp;
+		MXW_TBL_UPDATE(mxw_ct, &k, &nv, MXW_UPD_ANY);
+	}
+	return MXW_R_PASS_OUTBOUND;
+}
+
+/* Outside -> inside, in the order of DESIGN.md 2.1. */
+MXW_INLINE enum mxw_reason mxw_inbound(struct mxw_vctx *v)
+{
+	const struct mxw_config *cfg = v->cfg;
+	const struct mxw_pkt *p = &v->pkt;
+	const struct mxw_list_entry *e;
+	struct mxw_lpm_key lk;
+	struct mxw_flow_key fk;
+	struct mxw_flow_val *cv;
+	__u8 *pf;
+	__u32 port;
+	__u8 fl;
+
+	lk.prefixlen = 128;
+	__builtin_memcpy(lk.a, p->src.a, 16);
+
+	/* 1. allowlist, 2. blocklist (both with expiry) */
+	e = MXW_LIST_MATCH(v, mxw_allow_exact, mxw_allow_lpm, &p->src, &lk);
+	if (e && !(e->flags & MXW_LF_SHADOW))
+		return MXW_R_PASS_ALLOW;
+	e = MXW_LIST_MATCH(v, mxw_block_exact, mxw_block_lpm, &p->src, &lk);
+	if (e) {
+		if (!(e->flags & MXW_LF_SHADOW))
+			return MXW_R_DROP_BLOCK;
+		v->shadow = 1;
+	}
+
+	/* No L4 header to judge: the bound / fragment policies decide.
+	 * Fragments skip the return-path and ICMP steps: a first fragment's
+	 * ports say nothing about the fragments that follow it. */
+	if (p->flags & MXW_PF_V6EXT_BOUND)
+		return (cfg->flags & MXW_CF_V6EXT_PASS) ? MXW_R_PASS_V6EXT :
+							  MXW_R_DROP_V6EXT;
+	if (p->flags & MXW_PF_FRAG)
+		return (cfg->flags & MXW_CF_FRAG_PASS) ? MXW_R_PASS_FRAG :
+							 MXW_R_DROP_FRAG;
+	if (!(p->flags & MXW_PF_L4))
+		return MXW_R_DROP_NOT_MAIL;
+
+	/* 3. return path of inside-initiated flows */
+	if (p->proto == MXW_IPPROTO_TCP || p->proto == MXW_IPPROTO_UDP ||
+	    (p->flags & MXW_PF_ECHO)) {
+		mxw_flow_key_fwd(&fk, p);
+		cv = MXW_TBL_LOOKUP(mxw_ct, &fk);
+		if (cv && cv->expires_ns > mxw_now(v)) {
+			__u64 exp = v->now + mxw_ct_timeout(cfg, p->proto);
+
+			if (cv->expires_ns + MXW_REFRESH_SLACK_NS < exp)
+				cv->expires_ns = exp;
+			return MXW_R_PASS_RETURN;
+		}
+	}
+
+	/* 4. essential ICMP / ICMPv6, one global bucket.
+	 * XXX: errors are not matched against a flow, so a spoofed
+	 * "packet too big" within the rate can lower a server's PMTU. */
+	if (p->proto == MXW_IPPROTO_ICMP || p->proto == MXW_IPPROTO_ICMPV6) {
+		if (!mxw_is_essential_icmp(p))
+			return MXW_R_DROP_ICMP_OTHER;
+		if (cfg->icmp_rate &&
+		    !mxw_global_take(v, MXW_GB_ICMP, cfg->icmp_rate, cfg->icmp_burst))
+			return MXW_R_DROP_ICMP_RATE;
+		return MXW_R_PASS_ICMP;
+	}
+
+	/* 5. TCP to a mail port (of a protected server) */
+	if (p->proto != MXW_IPPROTO_TCP)
+		return MXW_R_DROP_NOT_MAIL;
+	port = bpf_ntohs(p->dport);
+	pf = MXW_TBL_LOOKUP(mxw_ports, &port);
+	if (!pf || !(*pf & MXW_PORT_MAIL))
+		return MXW_R_DROP_NOT_MAIL;
+	if (cfg->flags & MXW_CF_PROTECTED_ONLY) {
+		__builtin_memcpy(lk.a, p->dst.a, 16);
+		if (!MXW_TBL_LOOKUP(mxw_protected, &lk))
+			return MXW_R_DROP_NOT_PROTECTED;
+	}
+	fl = p->tcp_flags;
+	if (fl & MXW_TCP_SYN) {
+		/* SYN+ACK here is unsolicited (replies matched in step 3);
+		 * SYN+FIN / SYN+RST are scanner tricks.  ECE/CWR are fine. */
+		if (fl & (MXW_TCP_ACK | MXW_TCP_FIN | MXW_TCP_RST))
+			return MXW_R_DROP_TCP_FLAGS;
+		return mxw_new_conn(v);
+	}
+	/* Past the handshake every segment carries ACK, except a bare RST.
+	 * Null, FIN and Xmas scans do not. */
+	if (!(fl & (MXW_TCP_ACK | MXW_TCP_RST)))
+		return MXW_R_DROP_TCP_FLAGS;
+	/* XXX: mid-flow segments pass without state (flows opened before the
+	 * filter loaded keep working); an ACK flood to a mail port reaches
+	 * the server, which answers it with RSTs. */
+	if (cfg->max_conns_per_src) {
+		mxw_flow_key_fwd(&fk, p);
+		if (fl & (MXW_TCP_FIN | MXW_TCP_RST))
+			mxw_conn_release(v, &fk, &p->src);
+		else
+			/* the lookup marks the flow referenced, which keeps
+			 * live flows away from LRU eviction */
+			MXW_TBL_LOOKUP(mxw_conn, &fk);
+	}
+	/* The inspection path (issue 4) is not attached yet: payload of
+	 * inspected ports is forwarded uninspected, or dropped if the
+	 * config says fail-closed (DESIGN.md 2.1). */
+	if (p->l4_payload && (cfg->flags & MXW_CF_INSPECT) &&
+	    (*pf & MXW_PORT_INSPECT) && !(*pf & MXW_PORT_IMPLICIT_TLS))
+		return (cfg->flags & MXW_CF_FAIL_CLOSED) ?
+			MXW_R_DROP_FAIL_CLOSED : MXW_R_PASS_UNINSPECTED;
+	return MXW_R_PASS_MAIL;
+}
+
+/* The verdict for a frame already parsed (pr = mxw_parse()'s result). */
+MXW_INLINE enum mxw_reason mxw_verdict_parsed(struct mxw_vctx *v, int pr,
+					      enum mxw_dir dir)
+{
+	if (pr == MXW_PR_ARP)
+		return MXW_R_PASS_ARP;
+	if (pr == MXW_PR_OTHER)
+		return (v->cfg->flags & MXW_CF_PASS_OTHER_ETHERTYPES) ?
+			MXW_R_PASS_ETHERTYPE : MXW_R_DROP_ETHERTYPE;
+	if (pr == MXW_PR_VLAN_DEPTH)
+		return MXW_R_DROP_VLAN_DEPTH;
+	if (pr != MXW_PR_IP)
+		return MXW_R_DROP_MALFORMED;
+	if (mxw_is_nd(&v->pkt))
+		return MXW_R_PASS_ND;
+	if (dir == MXW_DIR_OUT)
+		return mxw_outbound(v);
+	return mxw_inbound(v);
+}
+
+/* The whole verdict for one frame arriving in direction dir. */
+MXW_INLINE enum mxw_reason mxw_verdict(struct mxw_vctx *v, void *data,
+				       void *data_end, enum mxw_dir dir)
+{
+	return mxw_verdict_parsed(v, mxw_parse(data, data_end, &v->pkt), dir);
+}
+
+#endif /* MXW_VERDICT_H */
