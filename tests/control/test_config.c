@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_config.c - config parsing (control/ctl_config.c): defaults, every
+ * key set to a non-default value, the error table (bad types, ranges,
+ * unknown keys, each error naming its key path), config.get's JSON form
+ * parsing back to the same config, and the reload restart-key check.
+ * argv[1], when given, is the example config, which must be valid.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl_config.h"
+#include "ctltest.h"
+
+#define IFACES "\"interfaces\":{\"outside\":\"eth0\",\"inside\":\"eth1\"}"
+
+static struct ctl_config *parse(const char *text, char *err)
+{
+	return ctl_config_parse(text, strlen(text), err, CTL_ERR_MAX);
+}
+
+struct bad_case {
+	const char *json;
+	const char *error;      /* expected message prefix */
+};
+
+static const struct bad_case bad[] = {
+	{"{}", "interfaces: required key is missing"},
+	{"[]", "(top level): must be a JSON object"},
+	{"{\"interfaces\":{\"outside\":\"a\"}}",
+	 "interfaces.inside: required key is missing"},
+	{"{\"interfaces\":{\"inside\":\"a\"}}",
+	 "interfaces.outside: required key is missing"},
+	{"{\"interfaces\":[]}", "interfaces: must be an object"},
+	{"{\"interfaces\":{\"outside\":\"a\",\"inside\":\"a\"}}",
+	 "interfaces.inside: must differ from interfaces.outside"},
+	{"{\"interfaces\":{\"outside\":\"abcdefghijklmnop\",\"inside\":\"b\"}}",
+	 "interfaces.outside: must be 1..15 characters"},
+	{"{\"interfaces\":{\"outside\":\"\",\"inside\":\"b\"}}",
+	 "interfaces.outside: must be 1..15 characters"},
+	{"{\"interfaces\":{\"outside\":\"a/b\",\"inside\":\"b\"}}",
+	 "interfaces.outside: not a valid interface name"},
+	{"{\"interfaces\":{\"outside\":1,\"inside\":\"b\"}}",
+	 "interfaces.outside: must be a string"},
+	{"{\"interfaces\":{\"outside\":\"a\",\"inside\":\"b\","
+	 "\"xdp_mode\":\"offload\"}}",
+	 "interfaces.xdp_mode: must be one of \"native\", \"generic\""},
+	{"{\"interfaces\":{\"outside\":\"a\",\"inside\":\"b\",\"x\":1}}",
+	 "interfaces.x: unknown key"},
+	{"{" IFACES ",\"foo\":1}", "foo: unknown key"},
+	{"{" IFACES ",\"bpf\":{\"pin_dir\":\"relative\"}}",
+	 "bpf.pin_dir: must be an absolute path"},
+	{"{" IFACES ",\"bpf\":{\"detach_on_exit\":\"yes\"}}",
+	 "bpf.detach_on_exit: must be true or false"},
+	{"{" IFACES ",\"bpf\":{\"pinned\":true}}", "bpf.pinned: unknown key"},
+	{"{" IFACES ",\"control\":{\"socket\":\"ctl.sock\"}}",
+	 "control.socket: must be an absolute path"},
+	{"{" IFACES ",\"control\":{\"socket\":\"/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	 "aaaaaaaaaaaaaaaa\"}}",
+	 "control.socket: must be 1..107 characters"},
+	{"{" IFACES ",\"control\":{\"group\":\"a b\"}}",
+	 "control.group: not a valid group name"},
+	{"{" IFACES ",\"control\":{\"max_request_bytes\":100}}",
+	 "control.max_request_bytes: must be an integer 256..16777216"},
+	{"{" IFACES ",\"control\":{\"max_clients\":0}}",
+	 "control.max_clients: must be an integer 1..4096"},
+	{"{" IFACES ",\"control\":{\"max_clients\":4097}}",
+	 "control.max_clients: must be an integer 1..4096"},
+	{"{" IFACES ",\"control\":{\"stall_timeout\":0}}",
+	 "control.stall_timeout: must be an integer 1..3600"},
+	{"{" IFACES ",\"state_dir\":\"var/lib\"}",
+	 "state_dir: must be an absolute path"},
+	{"{" IFACES ",\"state_dir\":\"/var/\\u0001\"}",
+	 "state_dir: control character in string"},
+	{"{" IFACES ",\"log\":{\"level\":\"trace\"}}",
+	 "log.level: must be one of \"error\", \"warn\", \"info\", \"debug\""},
+	{"{" IFACES ",\"log\":\"info\"}", "log: must be an object"},
+	{"{" IFACES ",\"fastpath\":{\"mail_ports\":[0]}}",
+	 "fastpath.mail_ports: [0] must be an integer 1..65535"},
+	{"{" IFACES ",\"fastpath\":{\"mail_ports\":[25,65536]}}",
+	 "fastpath.mail_ports: [1] must be an integer 1..65535"},
+	{"{" IFACES ",\"fastpath\":{\"mail_ports\":[25,25]}}",
+	 "fastpath.mail_ports: [1] duplicate port 25"},
+	{"{" IFACES ",\"fastpath\":{\"mail_ports\":[\"25\"]}}",
+	 "fastpath.mail_ports: [0] must be an integer 1..65535"},
+	{"{" IFACES ",\"fastpath\":{\"mail_ports\":25}}",
+	 "fastpath.mail_ports: must be an array of ports"},
+	{"{" IFACES ",\"fastpath\":{\"mail_ports\":[]}}",
+	 "fastpath.mail_ports: must list at least one port"},
+	{"{" IFACES ",\"fastpath\":{\"mail_ports\":[25],"
+	 "\"implicit_tls_ports\":[465]}}",
+	 "fastpath.implicit_tls_ports: [0] port 465 is not in "
+	 "fastpath.mail_ports"},
+	{"{" IFACES ",\"fastpath\":{\"protected\":[\"198.51.100.7/24\"]}}",
+	 "fastpath.protected: [0] \"198.51.100.7/24\": host bits set"},
+	{"{" IFACES ",\"fastpath\":{\"protected\":\"198.51.100.0/24\"}}",
+	 "fastpath.protected: must be an array"},
+	{"{" IFACES ",\"fastpath\":{\"other_ethertypes\":\"maybe\"}}",
+	 "fastpath.other_ethertypes: must be one of \"drop\", \"pass\""},
+	{"{" IFACES ",\"fastpath\":{\"fragments\":true}}",
+	 "fastpath.fragments: must be one of \"drop\", \"pass\""},
+	{"{" IFACES ",\"fastpath\":{\"ipv6_ext_overflow\":\"accept\"}}",
+	 "fastpath.ipv6_ext_overflow: must be one of \"drop\", \"pass\""},
+	{"{" IFACES ",\"fastpath\":{\"fail_mode\":\"half\"}}",
+	 "fastpath.fail_mode: must be one of \"open\", \"closed\""},
+	{"{" IFACES ",\"fastpath\":{\"syn\":{\"per_source\":{\"rate\":-1}}}}",
+	 "fastpath.syn.per_source.rate: must be an integer 0..10000000"},
+	{"{" IFACES ",\"fastpath\":{\"syn\":{\"per_source\":{\"rate\":1.5}}}}",
+	 "fastpath.syn.per_source.rate: must be an integer 0..10000000"},
+	{"{" IFACES ",\"fastpath\":{\"syn\":{\"per_source\":{\"rate\":\"20\"}}}}",
+	 "fastpath.syn.per_source.rate: must be an integer 0..10000000"},
+	{"{" IFACES ",\"fastpath\":{\"syn\":{\"per_source\":{\"rate\":true}}}}",
+	 "fastpath.syn.per_source.rate: must be an integer 0..10000000"},
+	{"{" IFACES ",\"fastpath\":{\"syn\":{\"per_source\":"
+	 "{\"rate\":10000001}}}}",
+	 "fastpath.syn.per_source.rate: must be an integer 0..10000000"},
+	{"{" IFACES ",\"fastpath\":{\"syn\":{\"per_source\":"
+	 "{\"rate\":5,\"burst\":0}}}}",
+	 "fastpath.syn.per_source.burst: must be >= 1 when rate > 0"},
+	{"{" IFACES ",\"fastpath\":{\"syn\":{\"per_source\":{\"rat\":5}}}}",
+	 "fastpath.syn.per_source.rat: unknown key"},
+	{"{" IFACES ",\"fastpath\":{\"syn\":{\"per_prefix\":{\"ipv4_len\":33}}}}",
+	 "fastpath.syn.per_prefix.ipv4_len: must be an integer 8..32"},
+	{"{" IFACES ",\"fastpath\":{\"syn\":{\"per_prefix\":{\"ipv4_len\":7}}}}",
+	 "fastpath.syn.per_prefix.ipv4_len: must be an integer 8..32"},
+	{"{" IFACES ",\"fastpath\":{\"syn\":{\"per_prefix\":{\"ipv6_len\":"
+	 "129}}}}",
+	 "fastpath.syn.per_prefix.ipv6_len: must be an integer 16..128"},
+	{"{" IFACES ",\"fastpath\":{\"syn\":{\"per_prefix\":{\"ipv6_len\":"
+	 "64},\"ipv6_source_len\":56}}}",
+	 "fastpath.syn.per_prefix.ipv6_len: must be <= "
+	 "fastpath.syn.ipv6_source_len (56)"},
+	{"{" IFACES ",\"fastpath\":{\"syn\":{\"global\":{\"rate\":1,"
+	 "\"burst\":0}}}}",
+	 "fastpath.syn.global.burst: must be >= 1 when rate > 0"},
+	{"{" IFACES ",\"fastpath\":{\"syn\":{\"global\":{\"ipv4_len\":24}}}}",
+	 "fastpath.syn.global.ipv4_len: unknown key"},
+	{"{" IFACES ",\"fastpath\":{\"syn\":{\"ipv6_source_len\":8}}}",
+	 "fastpath.syn.ipv6_source_len: must be an integer 16..128"},
+	{"{" IFACES ",\"fastpath\":{\"max_conns_per_source\":1000001}}",
+	 "fastpath.max_conns_per_source: must be an integer 0..1000000"},
+	{"{" IFACES ",\"fastpath\":{\"icmp\":{\"burst\":-5}}}",
+	 "fastpath.icmp.burst: must be an integer 0..10000000"},
+	{"{" IFACES ",\"fastpath\":{\"conntrack\":{\"tcp_timeout\":0}}}",
+	 "fastpath.conntrack.tcp_timeout: must be an integer 1..604800"},
+	{"{" IFACES ",\"fastpath\":{\"conntrack\":{\"udp_timeout\":86401}}}",
+	 "fastpath.conntrack.udp_timeout: must be an integer 1..86400"},
+	{"{" IFACES ",\"fastpath\":{\"conntrack\":{\"icmp_timeout\":1}}}",
+	 "fastpath.conntrack.icmp_timeout: unknown key"},
+	{"{" IFACES ",\"fastpath\":{\"table_sizes\":{\"block_exact\":10}}}",
+	 "fastpath.table_sizes.block_exact: must be an integer 1024..16777216"},
+	{"{" IFACES ",\"fastpath\":{\"table_sizes\":{\"blocks\":10000}}}",
+	 "fastpath.table_sizes.blocks: unknown key"},
+	{"{" IFACES ",\"fastpath\":{\"mailports\":[25]}}",
+	 "fastpath.mailports: unknown key"},
+	{"{" IFACES ",\"allow\":[\"x\"]}", "allow: [0] \"x\": invalid"},
+	{"{" IFACES ",\"allow\":[1]}", "allow: [0] must be a string"},
+	{"{" IFACES ",\"block\":5}", "block: must be an array"},
+	{"{" IFACES ",\"block\":[\"192.0.2.0/24\",\"2001:db8::/129\"]}",
+	 "block: [1] \"2001:db8::/129\": invalid IPv6 prefix length"},
+	{"{" IFACES ",\"//\":5}", "//: a comment must be a string"},
+	{"{" IFACES ",\"fastpath\":{\"//x\":[\"a\",2]}}",
+	 "fastpath.//x: a comment must be a string"},
+	{"{" IFACES "," IFACES "}", "invalid JSON"},
+	{"{" IFACES ",}", "invalid JSON"},
+	{"", "invalid JSON"},
+	{"{" IFACES "} trailing", "invalid JSON"},
+};
+
+static void test_defaults(void)
+{
+	char err[CTL_ERR_MAX];
+	struct ctl_config *c = parse("{" IFACES "}", err);
+
+	CHECK(c != NULL, "defaults");
+	if (!c)
+		return;
+	CHECK(strcmp(c->outside, "eth0") == 0 && strcmp(c->inside, "eth1") == 0,
+	      "defaults");
+	CHECK(c->xdp_mode == CTL_XDP_NATIVE, "defaults");
+	CHECK(strcmp(c->pin_dir, "/sys/fs/bpf/mxwall") == 0, "defaults");
+	CHECK(!c->detach_on_exit, "defaults");
+	CHECK(strcmp(c->sock_path, "/run/mxwall/control.sock") == 0, "defaults");
+	CHECK(strcmp(c->group, "mxwall") == 0, "defaults");
+	CHECK(c->max_request_bytes == 65536 && c->max_clients == 64 &&
+	      c->stall_timeout == 10, "defaults");
+	CHECK(strcmp(c->state_dir, "/var/lib/mxwall") == 0, "defaults");
+	CHECK(c->log_level == CTL_LOG_INFO, "defaults");
+	CHECK(c->n_mail_ports == 7 && c->mail_ports[0] == 25 &&
+	      c->mail_ports[6] == 993, "defaults");
+	CHECK(c->n_tls_ports == 3, "defaults");
+	CHECK(c->n_protected == 0, "defaults");
+	CHECK(c->fp.flags == 0, "defaults: drop, drop, drop, open");
+	CHECK(c->fp.src_rate == 20 && c->fp.src_burst == 40, "defaults");
+	CHECK(c->fp.pfx_rate == 200 && c->fp.pfx_burst == 400, "defaults");
+	CHECK(c->fp.pfx4_len == 24 && c->fp.pfx6_len == 48 &&
+	      c->fp.src6_len == 64, "defaults");
+	CHECK(c->fp.global_rate == 0 && c->fp.global_burst == 0, "defaults");
+	CHECK(c->fp.max_conns_per_src == 50, "defaults");
+	CHECK(c->fp.icmp_rate == 100 && c->fp.icmp_burst == 200, "defaults");
+	CHECK(c->fp.ct_tcp_timeout_ns == 7200ull * 1000000000ull &&
+	      c->fp.ct_udp_timeout_ns == 60ull * 1000000000ull, "defaults");
+	for (int i = 0; i < CTL_T_MAX; i++)
+		CHECK(c->table_size[i] == ctl_tables[i].def, ctl_tables[i].key);
+	CHECK(c->n_allow == 0 && c->n_block == 0, "defaults");
+	ctl_config_free(c);
+
+	/* The implicit-TLS default follows mail_ports. */
+	c = parse("{" IFACES ",\"fastpath\":{\"mail_ports\":[25,465]}}", err);
+	CHECK(c && c->n_tls_ports == 1 && c->tls_ports[0] == 465,
+	      "tls default subset");
+	ctl_config_free(c);
+}
+
+static const char *full_config =
+	"{\"//\": \"every key, none at its default\","
+	" \"interfaces\": {\"outside\": \"ve-out\", \"inside\": \"ve-in\","
+	"                 \"xdp_mode\": \"generic\"},"
+	" \"bpf\": {\"pin_dir\": \"/sys/fs/bpf/other\", \"detach_on_exit\": true},"
+	" \"control\": {\"socket\": \"/tmp/x.sock\", \"group\": \"adm\","
+	"   \"max_request_bytes\": 4096, \"max_clients\": 3,"
+	"   \"stall_timeout\": 7},"
+	" \"state_dir\": \"/tmp/state\","
+	" \"log\": {\"level\": \"debug\"},"
+	" \"fastpath\": {"
+	"   \"mail_ports\": [25, 2525, 465], \"implicit_tls_ports\": [465],"
+	"   \"protected\": [\"192.0.2.0/24\", \"2001:db8:1::/48\"],"
+	"   \"other_ethertypes\": \"pass\", \"fragments\": \"pass\","
+	"   \"ipv6_ext_overflow\": \"pass\", \"fail_mode\": \"closed\","
+	"   \"syn\": {\"per_source\": {\"rate\": 5, \"burst\": 6},"
+	"            \"per_prefix\": {\"rate\": 50, \"burst\": 60,"
+	"                             \"ipv4_len\": 20, \"ipv6_len\": 40},"
+	"            \"global\": {\"rate\": 1000, \"burst\": 2000},"
+	"            \"ipv6_source_len\": 56},"
+	"   \"max_conns_per_source\": 0,"
+	"   \"icmp\": {\"rate\": 0, \"burst\": 0},"
+	"   \"conntrack\": {\"tcp_timeout\": 300, \"udp_timeout\": 30},"
+	"   \"table_sizes\": {\"allow_exact\": 2048, \"block_exact\": 4096,"
+	"     \"allow_prefix\": 64, \"block_prefix\": 128, \"src_bucket\": 8192,"
+	"     \"pfx_bucket\": 16384, \"conn_count\": 32768,"
+	"     \"conntrack\": 65536, \"conn\": 131072}},"
+	" \"allow\": [\"192.0.2.25\"],"
+	" \"block\": [\"198.51.100.0/24\", \"2001:db8:bad::/48\", \"203.0.113.9\"]}";
+
+static void check_full(const struct ctl_config *c, const char *label)
+{
+	CHECK(c->xdp_mode == CTL_XDP_GENERIC, label);
+	CHECK(strcmp(c->outside, "ve-out") == 0, label);
+	CHECK(strcmp(c->pin_dir, "/sys/fs/bpf/other") == 0, label);
+	CHECK(c->detach_on_exit, label);
+	CHECK(strcmp(c->sock_path, "/tmp/x.sock") == 0, label);
+	CHECK(strcmp(c->group, "adm") == 0, label);
+	CHECK(c->max_request_bytes == 4096 && c->max_clients == 3 &&
+	      c->stall_timeout == 7, label);
+	CHECK(strcmp(c->state_dir, "/tmp/state") == 0, label);
+	CHECK(c->log_level == CTL_LOG_DEBUG, label);
+	CHECK(c->n_mail_ports == 3 && c->mail_ports[1] == 2525, label);
+	CHECK(c->n_tls_ports == 1 && c->tls_ports[0] == 465, label);
+	CHECK(c->n_protected == 2 && c->protected_[0].plen == 120 &&
+	      c->protected_[1].plen == 48, label);
+	CHECK(c->fp.flags == (MXW_CF_PASS_OTHER_ETHERTYPES | MXW_CF_FRAG_PASS |
+			      MXW_CF_V6EXT_PASS | MXW_CF_FAIL_CLOSED |
+			      MXW_CF_PROTECTED_ONLY), label);
+	CHECK(c->fp.src_rate == 5 && c->fp.src_burst == 6, label);
+	CHECK(c->fp.pfx_rate == 50 && c->fp.pfx_burst == 60, label);
+	CHECK(c->fp.pfx4_len == 20 && c->fp.pfx6_len == 40 &&
+	      c->fp.src6_len == 56, label);
+	CHECK(c->fp.global_rate == 1000 && c->fp.global_burst == 2000, label);
+	CHECK(c->fp.max_conns_per_src == 0, label);
+	CHECK(c->fp.icmp_rate == 0 && c->fp.icmp_burst == 0, label);
+	CHECK(c->fp.ct_tcp_timeout_ns == 300ull * 1000000000ull &&
+	      c->fp.ct_udp_timeout_ns == 30ull * 1000000000ull, label);
+	CHECK(c->table_size[CTL_T_ALLOW_EXACT] == 2048 &&
+	      c->table_size[CTL_T_BLOCK_EXACT] == 4096 &&
+	      c->table_size[CTL_T_ALLOW_PREFIX] == 64 &&
+	      c->table_size[CTL_T_BLOCK_PREFIX] == 128 &&
+	      c->table_size[CTL_T_SRC_BUCKET] == 8192 &&
+	      c->table_size[CTL_T_PFX_BUCKET] == 16384 &&
+	      c->table_size[CTL_T_CONN_COUNT] == 32768 &&
+	      c->table_size[CTL_T_CT] == 65536 &&
+	      c->table_size[CTL_T_CONN] == 131072, label);
+	CHECK(c->n_allow == 1 && c->n_block == 3, label);
+	CHECK(c->n_block == 3 && c->block[1].plen == 48 &&
+	      c->block[2].plen == 128, label);
+}
+
+static void test_full_and_roundtrip(void)
+{
+	char err[CTL_ERR_MAX] = "";
+	struct ctl_config *c = parse(full_config, err), *c2;
+	json_t *j;
+	char *text;
+
+	CHECK(c != NULL, err);
+	if (!c)
+		return;
+	check_full(c, "full");
+	/* config.get's JSON is a valid config equal to the original. */
+	j = ctl_config_to_json(c);
+	CHECK(j != NULL, "to_json");
+	if (!j) {
+		ctl_config_free(c);
+		return;
+	}
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	c2 = parse(text, err);
+	CHECK(c2 != NULL, err);
+	if (c2) {
+		check_full(c2, "roundtrip");
+		CHECK(memcmp(&c->fp, &c2->fp, sizeof(c->fp)) == 0, "roundtrip");
+		CHECK(ctl_config_restart_key(c, c2) == NULL, "same config");
+	}
+	free(text);
+	ctl_config_free(c2);
+
+	/* Keys that need a restart are named; others are reloadable. */
+	c2 = parse("{\"interfaces\": {\"outside\": \"ve-out\", \"inside\":"
+		   "\"other\"}}", err);
+	CHECK(c2 && ctl_config_restart_key(c, c2) &&
+	      strcmp(ctl_config_restart_key(c, c2), "interfaces.inside") == 0,
+	      "restart key");
+	ctl_config_free(c2);
+	ctl_config_free(c);
+}
+
+static void test_bad(void)
+{
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char err[CTL_ERR_MAX] = "";
+		struct ctl_config *c = parse(bad[i].json, err);
+
+		CHECK(c == NULL, bad[i].json);
+		ctl_config_free(c);
+		if (strncmp(err, bad[i].error, strlen(bad[i].error)) != 0) {
+			fprintf(stderr, "  want: %s\n  got:  %s\n", bad[i].error,
+				err);
+			CHECK(0, bad[i].json);
+		}
+	}
+}
+
+static void test_file(const char *path)
+{
+	char err[CTL_ERR_MAX] = "";
+	struct ctl_config *c = ctl_config_load(path, err, sizeof(err));
+
+	CHECK(c != NULL, err);
+	ctl_config_free(c);
+	c = ctl_config_load("/nonexistent/mxwall.json", err, sizeof(err));
+	CHECK(c == NULL && strstr(err, "No such file") != NULL, "missing file");
+}
+
+int main(int argc, char **argv)
+{
+	test_defaults();
+	test_full_and_roundtrip();
+	test_bad();
+	for (int i = 1; i < argc; i++)
+		test_file(argv[i]);
+	return ctltest_done("test_config");
+}
