@@ -184,7 +184,10 @@ static json_t *build_request(int argc, char **argv)
 		if (strcmp(sub, "add") && strcmp(sub, "del") &&
 		    strcmp(sub, "list"))
 			goto bad;
-		snprintf(name, sizeof(name), "%s.%s", cmd, sub);
+		/* cmd is "block"/"allow", sub "add"/"del"/"list": fits. */
+		strcpy(name, cmd);
+		strcat(name, ".");
+		strcat(name, sub);
 		json_object_set_new(req, "cmd", json_string(name));
 		if (strcmp(sub, "list")) {
 			if (argc < 3)
