@@ -27,6 +27,12 @@
 #define __always_inline inline __attribute__((always_inline))
 #endif
 #define MXW_INLINE static __always_inline
+/* Bounded loops are unrolled for the verifier (clang) and for speed (gcc). */
+#if defined(__clang__)
+#define MXW_UNROLL _Pragma("unroll")
+#else
+#define MXW_UNROLL _Pragma("GCC unroll 16")
+#endif
 /* Byte arithmetic on packet pointers without GNU void* arithmetic. */
 #define MXW_PTR_ADD(ptr, n)     ((void *)((__u8 *)(ptr) + (n)))
 
@@ -325,7 +331,7 @@ MXW_INLINE int mxw_parse_ip6(void *l3, void *data_end, struct mxw_pkt *p)
 	__builtin_memcpy(p->dst.a, ip6->daddr, 16);
 	nh = ip6->nexthdr;
 
-#pragma unroll
+	MXW_UNROLL
 	for (i = 0; i < MXW_IPV6_EXT_MAX; i++) {
 		if (nh == MXW_IPPROTO_FRAGMENT) {
 			struct mxw_ip6frag *fh = cur;
@@ -385,7 +391,7 @@ MXW_INLINE int mxw_parse(void *data, void *data_end, struct mxw_pkt *p)
 		return MXW_PR_MALFORMED;
 	proto = bpf_ntohs(eth->proto);
 	cur = eth + 1;
-#pragma unroll
+	MXW_UNROLL
 	for (i = 0; i < MXW_VLAN_MAX_DEPTH; i++) {
 		struct mxw_vlanhdr *vh = cur;
 

@@ -35,12 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-#include <linux/bpf.h>
-#include <linux/if_link.h>
+#include <linux/bpf.h>           /* XDP_*, BPF_ANY: constants only */
 
-#include "mxwall.skel.h"
 #include "mxwall_shared.h"
 #include "mxw_pktbuild.h"
 
@@ -54,10 +50,42 @@ static const char *const reason_text[] = {
 
 enum port { P_OUT, P_IN, P_LO };
 
-static struct mxwall_bpf *skel;
-static int prog_fd, ncpus;
+static int ncpus;
 static unsigned int if_out, if_in;
 static int failures, checks;
+
+/* Every table of mxwall_shared.h, by the name of its map. */
+#define MXW_TEST_TABLES(X) \
+	X(mxw_config) X(mxw_ports) X(mxw_protected) X(mxw_allow_exact) \
+	X(mxw_allow_lpm) X(mxw_block_exact) X(mxw_block_lpm) \
+	X(mxw_src_bucket) X(mxw_pfx_bucket) X(mxw_ct) X(mxw_conn) \
+	X(mxw_conn_count) X(mxw_stats) X(mxw_tx_ports) X(mxw_global)
+
+enum tbl {
+#define X(n) TBL_##n,
+	MXW_TEST_TABLES(X)
+#undef X
+	TBL_MAX
+};
+
+/*
+ * The backend: the kernel's maps and BPF_PROG_TEST_RUN (test_backend_bpf.h)
+ * or the same verdict code compiled for userspace over simple tables
+ * (test_backend_user.h).  The same cases run against both.
+ */
+static int tbl_update(enum tbl t, const void *key, const void *val, uint64_t flags);
+static int tbl_lookup(enum tbl t, const void *key, void *val);
+static int tbl_delete(enum tbl t, const void *key);
+static void tbl_clear(enum tbl t);
+static int run_frame(const uint8_t *frame, size_t len, enum port port);
+static int backend_init(void);
+static void backend_fini(void);
+
+#ifdef MXW_TEST_USERSPACE
+#include "test_backend_user.h"
+#else
+#include "test_backend_bpf.h"
+#endif
 
 static void fail(const char *label, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -91,23 +119,6 @@ static void sleep_ms(unsigned int ms)
 }
 
 /* ---- map helpers ------------------------------------------------------ */
-static int mfd(struct bpf_map *m)
-{
-	return bpf_map__fd(m);
-}
-
-static void map_clear(struct bpf_map *m)
-{
-	uint8_t key[64], next[64];
-	int fd = mfd(m);
-
-	while (bpf_map_get_next_key(fd, NULL, next) == 0) {
-		memcpy(key, next, sizeof(key));
-		if (bpf_map_delete_elem(fd, key))
-			break;
-	}
-}
-
 static void addr_from_text(const char *txt, struct mxw_addr *a)
 {
 	uint8_t v4[4];
@@ -168,14 +179,14 @@ static void list_add(enum list l, const char *what, int64_t ttl_ms, uint32_t fla
 		struct mxw_lpm_key k;
 
 		lpm_from_text(what, &k);
-		err = bpf_map_update_elem(mfd(l == L_ALLOW ? skel->maps.mxw_allow_lpm :
-					       skel->maps.mxw_block_lpm), &k, &e, BPF_ANY);
+		err = tbl_update(l == L_ALLOW ? TBL_mxw_allow_lpm : TBL_mxw_block_lpm,
+				 &k, &e, BPF_ANY);
 	} else {
 		struct mxw_addr a;
 
 		addr_from_text(what, &a);
-		err = bpf_map_update_elem(mfd(l == L_ALLOW ? skel->maps.mxw_allow_exact :
-					       skel->maps.mxw_block_exact), &a, &e, BPF_ANY);
+		err = tbl_update(l == L_ALLOW ? TBL_mxw_allow_exact : TBL_mxw_block_exact,
+				 &a, &e, BPF_ANY);
 	}
 	if (err) {
 		fprintf(stderr, "list_add %s: %s\n", what, strerror(errno));
@@ -189,7 +200,7 @@ static void cfg_write(void)
 {
 	uint32_t zero = 0;
 
-	if (bpf_map_update_elem(mfd(skel->maps.mxw_config), &zero, &cfg, BPF_ANY)) {
+	if (tbl_update(TBL_mxw_config, &zero, &cfg, BPF_ANY)) {
 		perror("config write");
 		exit(1);
 	}
@@ -197,7 +208,7 @@ static void cfg_write(void)
 
 static void set_port(uint32_t port, uint8_t flags)
 {
-	if (bpf_map_update_elem(mfd(skel->maps.mxw_ports), &port, &flags, BPF_ANY)) {
+	if (tbl_update(TBL_mxw_ports, &port, &flags, BPF_ANY)) {
 		perror("ports write");
 		exit(1);
 	}
@@ -205,13 +216,11 @@ static void set_port(uint32_t port, uint8_t flags)
 
 static void set_devmap(uint32_t slot, uint32_t ifindex)
 {
-	int fd = mfd(skel->maps.mxw_tx_ports);
-
 	if (ifindex == 0) {
-		bpf_map_delete_elem(fd, &slot);
+		tbl_delete(TBL_mxw_tx_ports, &slot);
 		return;
 	}
-	if (bpf_map_update_elem(fd, &slot, &ifindex, BPF_ANY)) {
+	if (tbl_update(TBL_mxw_tx_ports, &slot, &ifindex, BPF_ANY)) {
 		perror("devmap write");
 		exit(1);
 	}
@@ -247,18 +256,18 @@ static void reset(void)
 	set_port(2525, 0);
 	set_devmap(MXW_SLOT_OUTSIDE, if_out);
 	set_devmap(MXW_SLOT_INSIDE, if_in);
-	map_clear(skel->maps.mxw_allow_exact);
-	map_clear(skel->maps.mxw_allow_lpm);
-	map_clear(skel->maps.mxw_block_exact);
-	map_clear(skel->maps.mxw_block_lpm);
-	map_clear(skel->maps.mxw_protected);
-	map_clear(skel->maps.mxw_src_bucket);
-	map_clear(skel->maps.mxw_pfx_bucket);
-	map_clear(skel->maps.mxw_ct);
-	map_clear(skel->maps.mxw_conn);
-	map_clear(skel->maps.mxw_conn_count);
+	tbl_clear(TBL_mxw_allow_exact);
+	tbl_clear(TBL_mxw_allow_lpm);
+	tbl_clear(TBL_mxw_block_exact);
+	tbl_clear(TBL_mxw_block_lpm);
+	tbl_clear(TBL_mxw_protected);
+	tbl_clear(TBL_mxw_src_bucket);
+	tbl_clear(TBL_mxw_pfx_bucket);
+	tbl_clear(TBL_mxw_ct);
+	tbl_clear(TBL_mxw_conn);
+	tbl_clear(TBL_mxw_conn_count);
 	for (i = 0; i < MXW_GB_MAX; i++)
-		bpf_map_update_elem(mfd(skel->maps.mxw_global), &i, &zero_b, BPF_ANY);
+		tbl_update(TBL_mxw_global, &i, &zero_b, BPF_ANY);
 }
 
 /* Per-reason counters summed over CPUs. */
@@ -272,7 +281,7 @@ static void read_stats(struct mxw_counter out[MXW_R_MAX])
 		exit(1);
 	for (r = 0; r < MXW_R_MAX; r++) {
 		out[r].packets = out[r].bytes = 0;
-		if (bpf_map_lookup_elem(mfd(skel->maps.mxw_stats), &r, v)) {
+		if (tbl_lookup(TBL_mxw_stats, &r, v)) {
 			perror("stats read");
 			exit(1);
 		}
@@ -282,26 +291,6 @@ static void read_stats(struct mxw_counter out[MXW_R_MAX])
 		}
 	}
 	free(v);
-}
-
-/* One frame through the program; returns the XDP action. */
-static int run_frame(const uint8_t *frame, size_t len, enum port port)
-{
-	struct xdp_md ctx = { 0 };
-	LIBBPF_OPTS(bpf_test_run_opts, opts,
-		.data_in = frame,
-		.data_size_in = (uint32_t)len,
-		.ctx_in = &ctx,
-		.ctx_size_in = sizeof(ctx),
-		.repeat = 1);
-
-	ctx.data_end = (uint32_t)len;
-	ctx.ingress_ifindex = port == P_OUT ? if_out : port == P_IN ? if_in : 1;
-	if (bpf_prog_test_run_opts(prog_fd, &opts)) {
-		fprintf(stderr, "test_run (len %zu): %s\n", len, strerror(errno));
-		exit(1);
-	}
-	return (int)opts.retval;
 }
 
 static int run_spec(const struct pspec *s, enum port port)
@@ -447,9 +436,9 @@ static void apply_setup(enum setup s)
 	case S_PROTECTED:
 		cfg.flags |= MXW_CF_PROTECTED_ONLY;
 		lpm_from_text("10.0.0.0/24", &k);
-		bpf_map_update_elem(mfd(skel->maps.mxw_protected), &k, &one, BPF_ANY);
+		tbl_update(TBL_mxw_protected, &k, &one, BPF_ANY);
 		lpm_from_text("2001:db8:1::/64", &k);
-		bpf_map_update_elem(mfd(skel->maps.mxw_protected), &k, &one, BPF_ANY);
+		tbl_update(TBL_mxw_protected, &k, &one, BPF_ANY);
 		break;
 	case S_PORT_2525:
 		set_port(2525, MXW_PORT_MAIL);
@@ -854,7 +843,7 @@ static uint32_t conn_count(const char *src)
 	uint32_t v = 0;
 
 	addr_from_text(src, &a);
-	if (bpf_map_lookup_elem(mfd(skel->maps.mxw_conn_count), &a, &v))
+	if (tbl_lookup(TBL_mxw_conn_count, &a, &v))
 		return 0;
 	return v;
 }
@@ -976,52 +965,14 @@ static void test_redirect_error(void)
 		     MXW_R_PASS_MAIL_SYN, MXW_R_ERR_REDIRECT);
 }
 
-/* ---- environment ------------------------------------------------------- */
-static int setup_netns(void)
-{
-	if (unshare(CLONE_NEWNET)) {
-		fprintf(stderr, "SKIP: unshare(CLONE_NEWNET): %s\n", strerror(errno));
-		return SKIP;
-	}
-	if (system("ip link set lo up && ip link add mxwt-out type veth peer name mxwt-in"
-		   " && ip link set mxwt-out up && ip link set mxwt-in up") != 0) {
-		fprintf(stderr, "SKIP: cannot create the veth pair (iproute2 missing?)\n");
-		return SKIP;
-	}
-	if_out = if_nametoindex("mxwt-out");
-	if_in = if_nametoindex("mxwt-in");
-	if (!if_out || !if_in) {
-		fprintf(stderr, "SKIP: veth pair not found\n");
-		return SKIP;
-	}
-	return 0;
-}
-
 int main(void)
 {
 	int err;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (geteuid() != 0) {
-		fprintf(stderr, "SKIP: the BPF fixture test needs root (BPF_PROG_TEST_RUN, netns)\n");
-		return SKIP;
-	}
-	err = setup_netns();
+	err = backend_init();
 	if (err)
 		return err;
-	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
-	skel = mxwall_bpf__open_and_load();
-	if (!skel) {
-		fprintf(stderr, "SKIP: loading mxwall.bpf.o failed (%s): BPF unavailable?\n",
-			strerror(errno));
-		return SKIP;
-	}
-	prog_fd = bpf_program__fd(skel->progs.mxw_xdp);
-	ncpus = libbpf_num_possible_cpus();
-	if (ncpus <= 0) {
-		fprintf(stderr, "cannot count CPUs\n");
-		return 1;
-	}
 
 	run_fixtures();
 	test_truncations();
@@ -1032,7 +983,7 @@ int main(void)
 	test_shadow();
 	test_redirect_error();
 
-	mxwall_bpf__destroy(skel);
-	printf("%d checks, %d failures\n", checks, failures);
+	backend_fini();
+	printf("%s: %d checks, %d failures\n", backend_name, checks, failures);
 	return failures ? 1 : 0;
 }
