@@ -69,18 +69,31 @@
 #define MXW_IP6_FRAG_MF         0x0001
 
 /* ---- wire headers ------------------------------------------------------ */
-struct mxw_ethhdr {
+/*
+ * Headers sit at any offset in a frame (IPv4 after a 14-byte Ethernet
+ * header is only 2-byte aligned).  In userspace they are packed, so reading
+ * them is defined C (UBSan checks it); the layouts have no padding either
+ * way.  The BPF target keeps natural alignment for word-sized loads: the
+ * verifier permits unaligned packet access on this architecture.
+ */
+#ifdef __BPF__
+#define MXW_WIRE
+#else
+#define MXW_WIRE __attribute__((packed))
+#endif
+
+struct MXW_WIRE mxw_ethhdr {
 	__u8 dst[6];
 	__u8 src[6];
 	__be16 proto;
 };
 
-struct mxw_vlanhdr {
+struct MXW_WIRE mxw_vlanhdr {
 	__be16 tci;
 	__be16 proto;           /* encapsulated ethertype */
 };
 
-struct mxw_arphdr {             /* fixed part, RFC 826 */
+struct MXW_WIRE mxw_arphdr {             /* fixed part, RFC 826 */
 	__be16 htype;
 	__be16 ptype;
 	__u8 hlen;
@@ -88,7 +101,7 @@ struct mxw_arphdr {             /* fixed part, RFC 826 */
 	__be16 oper;
 };
 
-struct mxw_iphdr {
+struct MXW_WIRE mxw_iphdr {
 	__u8 ver_ihl;           /* version << 4 | ihl (32-bit words) */
 	__u8 tos;
 	__be16 tot_len;
@@ -101,7 +114,7 @@ struct mxw_iphdr {
 	__be32 daddr;
 };
 
-struct mxw_ip6hdr {
+struct MXW_WIRE mxw_ip6hdr {
 	__be32 vtc_flow;        /* version << 28 | class | flow label */
 	__be16 payload_len;
 	__u8 nexthdr;
@@ -110,19 +123,19 @@ struct mxw_ip6hdr {
 	__u8 daddr[16];
 };
 
-struct mxw_ip6ext {             /* hop-by-hop, routing, dest opts, AH */
+struct MXW_WIRE mxw_ip6ext {             /* hop-by-hop, routing, dest opts, AH */
 	__u8 nexthdr;
 	__u8 hdrlen;
 };
 
-struct mxw_ip6frag {
+struct MXW_WIRE mxw_ip6frag {
 	__u8 nexthdr;
 	__u8 reserved;
 	__be16 frag_off;        /* offset << 3 | M */
 	__be32 id;
 };
 
-struct mxw_tcphdr {
+struct MXW_WIRE mxw_tcphdr {
 	__be16 source;
 	__be16 dest;
 	__be32 seq;
@@ -134,14 +147,14 @@ struct mxw_tcphdr {
 	__be16 urg_ptr;
 };
 
-struct mxw_udphdr {
+struct MXW_WIRE mxw_udphdr {
 	__be16 source;
 	__be16 dest;
 	__be16 len;
 	__u16 check;
 };
 
-struct mxw_icmphdr {            /* ICMP and ICMPv6 share the first 8 bytes */
+struct MXW_WIRE mxw_icmphdr {            /* ICMP and ICMPv6 share the first 8 bytes */
 	__u8 type;
 	__u8 code;
 	__u16 check;
