@@ -685,6 +685,70 @@ int ctl_bpf_list_del(struct ctl_bpf *b, enum ctl_list l,
 	return 0;
 }
 
+#define CTL_WALK_BATCH 4096
+
+/*
+ * Exact entries in batches of CTL_WALK_BATCH per syscall
+ * (BPF_MAP_LOOKUP_BATCH): a sweep of two million entries is a few hundred
+ * syscalls instead of four million.  Returns -errno before calling cb
+ * when batching is unavailable (the caller then iterates key by key), else
+ * 0 with *cb_rc = the non-zero value that stopped the walk, or 0.
+ */
+static int ctl_walk_exact_batch(int fd, ctl_list_cb cb, void *ctx,
+				int *cb_rc)
+{
+	struct mxw_addr *keys;
+	struct mxw_list_entry *vals;
+	__u8 in_tok[16], out_tok[16];
+	void *in = NULL;
+	bool first = true;
+	int rc = 0;
+
+	*cb_rc = 0;
+	keys = calloc(CTL_WALK_BATCH, sizeof(*keys));
+	vals = calloc(CTL_WALK_BATCH, sizeof(*vals));
+	if (!keys || !vals) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		__u32 n = CTL_WALK_BATCH;
+		int err = bpf_map_lookup_batch(fd, in, out_tok, keys, vals, &n,
+					       NULL);
+		bool last = false;
+
+		if (err) {
+			err = -errno;
+			if (err != -ENOENT) {
+				/* Unsupported, or a bucket larger than the
+				 * batch: only fall back before any callback. */
+				rc = first ? err : 0;
+				if (!first)
+					log_warn("batched map walk stopped: %s",
+						 strerror(-err));
+				goto out;
+			}
+			last = true;
+		}
+		first = false;
+		for (__u32 i = 0; i < n; i++) {
+			struct ctl_prefix p = {.plen = 128};
+
+			memcpy(p.a, keys[i].a, 16);
+			if ((*cb_rc = cb(&p, &vals[i], ctx)))
+				goto out;
+		}
+		if (last)
+			break;
+		memcpy(in_tok, out_tok, sizeof(in_tok));
+		in = in_tok;
+	}
+out:
+	free(keys);
+	free(vals);
+	return rc;
+}
+
 int ctl_bpf_list_walk(struct ctl_bpf *b, enum ctl_list l, ctl_list_cb cb,
 		      void *ctx)
 {
@@ -695,6 +759,11 @@ int ctl_bpf_list_walk(struct ctl_bpf *b, enum ctl_list l, ctl_list_cb cb,
 	void *prev = NULL;
 	int rc;
 
+	if (ctl_walk_exact_batch(b->fd_exact[l], cb, ctx, &rc) == 0) {
+		if (rc)
+			return rc;
+		goto prefixes;
+	}
 	while (bpf_map_get_next_key(b->fd_exact[l], prev, &na) == 0) {
 		a = na;
 		prev = &a;
@@ -705,6 +774,7 @@ int ctl_bpf_list_walk(struct ctl_bpf *b, enum ctl_list l, ctl_list_cb cb,
 		if ((rc = cb(&p, &v, ctx)))
 			return rc;
 	}
+prefixes:
 	prev = NULL;
 	while (bpf_map_get_next_key(b->fd_lpm[l], prev, &nk) == 0) {
 		k = nk;

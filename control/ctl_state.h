@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "ctl_addr.h"
 
@@ -35,14 +36,31 @@ struct ctl_state {
 int ctl_state_add(struct ctl_state *st, const struct ctl_state_entry *e);
 void ctl_state_free(struct ctl_state *st);
 
-/* Encode to JSON text (malloc'd, NUL-terminated); NULL on ENOMEM. */
+/* Encode to the file's text (malloc'd, NUL-terminated); NULL on ENOMEM. */
 char *ctl_state_encode(const struct ctl_state *st, int64_t now_wall);
-/* Decode; the whole file is rejected on any invalid entry. */
+/* Decode; the whole file is rejected on any invalid entry.  The layout
+ * ctl_state_encode() writes is read line by line; any other valid JSON
+ * layout is parsed as one document. */
 int ctl_state_decode(const char *buf, size_t len, struct ctl_state *out,
 		     char *err, size_t errlen);
 
-/* dir/lists.json via a temporary file, fsync, rename, fsync of dir. */
-int ctl_state_write(const char *dir, const char *text);
+/* Streaming write of dir/lists.json: temporary file, entries, then fsync,
+ * rename over the old file, fsync of dir.  begin and commit return 0 or
+ * -errno; after a failed begin nothing is to be aborted. */
+struct ctl_state_writer {
+	FILE *f;
+	size_t n;
+	char dir[256], path[512], tmp[512];
+};
+int ctl_state_begin(struct ctl_state_writer *w, const char *dir,
+		    int64_t now_wall);
+void ctl_state_put(struct ctl_state_writer *w,
+		   const struct ctl_state_entry *e);
+int ctl_state_commit(struct ctl_state_writer *w);
+void ctl_state_abort(struct ctl_state_writer *w);
+/* All of st in one go. */
+int ctl_state_write(const char *dir, const struct ctl_state *st,
+		    int64_t now_wall);
 /* Read dir/lists.json (bounded).  -ENOENT when there is none. */
 int ctl_state_read(const char *dir, char **buf, size_t *len);
 

@@ -82,11 +82,10 @@ static int mkdir_p(const char *dir, mode_t mode)
 /* ---- state file ------------------------------------------------------ */
 
 struct snap_ctx {
-	struct ctl_state st;
+	struct ctl_state_writer w;
 	bool allow;
 	uint64_t now;
 	int64_t wall;
-	int err;
 };
 
 static int snap_cb(const struct ctl_prefix *p, const struct mxw_list_entry *v,
@@ -109,35 +108,30 @@ static int snap_cb(const struct ctl_prefix *p, const struct mxw_list_entry *v,
 		e.expires = ctl_mono_to_wall(v->expires_ns, c->now, c->wall);
 	}
 	e.created = ctl_mono_to_wall(v->created_ns, c->now, c->wall);
-	if (ctl_state_add(&c->st, &e) < 0) {
-		c->err = -ENOMEM;
-		return 1;
-	}
+	ctl_state_put(&c->w, &e);
 	return 0;
 }
 
+/* Stream both lists from the maps into a new state file.  The next write
+ * waits at least CTL_STATE_FLUSH_NS, or 20 times this write's duration
+ * when that is longer, so a huge list never keeps the loop busy. */
 static int mxwd_state_write(struct mxwd *d)
 {
 	struct snap_ctx c = {.now = mxwd_mono_ns(), .wall = mxwd_wall_s()};
-	char *text;
 	int err;
 
-	c.allow = true;
-	ctl_bpf_list_walk(&d->bpf, CTL_LIST_ALLOW, snap_cb, &c);
-	c.allow = false;
-	if (!c.err)
+	err = ctl_state_begin(&c.w, d->cfg->state_dir, c.wall);
+	if (!err) {
+		c.allow = true;
+		ctl_bpf_list_walk(&d->bpf, CTL_LIST_ALLOW, snap_cb, &c);
+		c.allow = false;
 		ctl_bpf_list_walk(&d->bpf, CTL_LIST_BLOCK, snap_cb, &c);
-	if (c.err) {
-		ctl_state_free(&c.st);
-		return c.err;
+		err = ctl_state_commit(&c.w);
 	}
-	text = ctl_state_encode(&c.st, c.wall);
-	ctl_state_free(&c.st);
-	if (!text)
-		return -ENOMEM;
-	err = ctl_state_write(d->cfg->state_dir, text);
-	free(text);
 	d->state_written_ns = mxwd_mono_ns();
+	d->state_flush_ns = 20 * (d->state_written_ns - c.now);
+	if (d->state_flush_ns < CTL_STATE_FLUSH_NS)
+		d->state_flush_ns = CTL_STATE_FLUSH_NS;
 	if (err) {
 		if (err != d->state_last_err)
 			log_error("state file %s/%s: %s", d->cfg->state_dir,
@@ -145,6 +139,9 @@ static int mxwd_state_write(struct mxwd *d)
 		d->state_last_err = err;
 		return err;
 	}
+	log_debug("state file: %zu entries in %llu ms", c.w.n,
+		  (unsigned long long)((d->state_written_ns - c.now) /
+				       1000000));
 	d->state_last_err = 0;
 	d->state_dirty = false;
 	d->state_written_wall = c.wall;
@@ -354,7 +351,7 @@ static int mxwd_loop(struct mxwd *d, int sfd)
 			next_sweep = now + CTL_SWEEP_NS;
 		}
 		if (d->state_dirty &&
-		    now - d->state_written_ns >= CTL_STATE_FLUSH_NS)
+		    now - d->state_written_ns >= d->state_flush_ns)
 			mxwd_state_write(d);
 	}
 	free(pfd);

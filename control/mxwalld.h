@@ -25,6 +25,7 @@ struct mxwd {
 	/* state file */
 	bool state_dirty;
 	uint64_t state_written_ns;      /* CLOCK_MONOTONIC of last write */
+	uint64_t state_flush_ns;        /* minimum gap before the next */
 	int64_t state_written_wall;
 	int state_last_err;             /* -errno of the last write, or 0 */
 

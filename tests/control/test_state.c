@@ -56,8 +56,8 @@ static void test_roundtrip(void)
 	/* Atomic write then read back through the file. */
 	CHECK(mkdtemp(dir) != NULL, "mkdtemp");
 	CHECK(ctl_state_read(dir, &buf, &len) == -ENOENT, "no file yet");
-	CHECK(ctl_state_write(dir, text) == 0, "write");
-	CHECK(ctl_state_write(dir, text) == 0, "overwrite");
+	CHECK(ctl_state_write(dir, &st, NOW) == 0, "write");
+	CHECK(ctl_state_write(dir, &st, NOW) == 0, "overwrite");
 	CHECK(ctl_state_read(dir, &buf, &len) == 0, "read");
 	CHECK(ctl_state_decode(buf, len, &back, err, sizeof(err)) == 0, err);
 	CHECK(back.n == 4, "file count");
@@ -76,12 +76,38 @@ static void test_roundtrip(void)
 		rmdir(dir);
 	}
 	/* Writing into a missing directory fails cleanly. */
-	CHECK(ctl_state_write("/nonexistent-mxw-dir", text) < 0, "bad dir");
+	CHECK(ctl_state_write("/nonexistent-mxw-dir", &st, NOW) < 0, "bad dir");
 	free(text);
 	ctl_state_free(&st);
 }
 
+/* A hand-written file in any JSON layout is read too. */
+static void test_other_layout(void)
+{
+	static const char text[] =
+		"{ \"entries\": [\n  { \"flags\": 0, \"reason\": \"manual\",\n"
+		"    \"list\": \"allow\", \"addr\": \"192.0.2.0/24\",\n"
+		"    \"created\": 1795400000, \"expires\": 0 } ],\n"
+		"  \"version\": 1 }";
+	struct ctl_state st;
+	char err[256] = "";
+
+	CHECK(ctl_state_decode(text, strlen(text), &st, err, sizeof(err)) == 0,
+	      err);
+	CHECK(st.n == 1 && st.e[0].allow && st.e[0].pfx.plen == 120,
+	      "other layout");
+	ctl_state_free(&st);
+}
+
 static const char *const corrupt[] = {
+	/* the written layout, cut short or damaged */
+	"{\"version\":1,\"written\":1795400000,\"entries\":[\n"
+	"{\"list\":\"block\",\"addr\":\"192.0.2.1\",\"expires\":0,"
+	"\"created\":1795400000,\"reason\":\"manual\",\"flags\":0},\n",
+	"{\"version\":1,\"written\":1795400000,\"entries\":[\n"
+	"{\"list\":\"block\",\"addr\":\"192.0.2.1\",\"expires\":0,"
+	"\"created\":1795400000,\"reason\":\"manual\",\"fl\n]}\n",
+	"{\"version\":1,\"written\":1795400000,\"entries\":[\n]}\nextra\n",
 	"",
 	"[]",
 	"{\"version\":2,\"entries\":[]}",
@@ -152,6 +178,17 @@ static void test_time(void)
 int main(void)
 {
 	test_roundtrip();
+	test_other_layout();
+	{
+		struct ctl_state empty = {0}, back;
+		char err[256] = "", *t = ctl_state_encode(&empty, NOW);
+
+		CHECK(t && ctl_state_decode(t, strlen(t), &back, err,
+					    sizeof(err)) == 0 && back.n == 0,
+		      "empty list round trip");
+		ctl_state_free(&back);
+		free(t);
+	}
 	test_corrupt();
 	test_time();
 	return ctltest_done("test_state");

@@ -1,0 +1,463 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * insp.c - flow table and per-packet verdicts (struct mxi_table).
+ *
+ * Decisions a reader would otherwise reverse-engineer:
+ *  - The client is the side talking to a configured mail port, so no
+ *    direction has to be passed in and mid-stream pickup works for
+ *    packets of either side.  Implicit-TLS ports are never tracked.
+ *  - A flow is created by a SYN, a SYN-ACK or a packet with payload; bare
+ *    ACKs and RSTs of unknown flows are forwarded untracked (an ACK scan
+ *    must not fill the table).
+ *  - At the hard cap the table first expires what it can; if still full
+ *    the new flow gets table_full_action (default: forwarded uninspected,
+ *    counted: fail-open as DESIGN 2.1 asks, DENY/KILL to fail closed).
+ *  - A denied or killed flow stays in the table so that every later packet
+ *    of it, retransmissions included, is dropped until it times out.
+ *  - Idle flows leave through an LRU list ordered by last packet time;
+ *    mxi_feed() expires a few on every call, mxi_expire() more on demand.
+ *    A closed flow waits close_timeout_ns (late retransmissions must not
+ *    look like a mid-stream pickup), but only once it reaches the LRU tail.
+ *  - The bucket index is a seeded hash so that a peer cannot aim many
+ *    flows at one chain (the caller provides the seed).
+ */
+#include <string.h>
+
+#include "insp.h"
+
+enum mxi_fstate {
+	MXI_FS_ACTIVE = 0,
+	MXI_FS_OPAQUE,          /* TLS: forwarded, not inspected */
+	MXI_FS_UNINSPECTED,     /* resource limit with non-fatal action */
+	MXI_FS_DEAD,            /* denied or killed: every packet dropped */
+	MXI_FS_CLOSED,          /* FIN both ways or RST: lingering */
+};
+
+struct mxi_key {
+	struct mxw_addr client;
+	struct mxw_addr server;
+	uint16_t cport;
+	uint16_t sport;
+	uint32_t _pad;          /* zero: keys are compared with memcmp */
+};
+
+struct mxi_flow {
+	struct mxi_flow *hnext;
+	struct mxi_flow *lprev, *lnext;     /* LRU: head is most recent */
+	struct mxi_key key;
+	uint64_t id;
+	uint64_t last_ns;
+	uint8_t state;          /* enum mxi_fstate */
+	uint8_t proto;          /* enum smtp_proto */
+	struct tcpr_stream st[2];   /* per enum smtp_dir */
+	struct smtp_session smtp;
+};
+
+struct mxi_table {
+	struct mxi_config cfg;
+	struct mxi_flow **bucket;
+	struct mxi_flow *lru_head, *lru_tail;
+	uint64_t next_id;
+	struct mxi_mem mem;
+	struct mxi_stats st;
+};
+
+size_t mxi_flow_size(void)
+{
+	return sizeof(struct mxi_flow);
+}
+
+void mxi_config_default(struct mxi_config *cfg)
+{
+	static const uint16_t smtp[] = { 25, 587 };
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->max_flows = 65536;
+	cfg->buckets = 65536;
+	cfg->idle_timeout_ns = 600ull * 1000000000ull;     /* 10 min */
+	cfg->close_timeout_ns = 10ull * 1000000000ull;
+	cfg->mem_limit = 256ull << 20;
+	cfg->hash_seed = 0x6d7877616c6c21ull;
+	cfg->tcp.max_ooo_bytes = 256 * 1024;
+	cfg->tcp.max_ooo_segs = 256;
+	cfg->tcp.max_window = 4u << 20;
+	cfg->table_full_action = SMTP_A_ALLOW;
+	memcpy(cfg->smtp_ports, smtp, sizeof(smtp));
+	cfg->pop3_ports[0] = 110;
+	cfg->imap_ports[0] = 143;
+	cfg->tls_ports[0] = 465;
+	cfg->tls_ports[1] = 993;
+	cfg->tls_ports[2] = 995;
+	smtp_config_default(&cfg->smtp);
+}
+
+struct mxi_table *mxi_table_new(const struct mxi_config *cfg)
+{
+	struct mxi_table *t;
+
+	if (!cfg->max_flows || !cfg->buckets ||
+	    (cfg->buckets & (cfg->buckets - 1)) || cfg->buckets > (1u << 26) ||
+	    !cfg->tcp.max_window || cfg->tcp.max_window > (1u << 30))
+		return NULL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->bucket = calloc(cfg->buckets, sizeof(*t->bucket));
+	if (!t->bucket) {
+		free(t);
+		return NULL;
+	}
+	t->cfg = *cfg;
+	t->mem.limit = cfg->mem_limit;
+	t->next_id = 1;
+	return t;
+}
+
+static void flow_release(struct mxi_table *t, struct mxi_flow *f)
+{
+	tcpr_release(&f->st[0], &t->mem);
+	tcpr_release(&f->st[1], &t->mem);
+	smtp_session_release(&f->smtp);
+}
+
+void mxi_table_free(struct mxi_table *t)
+{
+	struct mxi_flow *f, *n;
+
+	if (!t)
+		return;
+	for (f = t->lru_head; f; f = n) {
+		n = f->lnext;
+		flow_release(t, f);
+		free(f);
+	}
+	free(t->bucket);
+	free(t);
+}
+
+static uint64_t key_hash(const struct mxi_table *t, const struct mxi_key *k)
+{
+	uint64_t h = t->cfg.hash_seed, w;
+	const uint8_t *p = (const uint8_t *)k;
+	size_t i;
+
+	for (i = 0; i + 8 <= sizeof(*k); i += 8) {
+		memcpy(&w, p + i, 8);
+		h ^= w;
+		h *= 0x9e3779b97f4a7c15ull;
+		h ^= h >> 31;
+	}
+	h *= 0xbf58476d1ce4e5b9ull;
+	return h ^ (h >> 29);
+}
+
+static bool port_in(const uint16_t *list, uint16_t port)
+{
+	unsigned i;
+
+	for (i = 0; i < MXI_PORTS_MAX && list[i]; i++)
+		if (list[i] == port)
+			return true;
+	return false;
+}
+
+/* 1 = SMTP, 2 = POP3, 3 = IMAP, 4 = implicit TLS, 0 = not a mail port */
+static int port_class(const struct mxi_config *c, uint16_t port)
+{
+	if (port_in(c->smtp_ports, port))
+		return 1;
+	if (port_in(c->pop3_ports, port))
+		return 2;
+	if (port_in(c->imap_ports, port))
+		return 3;
+	if (port_in(c->tls_ports, port))
+		return 4;
+	return 0;
+}
+
+static void lru_unlink(struct mxi_table *t, struct mxi_flow *f)
+{
+	if (f->lprev)
+		f->lprev->lnext = f->lnext;
+	else
+		t->lru_head = f->lnext;
+	if (f->lnext)
+		f->lnext->lprev = f->lprev;
+	else
+		t->lru_tail = f->lprev;
+	f->lprev = f->lnext = NULL;
+}
+
+static void lru_push(struct mxi_table *t, struct mxi_flow *f)
+{
+	f->lprev = NULL;
+	f->lnext = t->lru_head;
+	if (t->lru_head)
+		t->lru_head->lprev = f;
+	t->lru_head = f;
+	if (!t->lru_tail)
+		t->lru_tail = f;
+}
+
+static void flow_remove(struct mxi_table *t, struct mxi_flow *f)
+{
+	struct mxi_flow **pp = &t->bucket[key_hash(t, &f->key) &
+					  (t->cfg.buckets - 1)];
+
+	while (*pp && *pp != f)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = f->hnext;
+	lru_unlink(t, f);
+	flow_release(t, f);
+	free(f);
+	t->st.flows--;
+}
+
+unsigned mxi_expire(struct mxi_table *t, uint64_t now_ns, unsigned budget)
+{
+	unsigned n = 0;
+
+	while (n < budget && t->lru_tail) {
+		struct mxi_flow *f = t->lru_tail;
+		uint64_t to = f->state == MXI_FS_CLOSED ? t->cfg.close_timeout_ns
+							: t->cfg.idle_timeout_ns;
+
+		if (now_ns < f->last_ns || now_ns - f->last_ns < to)
+			break;
+		if (f->state == MXI_FS_CLOSED)
+			t->st.flows_closed++;
+		else
+			t->st.flows_expired++;
+		flow_remove(t, f);
+		n++;
+	}
+	return n;
+}
+
+struct deliver_ctx {
+	struct mxi_flow *f;
+	enum smtp_dir dir;
+	const struct smtp_sink *sink;
+	enum smtp_action act;
+};
+
+static int deliver_cb(void *ctx, const uint8_t *data, uint32_t len)
+{
+	struct deliver_ctx *d = ctx;
+	enum smtp_action a = smtp_feed(&d->f->smtp, d->dir, data, len, d->sink);
+
+	if (a > d->act)
+		d->act = a;
+	return a >= SMTP_A_DENY;
+}
+
+static struct mxi_flow *flow_lookup(struct mxi_table *t, const struct mxi_key *k,
+				    struct mxi_flow ***slot)
+{
+	struct mxi_flow **pp = &t->bucket[key_hash(t, k) & (t->cfg.buckets - 1)];
+	struct mxi_flow *f;
+
+	*slot = pp;
+	for (f = *pp; f; f = f->hnext)
+		if (!memcmp(&f->key, k, sizeof(*k)))
+			return f;
+	return NULL;
+}
+
+static void raise_tcp(struct mxi_flow *f, const struct smtp_sink *sink,
+		      enum smtp_dir dir, uint32_t r, enum smtp_action *act)
+{
+	static const struct { uint32_t bit; enum smtp_reason reason; } map[] = {
+		{ TCPR_R_MISMATCH, SMTP_R_TCP_MISMATCH },
+		{ TCPR_R_OOO_LIMIT, SMTP_R_TCP_OOO_LIMIT },
+		{ TCPR_R_WINDOW, SMTP_R_TCP_WINDOW },
+	};
+	unsigned i;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (r & map[i].bit) {
+			enum smtp_action a = smtp_raise(&f->smtp, sink, map[i].reason,
+							dir, 0);
+
+			if (a > *act)
+				*act = a;
+		}
+	}
+}
+
+enum mxi_verdict mxi_feed(struct mxi_table *t, const struct mxi_pkt *p,
+			  uint64_t now_ns, struct mxi_result *res)
+{
+	struct mxi_key k;
+	struct mxi_flow *f, **slot;
+	enum smtp_dir dir;
+	struct smtp_sink sink;
+	struct deliver_ctx dc;
+	int cls_d = port_class(&t->cfg, p->dport);
+	int cls_s = port_class(&t->cfg, p->sport);
+	int cls;
+	uint32_t r;
+
+	memset(res, 0, sizeof(*res));
+	t->st.packets++;
+	t->st.bytes += p->len;
+	mxi_expire(t, now_ns, 2);
+
+	if (cls_d) {
+		dir = SMTP_DIR_C2S;
+		cls = cls_d;
+	} else if (cls_s) {
+		dir = SMTP_DIR_S2C;
+		cls = cls_s;
+	} else {
+		res->flags = MXI_RF_NOT_MAIL | MXI_RF_UNINSPECTED;
+		t->st.uninspected++;
+		return res->verdict = MXI_FORWARD;
+	}
+	if (cls == 4) {
+		res->flags = MXI_RF_OPAQUE | MXI_RF_UNINSPECTED;
+		t->st.uninspected++;
+		return res->verdict = MXI_FORWARD;
+	}
+
+	memset(&k, 0, sizeof(k));
+	if (dir == SMTP_DIR_C2S) {
+		k.client = p->src;
+		k.server = p->dst;
+		k.cport = p->sport;
+		k.sport = p->dport;
+	} else {
+		k.client = p->dst;
+		k.server = p->src;
+		k.cport = p->dport;
+		k.sport = p->sport;
+	}
+
+	f = flow_lookup(t, &k, &slot);
+	if (!f) {
+		bool midstream = !(p->tcp_flags & TCPR_F_SYN);
+
+		if ((p->tcp_flags & TCPR_F_RST) ||
+		    (!p->len && !(p->tcp_flags & (TCPR_F_SYN | TCPR_F_FIN)))) {
+			res->flags = MXI_RF_UNINSPECTED;
+			t->st.uninspected++;
+			return res->verdict = MXI_FORWARD;
+		}
+		if (t->st.flows >= t->cfg.max_flows)
+			mxi_expire(t, now_ns, 16);
+		if (t->st.flows >= t->cfg.max_flows ||
+		    !(f = calloc(1, sizeof(*f)))) {
+			t->st.table_full++;
+			t->st.reason[SMTP_R_TABLE_FULL]++;
+			if (t->cfg.table_full_action >= SMTP_A_DENY) {
+				t->st.dropped++;
+				return res->verdict = MXI_DROP;
+			}
+			res->flags = MXI_RF_UNINSPECTED;
+			t->st.uninspected++;
+			return res->verdict = MXI_FORWARD;
+		}
+		f->key = k;
+		f->id = t->next_id++;
+		f->proto = cls == 1 ? SMTP_P_SMTP : cls == 2 ? SMTP_P_POP3 :
+								SMTP_P_IMAP;
+		/* A SYN-ACK first means the client's SYN was missed: the
+		 * client stream starts mid-way, the server side does not. */
+		smtp_session_init(&f->smtp, &t->cfg.smtp, &t->mem, f->proto,
+				  midstream);
+		if (midstream)
+			res->flags |= MXI_RF_MIDSTREAM;
+		f->hnext = *slot;
+		*slot = f;
+		lru_push(t, f);
+		t->st.flows++;
+		t->st.flows_created++;
+		res->flags |= MXI_RF_NEW;
+	} else {
+		lru_unlink(t, f);
+		lru_push(t, f);
+	}
+	f->last_ns = now_ns;
+	res->session_id = f->id;
+
+	switch (f->state) {
+	case MXI_FS_DEAD:
+		t->st.dropped++;
+		return res->verdict = MXI_DROP;
+	case MXI_FS_OPAQUE:
+		res->flags |= MXI_RF_OPAQUE | MXI_RF_UNINSPECTED;
+		t->st.uninspected++;
+		return res->verdict = MXI_FORWARD;
+	case MXI_FS_UNINSPECTED:
+		res->flags |= MXI_RF_UNINSPECTED;
+		t->st.uninspected++;
+		return res->verdict = MXI_FORWARD;
+	case MXI_FS_CLOSED:
+		res->flags |= MXI_RF_CLOSED;
+		return res->verdict = MXI_FORWARD;
+	default:
+		break;
+	}
+
+	sink = (struct smtp_sink){
+		.emit = t->cfg.emit, .ctx = t->cfg.emit_ctx,
+		.session_id = f->id, .now_ns = now_ns,
+		.client = &f->key.client, .server = &f->key.server,
+		.client_port = f->key.cport, .server_port = f->key.sport,
+		.reason_count = t->st.reason,
+	};
+	dc = (struct deliver_ctx){ .f = f, .dir = dir, .sink = &sink,
+				   .act = SMTP_A_ALLOW };
+	r = tcpr_segment(&f->st[dir], &t->cfg.tcp, &t->mem, p->tcp_flags,
+			 p->seq, p->payload, p->len, deliver_cb, &dc);
+	res->tcp = r;
+	if (r & TCPR_R_MIDSTREAM)
+		smtp_raise(&f->smtp, &sink, SMTP_R_MIDSTREAM, dir, 0);
+	if (r & TCPR_R_RETRANS)
+		t->st.retrans++;
+	if (r & TCPR_R_BUFFERED)
+		t->st.ooo_buffered++;
+	raise_tcp(f, &sink, dir, r, &dc.act);
+	t->st.mem_used = t->mem.used;
+	t->st.mem_peak = t->mem.peak;
+
+	if (dc.act >= SMTP_A_DENY) {
+		f->state = MXI_FS_DEAD;
+		flow_release(t, f);
+		if (dc.act == SMTP_A_KILL) {
+			t->st.killed++;
+			return res->verdict = MXI_KILL;
+		}
+		t->st.dropped++;
+		return res->verdict = MXI_DROP;
+	}
+	if (f->smtp.flags & SMTP_SF_OPAQUE) {
+		f->state = MXI_FS_OPAQUE;
+		flow_release(t, f);
+		res->flags |= MXI_RF_OPAQUE;
+	} else if (f->smtp.flags & SMTP_SF_UNINSPECTED) {
+		f->state = MXI_FS_UNINSPECTED;
+		flow_release(t, f);
+		res->flags |= MXI_RF_UNINSPECTED;
+	}
+	if ((r & TCPR_R_RST) ||
+	    (f->st[0].state == TCPR_ST_FIN && f->st[1].state == TCPR_ST_FIN)) {
+		if (f->state == MXI_FS_ACTIVE)
+			flow_release(t, f);
+		f->state = MXI_FS_CLOSED;
+		res->flags |= MXI_RF_CLOSED;
+	}
+	if (r & TCPR_R_DROP) {
+		t->st.dropped++;
+		return res->verdict = MXI_DROP;
+	}
+	return res->verdict = MXI_FORWARD;
+}
+
+void mxi_get_stats(const struct mxi_table *t, struct mxi_stats *out)
+{
+	*out = t->st;
+	out->mem_used = t->mem.used;
+	out->mem_peak = t->mem.peak;
+}
