@@ -792,6 +792,7 @@ prefixes:
 
 struct ctl_expire_ctx {
 	uint64_t now;
+	uint64_t next;          /* earliest expiry still ahead, 0 = none */
 	struct ctl_prefix *dead;
 	size_t n, cap;
 };
@@ -801,8 +802,13 @@ static int ctl_collect_expired(const struct ctl_prefix *p,
 {
 	struct ctl_expire_ctx *c = arg;
 
-	if (!v->expires_ns || v->expires_ns > c->now)
+	if (!v->expires_ns)
 		return 0;
+	if (v->expires_ns > c->now) {
+		if (!c->next || v->expires_ns < c->next)
+			c->next = v->expires_ns;
+		return 0;
+	}
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 256;
 		struct ctl_prefix *n = realloc(c->dead, cap * sizeof(*n));
@@ -816,12 +822,15 @@ static int ctl_collect_expired(const struct ctl_prefix *p,
 	return 0;
 }
 
-long ctl_bpf_list_expire(struct ctl_bpf *b, enum ctl_list l, uint64_t now_ns)
+long ctl_bpf_list_expire(struct ctl_bpf *b, enum ctl_list l, uint64_t now_ns,
+			 uint64_t *next_ns)
 {
 	struct ctl_expire_ctx c = {.now = now_ns};
 	long n = 0;
 
 	ctl_bpf_list_walk(b, l, ctl_collect_expired, &c);
+	if (c.next && (!*next_ns || c.next < *next_ns))
+		*next_ns = c.next;
 	for (size_t i = 0; i < c.n; i++)
 		if (ctl_bpf_list_del(b, l, &c.dead[i]) == 0)
 			n++;

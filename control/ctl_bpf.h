@@ -68,9 +68,10 @@ typedef int (*ctl_list_cb)(const struct ctl_prefix *p,
 int ctl_bpf_list_walk(struct ctl_bpf *b, enum ctl_list l, ctl_list_cb cb,
 		      void *ctx);
 
-/* Delete entries with 0 < expires_ns <= now_ns; returns how many. */
+/* Delete entries with 0 < expires_ns <= now_ns; returns how many.  The
+ * earliest expiry still ahead lowers *next_ns (0 = none known). */
 long ctl_bpf_list_expire(struct ctl_bpf *b, enum ctl_list l,
-			 uint64_t now_ns);
+			 uint64_t now_ns, uint64_t *next_ns);
 
 /* Recount entries (after start with reused pins). */
 int ctl_bpf_list_count(struct ctl_bpf *b);

@@ -146,6 +146,9 @@ static char *cmd_list_add(struct mxwd *d, struct ctl_request *r,
 	if (err)
 		return ctl_errno_reply(r, err, ctl_list_name(l), len);
 	d->state_dirty = true;
+	if (v.expires_ns && (!d->next_expiry_ns ||
+			     v.expires_ns < d->next_expiry_ns))
+		d->next_expiry_ns = v.expires_ns;
 	res = ctl_entry_json(&r->addr, &v, now, mxwd_wall_s());
 	json_object_set_new(res, "list", json_string(ctl_list_name(l)));
 	json_object_set_new(res, "created", json_boolean(created));

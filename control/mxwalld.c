@@ -12,7 +12,7 @@
  * The loop has named slots: a signalfd (SIGHUP reload, SIGINT/SIGTERM
  * stop), the listening socket, the clients.  Timers (TTL sweep, state file
  * flush, client stall deadlines) are checked after every wake-up; poll()
- * sleeps at most CTL_TICK_MS.
+ * sleeps at most CTL_TICK_MS, or until the next list entry expires.
  *
  * Exit codes: 0 normal stop or valid config, 1 invalid config, 2 usage,
  * 3 fast path (load, pin, attach) failed, 4 control socket or state dir.
@@ -34,7 +34,9 @@
 #include "mxwalld.h"
 
 #define CTL_TICK_MS             1000
-#define CTL_SWEEP_NS            (5ull * 1000000000ull)
+/* Full sweep as a safety net; expiries the daemon wrote itself are swept
+ * when due (struct mxwd.next_expiry_ns). */
+#define CTL_SWEEP_NS            (30ull * 1000000000ull)
 #define CTL_STATE_FLUSH_NS      (1ull * 1000000000ull)
 
 enum mxwd_exit {
@@ -289,8 +291,13 @@ static int mxwd_signalfd(void)
 
 static void mxwd_sweep(struct mxwd *d, uint64_t now)
 {
-	long n = ctl_bpf_list_expire(&d->bpf, CTL_LIST_BLOCK, now) +
-		 ctl_bpf_list_expire(&d->bpf, CTL_LIST_ALLOW, now);
+	long n;
+
+	d->next_expiry_ns = 0;
+	n = ctl_bpf_list_expire(&d->bpf, CTL_LIST_BLOCK, now,
+				&d->next_expiry_ns) +
+	    ctl_bpf_list_expire(&d->bpf, CTL_LIST_ALLOW, now,
+				&d->next_expiry_ns);
 
 	if (n > 0) {
 		d->expired += (uint64_t)n;
@@ -304,7 +311,7 @@ static int mxwd_loop(struct mxwd *d, int sfd)
 	size_t cap = CTL_SERVER_SLOTS_MAX + 2;
 	struct pollfd *pfd = calloc(cap, sizeof(*pfd));
 	int *map = calloc(cap, sizeof(*map));
-	uint64_t next_sweep = mxwd_mono_ns() + CTL_SWEEP_NS;
+	uint64_t next_sweep = mxwd_mono_ns();   /* first sweep at once */
 	bool stop = false;
 
 	if (!pfd || !map) {
@@ -314,12 +321,18 @@ static int mxwd_loop(struct mxwd *d, int sfd)
 	}
 	while (!stop) {
 		size_t n;
-		uint64_t now;
-		int rc;
+		uint64_t now = mxwd_mono_ns(), due = next_sweep;
+		int rc, timeout = CTL_TICK_MS;
 
+		if (d->next_expiry_ns && d->next_expiry_ns < due)
+			due = d->next_expiry_ns;
+		if (due <= now)
+			timeout = 0;
+		else if ((due - now) / 1000000 < CTL_TICK_MS)
+			timeout = (int)((due - now + 999999) / 1000000);
 		pfd[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
 		n = ctl_server_pollfds(&d->srv, pfd + 1, map + 1, cap - 1);
-		rc = poll(pfd, n + 1, CTL_TICK_MS);
+		rc = poll(pfd, n + 1, timeout);
 		if (rc < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			break;
@@ -346,7 +359,8 @@ static int mxwd_loop(struct mxwd *d, int sfd)
 			ctl_server_events(&d->srv, pfd + 1, map + 1, n,
 					  ctl_cmd_handle, d, now);
 		ctl_server_expire(&d->srv, now);
-		if (now >= next_sweep) {
+		if (now >= next_sweep ||
+		    (d->next_expiry_ns && now >= d->next_expiry_ns)) {
 			mxwd_sweep(d, now);
 			next_sweep = now + CTL_SWEEP_NS;
 		}

@@ -29,6 +29,11 @@ struct mxwd {
 	int64_t state_written_wall;
 	int state_last_err;             /* -errno of the last write, or 0 */
 
+	/* Earliest known list expiry (CLOCK_MONOTONIC ns, 0 = none): the
+	 * loop sweeps then, so an expired prefix stops shadowing a shorter
+	 * live one (docs/fastpath.md) within milliseconds. */
+	uint64_t next_expiry_ns;
+
 	uint64_t reloads_ok, reloads_failed;
 	uint64_t expired;               /* entries removed by the sweep */
 	char last_reload_error[CTL_ERR_MAX];

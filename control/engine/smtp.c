@@ -347,8 +347,17 @@ bool smtp_text_has_version(const uint8_t *p, size_t n)
 		}
 		if (!dv)
 			continue;
-		if (digits_only && dots == 3)
-			continue;       /* an IPv4 address, not a version */
+		if (digits_only && dots == 3 && en - st <= 15) {
+			/* a dotted quad (groups of 1-3 digits) is an address */
+			size_t g = 0, maxg = 0;
+
+			for (k = st; k < en; k++) {
+				g = p[k] == '.' ? 0 : g + 1;
+				maxg = g > maxg ? g : maxg;
+			}
+			if (maxg <= 3)
+				continue;
+		}
 		return true;
 	}
 	return false;
@@ -741,6 +750,8 @@ static void smtp_client_line(struct smtp_session *s, const struct smtp_sink *sin
 	size_t vl = 0, i;
 	char name[SMTP_CMD_NAME_MAX];
 
+	if (s->flags & SMTP_SF_UNSYNCED)
+		return;     /* midstream: maybe message text, judge nothing */
 	if (s->cmode == SMTP_CM_AUTH) {
 		/* RFC 4954 4: a base64 continuation (or "*"), not a command */
 		s->cmode = SMTP_CM_CMD;
@@ -1203,20 +1214,37 @@ static size_t line_feed(struct smtp_session *s, enum smtp_dir dir,
 	uint32_t limit;
 	struct smtp_line l;
 
-	limit = lb->total ? line_limit(s, dir, lb->buf, lb->kept)
-			  : line_limit(s, dir, p, take);
-	if (limit && !lb->over && (uint64_t)lb->total + take > limit) {
-		struct smtp_evinfo info = {
-			.arg = lb->total ? lb->buf : p,
-			.arglen = lb->total ? lb->kept : take,
-			.value = (uint32_t)(lb->total + take > UINT32_MAX ?
-					    UINT32_MAX : lb->total + take),
-		};
+	/* the limit depends on the verb: look at the line's first bytes,
+	 * which may be split between the kept prefix and p */
+	{
+		uint8_t probe[SMTP_CMD_NAME_MAX];
+		size_t pk = lb->kept < sizeof(probe) ? lb->kept : sizeof(probe);
+		size_t pn = take < sizeof(probe) - pk ? take : sizeof(probe) - pk;
 
-		lb->over = 1;
-		smtp_ev(s, sink, SMTP_R_CMD_TOO_LONG, dir, &info);
-		if (s->flags & SMTP_SF_TERMINAL)
-			return n;
+		if (pk)
+			memcpy(probe, lb->buf, pk);
+		memcpy(probe + pk, p, pn);
+		limit = line_limit(s, dir, probe, pk + pn);
+		if (limit && !lb->over && (uint64_t)lb->total + take > limit) {
+			char name[SMTP_CMD_NAME_MAX];
+			size_t i;
+			struct smtp_evinfo info = {
+				.cmd = name,
+				.arg = lb->total ? lb->buf : p,
+				.arglen = lb->total ? lb->kept : take,
+				.value = (uint32_t)(lb->total + take > UINT32_MAX ?
+						    UINT32_MAX : lb->total + take),
+			};
+
+			for (i = 0; i < pk + pn && i < sizeof(name) - 1 &&
+			     probe[i] > ' ' && probe[i] < 0x7f; i++)
+				name[i] = (char)up(probe[i]);
+			name[i] = '\0';
+			lb->over = 1;
+			smtp_ev(s, sink, SMTP_R_CMD_TOO_LONG, dir, &info);
+			if (s->flags & SMTP_SF_TERMINAL)
+				return n;
+		}
 	}
 
 	/* the byte before LF decides CRLF or bare LF */
