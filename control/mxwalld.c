@@ -24,7 +24,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -273,6 +276,52 @@ fail:
 	return -EINVAL;
 }
 
+/* ---- privileges ------------------------------------------------------ */
+
+/*
+ * Once maps, attachments and the socket exist, keep only what running
+ * needs: map reads and writes go through the fds we hold (no capability on
+ * kernels >= 6.5), so the daemon keeps CAP_NET_ADMIN (detach on exit),
+ * CAP_CHOWN (socket group at reload), and CAP_BPF, CAP_PERFMON and
+ * CAP_NET_RAW for the inspection path of issue 4.  The bounding set is
+ * cut too and no_new_privs set, so a compromised request handler cannot
+ * regain the rest (CAP_SYS_ADMIN, CAP_SYS_MODULE, ...).  The uid stays 0:
+ * the pin directory and state directory are root's.
+ */
+static int mxwd_drop_caps(void)
+{
+	static const int keep[] = {CAP_NET_ADMIN, CAP_CHOWN, CAP_BPF,
+				   CAP_PERFMON, CAP_NET_RAW};
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+	int last = CAP_LAST_CAP;
+
+	memset(data, 0, sizeof(data));
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		data[keep[i] / 32].effective |= 1u << (keep[i] % 32);
+		data[keep[i] / 32].permitted |= 1u << (keep[i] % 32);
+	}
+	for (int c = 0; c <= last + 8; c++) {
+		bool kept = false;
+
+		for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+			kept |= keep[i] == c;
+		/* EINVAL past the kernel's last capability ends the loop. */
+		if (!kept && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
+			if (errno == EINVAL)
+				break;
+			return -errno;
+		}
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	if (syscall(SYS_capset, &h, data) < 0)
+		return -errno;
+	return 0;
+}
+
 /* ---- main loop ------------------------------------------------------- */
 
 static int mxwd_signalfd(void)
@@ -472,6 +521,16 @@ int main(int argc, char **argv)
 	if (ctl_server_open(&d.srv, d.cfg) < 0) {
 		rc = MXWD_EXIT_CONTROL;
 		goto out_bpf;
+	}
+	if (geteuid() == 0) {
+		int cerr = mxwd_drop_caps();
+
+		if (cerr)
+			log_warn("could not drop capabilities: %s",
+				 strerror(-cerr));
+		else
+			log_debug("capabilities reduced to net_admin, chown, "
+				  "bpf, perfmon, net_raw");
 	}
 	d.state_dirty = true;   /* a first write records what we run with */
 	log_info("mxwalld running: outside %s, inside %s, %llu blocked, "

@@ -270,6 +270,17 @@ def case_status(lab):
     check(lab.xdp_prog_id("xo") and lab.xdp_prog_id("xi"),
           "XDP attached on both ports")
     check(oct(os.stat(lab.sock).st_mode & 0o777) == "0o660", "socket 0660")
+    # Privileges dropped once set up: no CAP_SYS_ADMIN (21) left, effective
+    # or in the bounding set; CAP_NET_ADMIN (12) kept for detach.
+    caps = {}
+    for line in open("/proc/%d/status" % st["pid"]):
+        k, _, v = line.partition(":")
+        if k in ("CapEff", "CapBnd", "NoNewPrivs"):
+            caps[k] = int(v.strip(), 16) if k != "NoNewPrivs" else int(v)
+    check(not caps["CapEff"] & (1 << 21) and not caps["CapBnd"] & (1 << 21),
+          "CAP_SYS_ADMIN dropped: %r" % caps)
+    check(caps["CapEff"] & (1 << 12), "CAP_NET_ADMIN kept")
+    check(caps["NoNewPrivs"] == 1, "no_new_privs")
     c.close()
 
 
