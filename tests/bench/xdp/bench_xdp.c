@@ -1,0 +1,471 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * bench_xdp.c - ns/packet of the XDP fast path per packet class, measured
+ * with BPF_PROG_TEST_RUN (repeat N, the kernel's average per run), each as
+ * a ratio against two baselines measured in the same run and interleaved
+ * with it:
+ *   - a bare XDP_DROP program (the floor of an XDP program run);
+ *   - xdp-filter (Debian xdp-tools), object xdpfilt_alw_all.o loaded from
+ *     its installed file, set up as the nearest equivalent of mxwall: policy
+ *     "allow" with every non-mail TCP destination port denied and the
+ *     blocked source denied.  It has no rate limiting, no return path and
+ *     no state, so for the SYN-over-rate and return classes it is the cost
+ *     of its nearest path (a pass), stated as such.
+ * Then the blocklist lookup cost with 0, 1k, 100k and 1M exact /32s and
+ * with 10k prefixes (mxwall only: xdp-filter's maps hold 10k entries).
+ *
+ * Each figure is the median of RUNS runs.  test_run repeats one frame, so
+ * map entries stay cache-hot: the scaling figures show the cost of the
+ * lookup structure, not of cache misses a real flood would add.
+ *
+ * Needs root; runs in a private network namespace with its own veth pair
+ * (deleted by the kernel on exit).  Nothing is attached, nothing pinned.
+ * Exit 77 when root, BPF or the veth pair is unavailable.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include "mxwall.skel.h"
+#include "mxwall_shared.h"
+#include "mxw_pktbuild.h"
+
+#define SKIP 77
+#define RUNS 7
+#define REPEAT 1000000u
+
+/* xdp-filter's map flags (xdp-tools xdp-filter/common_kern_user.h) */
+#define XF_FLAG_SRC (1u << 0)
+#define XF_FLAG_DST (1u << 1)
+#define XF_FLAG_TCP (1u << 2)
+
+static const char *const xf_paths[] = {
+	"/usr/lib/x86_64-linux-gnu/bpf/xdpfilt_alw_all.o",
+	"/usr/lib/bpf/xdpfilt_alw_all.o",
+	"/usr/share/xdp-tools/xdpfilt_alw_all.o",
+	"/usr/local/lib/bpf/xdpfilt_alw_all.o",
+};
+
+static unsigned int if_out, if_in;
+static int ncpus;
+static struct mxwall_bpf *skel;
+static int mxw_fd, bare_fd = -1, xf_fd = -1;
+static struct bpf_object *xf_obj;
+
+static int run_once(int fd, const uint8_t *frame, size_t len, unsigned int ifindex,
+		    uint32_t repeat, uint32_t *retval)
+{
+	struct xdp_md ctx = { 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, opts,
+		.data_in = frame,
+		.data_size_in = (uint32_t)len,
+		.ctx_in = &ctx,
+		.ctx_size_in = sizeof(ctx),
+		.repeat = repeat);
+
+	ctx.data_end = (uint32_t)len;
+	ctx.ingress_ifindex = ifindex;
+	if (bpf_prog_test_run_opts(fd, &opts)) {
+		fprintf(stderr, "test_run: %s\n", strerror(errno));
+		exit(1);
+	}
+	if (retval)
+		*retval = opts.retval;
+	return (int)opts.duration;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+static int median(int *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_int);
+	return v[n / 2];
+}
+
+/* ---- mxwall setup ------------------------------------------------------ */
+static void mxw_config(uint32_t src_rate, uint32_t src_burst)
+{
+	struct mxw_config c = { 0 };
+	uint32_t zero = 0;
+
+	c.outside_ifindex = if_out;
+	c.inside_ifindex = if_in;
+	c.src_rate = src_rate;
+	c.src_burst = src_burst;
+	c.pfx_rate = MXW_RATE_MAX;
+	c.pfx_burst = UINT32_MAX;
+	c.global_rate = MXW_RATE_MAX;
+	c.global_burst = UINT32_MAX;
+	c.max_conns_per_src = 64;
+	c.icmp_rate = 100;
+	c.icmp_burst = 100;
+	c.src6_len = 64;
+	c.pfx4_len = 24;
+	c.pfx6_len = 48;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.mxw_config), &zero, &c, BPF_ANY)) {
+		perror("config");
+		exit(1);
+	}
+}
+
+static void addr4(struct mxw_addr *a, uint32_t host_order)
+{
+	uint32_t be = htonl(host_order);
+
+	memset(a, 0, sizeof(*a));
+	a->a[10] = a->a[11] = 0xff;
+	memcpy(&a->a[12], &be, 4);
+}
+
+static void mxw_setup(void)
+{
+	static const uint32_t mail[] = { 25, 587, 110, 143, 465, 995, 993 };
+	struct mxw_list_entry e = { 0 };
+	struct mxw_addr a;
+	uint32_t i, slot;
+	uint8_t f;
+
+	for (i = 0; i < sizeof(mail) / sizeof(mail[0]); i++) {
+		f = MXW_PORT_MAIL;
+		bpf_map_update_elem(bpf_map__fd(skel->maps.mxw_ports), &mail[i], &f, BPF_ANY);
+	}
+	slot = MXW_SLOT_OUTSIDE;
+	bpf_map_update_elem(bpf_map__fd(skel->maps.mxw_tx_ports), &slot, &if_out, BPF_ANY);
+	slot = MXW_SLOT_INSIDE;
+	bpf_map_update_elem(bpf_map__fd(skel->maps.mxw_tx_ports), &slot, &if_in, BPF_ANY);
+	addr4(&a, 0xcb007109);          /* 203.0.113.9 */
+	bpf_map_update_elem(bpf_map__fd(skel->maps.mxw_block_exact), &a, &e, BPF_ANY);
+	mxw_config(MXW_RATE_MAX, UINT32_MAX);
+}
+
+/* ---- baselines ---------------------------------------------------------- */
+static int load_bare_drop(void)
+{
+	struct bpf_insn insns[2];
+
+	memset(insns, 0, sizeof(insns));
+	insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;   /* r0 = XDP_DROP */
+	insns[0].dst_reg = BPF_REG_0;
+	insns[0].imm = XDP_DROP;
+	insns[1].code = BPF_JMP | BPF_EXIT;
+	return bpf_prog_load(BPF_PROG_TYPE_XDP, "bare_drop", "GPL", insns, 2, NULL);
+}
+
+static int xf_update(struct bpf_map *m, const void *key, uint64_t flags)
+{
+	uint64_t *v = calloc((size_t)ncpus, sizeof(*v));
+	int i, err;
+
+	if (!v)
+		exit(1);
+	for (i = 0; i < ncpus; i++)
+		v[i] = flags;
+	err = bpf_map_update_elem(bpf_map__fd(m), key, v, BPF_ANY);
+	free(v);
+	return err;
+}
+
+/* xdp-filter as the nearest equivalent: allow by default, deny every
+ * non-mail TCP destination port and the blocked source. */
+static int load_xdp_filter(void)
+{
+	struct bpf_program *prog;
+	struct bpf_map *m, *ports, *ipv4;
+	const char *path = getenv("MXW_XDP_FILTER_OBJ");
+	uint32_t p, key;
+	size_t i;
+
+	for (i = 0; !path && i < sizeof(xf_paths) / sizeof(xf_paths[0]); i++)
+		if (access(xf_paths[i], R_OK) == 0)
+			path = xf_paths[i];
+	if (!path) {
+		fprintf(stderr, "WARNING: xdp-filter object (xdpfilt_alw_all.o) not found; "
+			"install xdp-tools or set MXW_XDP_FILTER_OBJ - no xdp-filter ratios\n");
+		return -1;
+	}
+	xf_obj = bpf_object__open_file(path, NULL);
+	if (!xf_obj) {
+		fprintf(stderr, "WARNING: cannot open %s\n", path);
+		return -1;
+	}
+	/* Its maps are pinned by name by default: keep them private. */
+	bpf_object__for_each_map(m, xf_obj)
+		bpf_map__set_pin_path(m, NULL);
+	if (bpf_object__load(xf_obj)) {
+		fprintf(stderr, "WARNING: cannot load %s\n", path);
+		return -1;
+	}
+	prog = bpf_object__next_program(xf_obj, NULL);
+	ports = bpf_object__find_map_by_name(xf_obj, "filter_ports");
+	ipv4 = bpf_object__find_map_by_name(xf_obj, "filter_ipv4");
+	if (!prog || !ports || !ipv4) {
+		fprintf(stderr, "WARNING: unexpected xdp-filter object layout\n");
+		return -1;
+	}
+	for (p = 0; p < 65536; p++) {
+		if (p == 25 || p == 587 || p == 110 || p == 143 || p == 465 ||
+		    p == 995 || p == 993)
+			continue;
+		key = htons((uint16_t)p);       /* its keys are network-order ports */
+		if (xf_update(ports, &key, XF_FLAG_DST | XF_FLAG_TCP)) {
+			perror("xdp-filter ports");
+			return -1;
+		}
+	}
+	key = htonl(0xcb007109);
+	if (xf_update(ipv4, &key, XF_FLAG_SRC)) {
+		perror("xdp-filter ipv4");
+		return -1;
+	}
+	printf("xdp-filter: %s (policy allow, %u TCP dst ports denied, 1 source denied)\n",
+	       path, 65536 - 7);
+	return bpf_program__fd(prog);
+}
+
+/* ---- classes ------------------------------------------------------------ */
+struct klass {
+	const char *name;
+	bool drop;              /* a drop class: target <= 2x bare XDP_DROP */
+	struct pspec pkt;
+	uint32_t src_rate, src_burst;
+	uint32_t mxw_expect;    /* XDP action mxwall must return */
+	const char *xf_note;
+};
+
+#define IN4 .family = 4, .dst = "10.0.0.25"
+
+static const struct klass classes[] = {
+	{ "non-mail port drop", true,
+	  { IN4, .src = "192.0.2.10", .sport = 40000, .dport = 80, .flags = F_SYN },
+	  MXW_RATE_MAX, UINT32_MAX, XDP_DROP, "port denied" },
+	{ "blocked source", true,
+	  { IN4, .src = "203.0.113.9", .sport = 40000, .dport = 25, .flags = F_SYN },
+	  MXW_RATE_MAX, UINT32_MAX, XDP_DROP, "source denied" },
+	{ "SYN over rate", true,
+	  { IN4, .src = "192.0.2.11", .sport = 40000, .dport = 25, .flags = F_SYN },
+	  1, 1, XDP_DROP, "no rate limit: passes" },
+	{ "allowed SYN", false,
+	  { IN4, .src = "192.0.2.12", .sport = 40000, .dport = 25, .flags = F_SYN },
+	  MXW_RATE_MAX, UINT32_MAX, XDP_REDIRECT, "passes" },
+	{ "established mail segment", false,
+	  { IN4, .src = "192.0.2.12", .sport = 40000, .dport = 25, .flags = F_ACK | F_PSH, .payload = 100 },
+	  MXW_RATE_MAX, UINT32_MAX, XDP_REDIRECT, "passes" },
+	{ "return traffic (DNS answer)", false,
+	  { IN4, .src = "198.51.100.53", .proto = PB_UDP, .sport = 53, .dport = 5353, .payload = 100 },
+	  MXW_RATE_MAX, UINT32_MAX, XDP_REDIRECT, "no state: UDP passes" },
+};
+#define NCLASS (sizeof(classes) / sizeof(classes[0]))
+
+static void open_return_path(void)
+{
+	uint8_t frame[PB_MAX_FRAME];
+	struct pspec q = { .family = 4, .src = "10.0.0.25", .dst = "198.51.100.53",
+			   .proto = PB_UDP, .sport = 5353, .dport = 53 };
+	size_t len = pb_build(&q, frame);
+
+	run_once(mxw_fd, frame, len, if_in, 1, NULL);
+}
+
+static void bench_classes(void)
+{
+	int t_mxw[NCLASS][RUNS], t_xf[NCLASS][RUNS], t_bare[NCLASS][RUNS];
+	uint8_t frame[PB_MAX_FRAME];
+	uint32_t ret;
+	size_t c, len;
+	int r;
+
+	for (r = 0; r < RUNS; r++) {
+		for (c = 0; c < NCLASS; c++) {
+			const struct klass *k = &classes[c];
+
+			len = pb_build(&k->pkt, frame);
+			mxw_config(k->src_rate, k->src_burst);
+			open_return_path();
+			/* settle state (bucket empty, flow known) before timing */
+			run_once(mxw_fd, frame, len, if_out, 16, NULL);
+			t_mxw[c][r] = run_once(mxw_fd, frame, len, if_out, REPEAT, &ret);
+			if (ret != k->mxw_expect) {
+				fprintf(stderr, "class %s: mxwall returned %u, expected %u\n",
+					k->name, ret, k->mxw_expect);
+				exit(1);
+			}
+			t_bare[c][r] = run_once(bare_fd, frame, len, if_out, REPEAT, NULL);
+			t_xf[c][r] = xf_fd >= 0 ?
+				run_once(xf_fd, frame, len, if_out, REPEAT, NULL) : 0;
+		}
+	}
+	printf("\nns/packet, median of %d runs of %u repeats (BPF_PROG_TEST_RUN)\n",
+	       RUNS, REPEAT);
+	printf("| class | mxwall | bare XDP_DROP | xdp-filter | mxwall / bare | mxwall / xdp-filter | xdp-filter path |\n");
+	printf("|---|---|---|---|---|---|---|\n");
+	for (c = 0; c < NCLASS; c++) {
+		int m = median(t_mxw[c], RUNS), b = median(t_bare[c], RUNS);
+		int x = median(t_xf[c], RUNS);
+
+		printf("| %s | %d | %d | ", classes[c].name, m, b);
+		if (xf_fd >= 0)
+			printf("%d | %.2f | %.2f | %s |\n", x, (double)m / b,
+			       x ? (double)m / x : 0.0, classes[c].xf_note);
+		else
+			printf("n/a | %.2f | n/a | n/a |\n", (double)m / b);
+	}
+}
+
+/* ---- blocklist scaling ---------------------------------------------------- */
+static uint32_t rng_state = 0x12345678u;
+
+static uint32_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 17;
+	rng_state ^= rng_state << 5;
+	return rng_state;
+}
+
+/* Fill block_exact up to n random /32s from 100.64.0.0/10 (never one of
+ * the addresses the frames use). */
+static void fill_exact(uint32_t *have, uint32_t n)
+{
+	struct mxw_list_entry e = { 0 };
+	struct mxw_addr a;
+	int fd = bpf_map__fd(skel->maps.mxw_block_exact);
+
+	while (*have < n) {
+		addr4(&a, 0x64400000u | (rnd() & 0x003fffffu));
+		if (bpf_map_update_elem(fd, &a, &e, BPF_NOEXIST) == 0)
+			(*have)++;
+	}
+}
+
+static int time_med(const uint8_t *frame, size_t len, uint32_t expect)
+{
+	int t[RUNS], r;
+	uint32_t ret;
+
+	for (r = 0; r < RUNS; r++) {
+		t[r] = run_once(mxw_fd, frame, len, if_out, REPEAT, &ret);
+		if (ret != expect) {
+			fprintf(stderr, "scaling: returned %u, expected %u\n", ret, expect);
+			exit(1);
+		}
+	}
+	return median(t, RUNS);
+}
+
+static void bench_scaling(void)
+{
+	static const uint32_t sizes[] = { 0, 1000, 100000, 1000000 };
+	struct pspec hit = { IN4, .src = "203.0.113.9", .sport = 1, .dport = 25, .flags = F_SYN };
+	struct pspec miss = { IN4, .src = "192.0.2.10", .sport = 1, .dport = 80, .flags = F_SYN };
+	struct pspec pfx_hit = { IN4, .src = "198.18.7.9", .sport = 1, .dport = 25, .flags = F_SYN };
+	uint8_t fh[PB_MAX_FRAME], fm[PB_MAX_FRAME], fp[PB_MAX_FRAME];
+	size_t lh = pb_build(&hit, fh), lm = pb_build(&miss, fm), lp;
+	struct mxw_list_entry e = { 0 };
+	struct mxw_lpm_key k;
+	uint32_t have = 1, i, n_pfx = 0, bare;
+	int fd;
+
+	mxw_config(MXW_RATE_MAX, UINT32_MAX);
+	bare = (uint32_t)run_once(bare_fd, fh, lh, if_out, REPEAT, NULL);
+	printf("\nblocklist lookup cost, ns/packet, median of %d runs (bare XDP_DROP %u ns)\n",
+	       RUNS, bare);
+	printf("| exact /32 entries | prefixes | blocked source (exact hit) | not listed, non-mail port (miss) |\n");
+	printf("|---|---|---|---|\n");
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		fill_exact(&have, sizes[i] ? sizes[i] : 1);
+		printf("| %u | 0 | %d | %d |\n", have, time_med(fh, lh, XDP_DROP),
+		       time_med(fm, lm, XDP_DROP));
+	}
+
+	/* 10k random /24s (and the one our prefix frame hits) */
+	fd = bpf_map__fd(skel->maps.mxw_block_lpm);
+	while (n_pfx < 10000) {
+		struct mxw_addr a;
+
+		addr4(&a, 0x0b000000u | ((rnd() & 0x00ffff00u)));     /* 11.x.y.0/24 */
+		memcpy(k.a, a.a, 16);
+		k.prefixlen = 96 + 24;
+		if (bpf_map_update_elem(fd, &k, &e, BPF_NOEXIST) == 0)
+			n_pfx++;
+	}
+	{
+		struct mxw_addr a;
+
+		addr4(&a, 0xc6120700u);         /* 198.18.7.0/24 */
+		memcpy(k.a, a.a, 16);
+		k.prefixlen = 96 + 24;
+		bpf_map_update_elem(fd, &k, &e, BPF_ANY);
+		n_pfx++;
+	}
+	lp = pb_build(&pfx_hit, fp);
+	printf("| %u | %u | %d (prefix hit: %d) | %d |\n", have, n_pfx,
+	       time_med(fh, lh, XDP_DROP), time_med(fp, lp, XDP_DROP),
+	       time_med(fm, lm, XDP_DROP));
+}
+
+/* ---- main ------------------------------------------------------------------ */
+static int setup_netns(void)
+{
+	if (unshare(CLONE_NEWNET)) {
+		fprintf(stderr, "SKIP: unshare(CLONE_NEWNET): %s\n", strerror(errno));
+		return SKIP;
+	}
+	if (system("ip link set lo up && ip link add mxwb-out type veth peer name mxwb-in"
+		   " && ip link set mxwb-out up && ip link set mxwb-in up") != 0) {
+		fprintf(stderr, "SKIP: cannot create the veth pair\n");
+		return SKIP;
+	}
+	if_out = if_nametoindex("mxwb-out");
+	if_in = if_nametoindex("mxwb-in");
+	return if_out && if_in ? 0 : SKIP;
+}
+
+int main(void)
+{
+	int err;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (geteuid() != 0) {
+		fprintf(stderr, "SKIP: the XDP benchmark needs root\n");
+		return SKIP;
+	}
+	err = setup_netns();
+	if (err)
+		return err;
+	ncpus = libbpf_num_possible_cpus();
+	skel = mxwall_bpf__open_and_load();
+	if (!skel || ncpus <= 0) {
+		fprintf(stderr, "SKIP: cannot load mxwall.bpf.o: %s\n", strerror(errno));
+		return SKIP;
+	}
+	mxw_fd = bpf_program__fd(skel->progs.mxw_xdp);
+	bare_fd = load_bare_drop();
+	if (bare_fd < 0) {
+		fprintf(stderr, "cannot load the bare XDP_DROP program: %s\n", strerror(errno));
+		return 1;
+	}
+	xf_fd = load_xdp_filter();
+	mxw_setup();
+
+	bench_classes();
+	bench_scaling();
+
+	if (xf_obj)
+		bpf_object__close(xf_obj);
+	close(bare_fd);
+	mxwall_bpf__destroy(skel);
+	return 0;
+}
