@@ -22,6 +22,7 @@ CASES=(
 	nonmail_port_dropped
 	vlan_tag_no_bypass
 	syn_flood_mail_flows
+	syn_flood_single_source
 	block_cidr_next_packet
 	return_path
 	block_survives_restart
@@ -172,6 +173,34 @@ syn_flood_mail_flows() {
 	check "mail still delivered after the flood" lab_deliver "$LAB_CLI4" "$LAB_SRV4" after-flood
 }
 
+# One source floods SYNs to port 25: its token bucket (rate 20/s, burst 40 in
+# the lab config) must hold what reaches the server to about burst + rate *
+# duration, while another source delivers normally.
+syn_flood_single_source() {
+	lab_require_mxwalld
+	lab_require_tools hping3
+	lab_up mxwalld || return 1
+	local pid n t0 t1 limit dropped
+	lab_capture_start syn1 "$LAB_NS_SRV" s0 "src host $LAB_BAD4 and tcp[tcpflags] & tcp-syn != 0" || return 1
+	t0=$(now)
+	lab_cli timeout 6 hping3 --flood -q -S -p 25 -a "$LAB_BAD4" "$LAB_SRV4" \
+		>"$LAB_TMP/flood1.log" 2>&1 &
+	pid=$!
+	sleep 1
+	check "delivery from another source during the flood" lab_deliver "$LAB_CLI4" "$LAB_SRV4" flood1
+	wait "$pid" 2>/dev/null
+	t1=$(now)
+	lab_capture_stop syn1
+	n=$(lab_capture_count syn1)
+	limit=$(awk -v a="$t0" -v b="$t1" -v r="${LAB_SYN_RATE:-20}" -v bu="${LAB_SYN_BURST:-40}" \
+		'BEGIN { printf "%d", bu + r * (b - a) * 1.2 + 5 }')
+	dropped=$(lab_stat drop_syn_source_rate)
+	lab_log "hping3: $(grep -h 'packets transmitted' "$LAB_TMP/flood1.log" || echo '?')"
+	check "the fast path dropped SYNs over the source's rate ($dropped)" test "$dropped" -gt 1000
+	check "SYNs from the flooding source that reached the server: $n <= $limit" test "$n" -le "$limit"
+	check "SYNs from the flooding source still reached the server at its rate ($n > 0)" test "$n" -gt 0
+}
+
 block_cidr_next_packet() {
 	lab_require_mxwalld
 	lab_require_tools hping3
@@ -181,7 +210,7 @@ block_cidr_next_packet() {
 	lab_capture_start blk "$LAB_NS_SRV" s0 "src net $LAB_BAD4_NET or src net $LAB_BAD6_NET" || return 1
 	hping_stream bad "$LAB_BAD4" 60000
 	sleep 1
-	check "block add $LAB_BAD4_NET" lab_ctl block add "$LAB_BAD4_NET" --ttl 3600 --reason manual
+	check "block add $LAB_BAD4_NET" lab_ctl_q block add "$LAB_BAD4_NET" --ttl 3600 --reason manual
 	t=$(now)
 	sleep 2
 	kill "$LAB_LAST_PID" 2>/dev/null
@@ -190,16 +219,16 @@ block_cidr_next_packet() {
 	n_after=$(count_from_after blk "$LAB_BAD4" "$t" after)
 	check "packets from $LAB_BAD4 reached the server before the block ($n_before)" test "$n_before" -gt 0
 	check "no packet from $LAB_BAD4 after block add returned ($n_after)" test "$n_after" -eq 0
-	refute "mail from $LAB_BAD4 refused" lab_swaks "$LAB_NS_CLI" "$LAB_BAD4" "$LAB_SRV4" "alice@$LAB_DOMAIN" blocked1
-	refute "mail from $LAB_BAD4B (same /24) refused" lab_swaks "$LAB_NS_CLI" "$LAB_BAD4B" "$LAB_SRV4" "alice@$LAB_DOMAIN" blocked2
+	check "mail from $LAB_BAD4 refused" lab_refused "$LAB_BAD4" "$LAB_SRV4" blocked1
+	check "mail from $LAB_BAD4B (same /24) refused" lab_refused "$LAB_BAD4B" "$LAB_SRV4" blocked2
 	check "mail from $LAB_CLI4 still delivered" lab_deliver "$LAB_CLI4" "$LAB_SRV4" unblocked
 	check "block list shows $LAB_BAD4_NET" sh -c "'$MXWALLCTL' -s '$LAB_SOCK' -j block list | grep -q '198.51.100.0/24'"
 	# IPv6 prefix
-	check "block add $LAB_BAD6_NET" lab_ctl block add "$LAB_BAD6_NET" --ttl 3600 --reason manual
-	refute "mail from $LAB_BAD6 refused" lab_swaks "$LAB_NS_CLI" "$LAB_BAD6" "$LAB_SRV6" "alice@$LAB_DOMAIN" blocked6
+	check "block add $LAB_BAD6_NET" lab_ctl_q block add "$LAB_BAD6_NET" --ttl 3600 --reason manual
+	check "mail from $LAB_BAD6 refused" lab_refused "$LAB_BAD6" "$LAB_SRV6" blocked6
 	check "mail from $LAB_CLI6 still delivered" lab_deliver "$LAB_CLI6" "$LAB_SRV6" unblocked6
 	# Removing the entry restores access.
-	check "block del $LAB_BAD4_NET" lab_ctl block del "$LAB_BAD4_NET"
+	check "block del $LAB_BAD4_NET" lab_ctl_q block del "$LAB_BAD4_NET"
 	check "mail from $LAB_BAD4 delivered again after block del" lab_deliver "$LAB_BAD4" "$LAB_SRV4" unblock-again
 }
 
@@ -220,7 +249,7 @@ block_survives_restart() {
 	lab_require_tools hping3
 	lab_up mxwalld || return 1
 	local t n_bad n_good
-	check "block add $LAB_BAD4_NET" lab_ctl block add "$LAB_BAD4_NET" --ttl 3600 --reason manual
+	check "block add $LAB_BAD4_NET" lab_ctl_q block add "$LAB_BAD4_NET" --ttl 3600 --reason manual
 	t=$(now)
 	lab_capture_start rst "$LAB_NS_SRV" s0 "tcp dst port 25 and (src host $LAB_BAD4 or src host $LAB_CLI4)" || return 1
 	hping_stream bad "$LAB_BAD4" 20000
@@ -244,15 +273,15 @@ block_survives_restart() {
 	check "no packet from the blocked source reached the server across the restart ($n_bad)" test "$n_bad" -eq 0
 	check "the capture saw the legitimate stream while the daemon was down ($n_good)" test "$n_good" -gt 0
 	check "block list after restart shows $LAB_BAD4_NET" sh -c "'$MXWALLCTL' -s '$LAB_SOCK' -j block list | grep -q '198.51.100.0/24'"
-	refute "mail from $LAB_BAD4 refused after restart" lab_swaks "$LAB_NS_CLI" "$LAB_BAD4" "$LAB_SRV4" "alice@$LAB_DOMAIN" blocked-rst
+	check "mail from $LAB_BAD4 refused after restart" lab_refused "$LAB_BAD4" "$LAB_SRV4" blocked-rst
 	check "mail delivered after restart" lab_deliver "$LAB_CLI4" "$LAB_SRV4" after-restart
 }
 
 block_restored_from_state() {
 	lab_require_mxwalld
 	lab_up mxwalld || return 1
-	check "block add $LAB_BAD4_NET" lab_ctl block add "$LAB_BAD4_NET" --ttl 3600 --reason manual
-	check "block add $LAB_BAD6_NET" lab_ctl block add "$LAB_BAD6_NET" --ttl 3600 --reason manual
+	check "block add $LAB_BAD4_NET" lab_ctl_q block add "$LAB_BAD4_NET" --ttl 3600 --reason manual
+	check "block add $LAB_BAD6_NET" lab_ctl_q block add "$LAB_BAD6_NET" --ttl 3600 --reason manual
 	lab_mxwalld_stop TERM
 	check "state file written" sh -c "find '$LAB_TMP/state' -type f -size +0 | grep -q ."
 	# As after a reboot: no pins, no program attached.
@@ -261,8 +290,8 @@ block_restored_from_state() {
 	ip -n "$LAB_NS_APP" link set dev in0 xdp off 2>/dev/null
 	check "mxwalld starts from the state file alone" lab_mxwalld_start
 	check "block list restored ($LAB_BAD4_NET)" sh -c "'$MXWALLCTL' -s '$LAB_SOCK' -j block list | grep -q '198.51.100.0/24'"
-	refute "mail from $LAB_BAD4 refused after restore" lab_swaks "$LAB_NS_CLI" "$LAB_BAD4" "$LAB_SRV4" "alice@$LAB_DOMAIN" blocked-restore
-	refute "mail from $LAB_BAD6 refused after restore" lab_swaks "$LAB_NS_CLI" "$LAB_BAD6" "$LAB_SRV6" "alice@$LAB_DOMAIN" blocked-restore6
+	check "mail from $LAB_BAD4 refused after restore" lab_refused "$LAB_BAD4" "$LAB_SRV4" blocked-restore
+	check "mail from $LAB_BAD6 refused after restore" lab_refused "$LAB_BAD6" "$LAB_SRV6" blocked-restore6
 	check "mail from $LAB_CLI4 delivered after restore" lab_deliver "$LAB_CLI4" "$LAB_SRV4" after-restore
 	check "mail from $LAB_CLI6 delivered after restore" lab_deliver "$LAB_CLI6" "$LAB_SRV6" after-restore6
 }

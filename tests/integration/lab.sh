@@ -91,15 +91,16 @@ lab_spawn() {
 	LAB_PIDS+=("$LAB_LAST_PID")
 }
 
-# Poll "$@" every 0.1 s for up to $1 seconds.
+# Poll "$@" every 0.1 s until it succeeds or $1 seconds have passed (wall
+# clock: a slow probe does not stretch the deadline).
 lab_wait_for() {
-	local secs=$1 i
+	local deadline=$((SECONDS + $1))
 	shift
-	for ((i = 0; i < secs * 10; i++)); do
+	while ((SECONDS < deadline)); do
 		"$@" >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
-	return 1
+	"$@" >/dev/null 2>&1
 }
 
 # ---------------------------------------------------------------- Postfix
@@ -191,7 +192,7 @@ lab_swaks() {
 	local ns=$1 from=$2 server=$3 rcpt=$4 tag=$5
 	shift 5
 	lab_in "$ns" timeout 30 swaks --server "$server" --port 25 \
-		--local-interface "$from" --timeout 8 --helo client.example.org \
+		--local-interface "$from" --timeout "${LAB_SWAKS_TIMEOUT:-8}" --helo client.example.org \
 		--from "sender@example.org" --to "$rcpt" \
 		--header "Subject: mxwall lab $tag" --body "lab message $tag" \
 		"$@" >"$LAB_TMP/swaks-$tag" 2>&1
@@ -207,6 +208,12 @@ lab_deliver() {
 	fi
 	lab_mailbox_has srv alice "mxwall lab $tag" ||
 		lab_fail "message $tag accepted but not in alice's mailbox"
+}
+
+# lab_refused FROM SERVER TAG: 0 if a delivery attempt from FROM fails
+# (short timeout: the expected outcome is a connect that never completes).
+lab_refused() {
+	! LAB_SWAKS_TIMEOUT=3 lab_swaks "$LAB_NS_CLI" "$1" "$2" "alice@$LAB_DOMAIN" "$3"
 }
 
 # TCP connect probe from the client: 0 if a connection was established.
@@ -293,6 +300,21 @@ lab_write_config() {
 }
 
 lab_ctl() { "$MXWALLCTL" -s "$LAB_SOCK" "$@"; }
+
+# lab_ctl_q ARGS: mxwallctl with its output kept in $LAB_TMP/ctl.log.
+lab_ctl_q() {
+	echo "\$ mxwallctl $*" >>"$LAB_TMP/ctl.log"
+	lab_ctl "$@" >>"$LAB_TMP/ctl.log" 2>&1
+}
+
+# lab_stat REASON: packets counted by the fast path for REASON (stats JSON).
+lab_stat() {
+	lab_ctl -j stats | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+d = d.get("result", d)
+print(d["reasons"][sys.argv[1]]["packets"])' "$1"
+}
 
 # Start mxwalld in the appliance namespace (nsenter: keeps host bpffs).
 lab_mxwalld_start() {
