@@ -244,6 +244,8 @@ static void count_junk(struct smtp_session *s, const struct smtp_sink *sink,
 	}
 }
 
+static void end_txn(struct smtp_session *s);
+
 /* ---- outstanding commands (RFC 2920 reply matching) ------------------ */
 
 static void pend_push(struct smtp_session *s, uint8_t cmd, uint8_t flags)
@@ -577,8 +579,10 @@ static void h_bdat(struct smtp_session *s, struct smtp_cmdctx *c,
 	if (!(s->flags & SMTP_SF_MIDSTREAM) &&
 	    (!(s->flags & SMTP_SF_MAIL) || !s->rcpts))
 		smtp_ev(s, sink, SMTP_R_OUT_OF_SEQUENCE, SMTP_DIR_C2S, &info);
-	if (i < c->arglen)
+	if (i < c->arglen) {
 		c->pflags |= SMTP_PF_LAST;
+		end_txn(s);     /* the last chunk ends the transaction */
+	}
 	s->bdat_left = size;
 	if (size)
 		s->cmode = SMTP_CM_BDAT;
@@ -915,19 +919,14 @@ static void smtp_reply_done(struct smtp_session *s, const struct smtp_sink *sink
 		s->flags &= ~SMTP_SF_EARLY_DATA;
 		break;
 	case SMTP_C_DATA_END:
-		if (cls == 2) {
+	case SMTP_C_BDAT:
+		/* The transaction already ended when the message did (a
+		 * pipelining client may have opened the next one): only
+		 * count the delivery. */
+		if (cls == 2 && (p.cmd == SMTP_C_DATA_END ||
+				 (p.flags & SMTP_PF_LAST))) {
 			s->messages++;
 			s->junk = 0;    /* junk counts per delivered message */
-		}
-		end_txn(s);
-		break;
-	case SMTP_C_BDAT:
-		if (cls != 2) {
-			end_txn(s);
-		} else if (p.flags & SMTP_PF_LAST) {
-			s->messages++;
-			s->junk = 0;
-			end_txn(s);
 		}
 		break;
 	case SMTP_C_VRFY:
@@ -1033,6 +1032,7 @@ static void data_end(struct smtp_session *s, const struct smtp_sink *sink,
 		smtp_ev(s, sink, SMTP_R_SMUGGLE_LF, SMTP_DIR_C2S, &info);
 	}
 	s->cmode = SMTP_CM_CMD;
+	end_txn(s);
 	pend_push(s, SMTP_C_DATA_END, 0);
 }
 

@@ -1,0 +1,537 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_insp.c - the flow table end to end: whole sessions as TCP packets
+ * (handshake, segments, FIN), delivered in order and then with segments
+ * shuffled, duplicated and re-sent overlapping within each flight; both
+ * runs must give exactly the same events.  Then per-packet verdicts (the
+ * packet that completes a denied command is the one dropped), table cap,
+ * expiry, opaque flows and memory accounting.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "insp.h"
+
+#define MAX_EV 64
+#define MAX_PKT 4096
+
+struct rec {
+	int n;
+	int reason[MAX_EV];
+	uint64_t session[MAX_EV];
+};
+
+static void rec_emit(void *ctx, const struct smtp_event *ev)
+{
+	struct rec *r = ctx;
+
+	if (r->n < MAX_EV) {
+		r->reason[r->n] = ev->reason;
+		r->session[r->n] = ev->session_id;
+	}
+	r->n++;
+}
+
+static struct mxw_addr v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+	struct mxw_addr x = { .a = { [10] = 0xff, [11] = 0xff } };
+
+	x.a[12] = a;
+	x.a[13] = b;
+	x.a[14] = c;
+	x.a[15] = d;
+	return x;
+}
+
+struct flight {
+	char dir;
+	const char *data;
+	size_t len;
+};
+
+#define C(s) { 'C', s, sizeof(s) - 1 }
+#define S(s) { 'S', s, sizeof(s) - 1 }
+
+struct session {
+	const char *label;
+	struct flight f[24];
+	int expect[16];             /* reasons, -1 ends */
+	enum mxi_verdict worst;
+};
+
+#define GREET S("220 mx.example.org ESMTP\r\n")
+#define EHLO  C("EHLO c.example\r\n"), \
+	S("250-mx.example.org\r\n250-PIPELINING\r\n250-CHUNKING\r\n250-8BITMIME\r\n" \
+	  "250-STARTTLS\r\n250-AUTH PLAIN LOGIN\r\n250 SMTPUTF8\r\n")
+
+static const struct session sessions[] = {
+	{ "legit pipelined session with two messages", {
+		GREET, EHLO,
+		C("MAIL FROM:<a@c.example>\r\nRCPT TO:<x@example.org>\r\n"
+		  "RCPT TO:<y@example.org>\r\nDATA\r\n"),
+		S("250 Ok\r\n250 Ok\r\n250 Ok\r\n354 go\r\n"),
+		C("From: a@c.example\r\nSubject: test message with some length\r\n\r\n"
+		  "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do\r\n"
+		  "eiusmod tempor incididunt ut labore et dolore magna aliqua. Ut\r\n"
+		  "..stuffed line\r\nenim ad minim veniam, quis nostrud exercitation\r\n"
+		  ".\r\nMAIL FROM:<>\r\nRCPT TO:<x@example.org>\r\nDATA\r\n"),
+		S("250 queued\r\n250 Ok\r\n250 Ok\r\n354 go\r\n"),
+		C("bounce text\r\n.\r\nQUIT\r\n"),
+		S("250 queued\r\n221 Bye\r\n") },
+	  { -1 }, MXI_FORWARD },
+	{ "legit BDAT session", {
+		GREET, EHLO,
+		C("MAIL FROM:<a@c.example>\r\nRCPT TO:<x@example.org>\r\n"),
+		S("250 Ok\r\n250 Ok\r\n"),
+		C("BDAT 40\r\n0123456789\r\n.\r\nQUIT\r\nRSET\r\n0123456789012BDAT 0 LAST\r\n"),
+		S("250 40 octets\r\n250 queued\r\n"),
+		C("QUIT\r\n"), S("221 Bye\r\n") },
+	  { -1 }, MXI_FORWARD },
+	{ "AUTH brute force, then relay attempt", {
+		GREET, EHLO,
+		C("AUTH LOGIN\r\n"), S("334 VXNlcm5hbWU6\r\n"),
+		C("YWRtaW4=\r\n"), S("334 UGFzc3dvcmQ6\r\n"),
+		C("MTIzNDU2\r\n"), S("535 5.7.8 failed\r\n"),
+		C("MAIL FROM:<a@c.example>\r\n"), S("250 Ok\r\n"),
+		C("RCPT TO:<v@elsewhere.example>\r\n"), S("554 relay denied\r\n") },
+	  { SMTP_R_CLEARTEXT_AUTH, SMTP_R_AUTH_FAILED, SMTP_R_RELAY_ATTEMPT, -1 },
+	  MXI_KILL },
+	{ "smuggling attempt", {
+		GREET, EHLO,
+		C("MAIL FROM:<a@c.example>\r\nRCPT TO:<x@example.org>\r\nDATA\r\n"),
+		S("250 Ok\r\n250 Ok\r\n354 go\r\n"),
+		C("Subject: x\r\n\r\nbody\n.\nMAIL FROM:<ceo@example.org>\r\n"
+		  "RCPT TO:<x@example.org>\r\nDATA\r\n") },
+	  { SMTP_R_BARE_LF, SMTP_R_SMUGGLE_LF, -1 }, MXI_KILL },
+	{ "VRFY harvest answered", {
+		GREET, EHLO,
+		C("VRFY alice\r\n"), S("250 Alice <alice@example.org>\r\n"),
+		C("VRFY bob\r\n"), S("550 5.1.1 no\r\n") },
+	  { SMTP_R_VRFY, SMTP_R_AUDIT_VRFY, SMTP_R_VRFY, -1 }, MXI_FORWARD },
+};
+
+struct pkt {
+	int from_client;
+	uint8_t flags;
+	uint32_t seq;
+	const uint8_t *data;
+	uint32_t len;
+};
+
+static uint64_t rs;
+
+static uint32_t rnd(void)
+{
+	rs ^= rs << 13;
+	rs ^= rs >> 7;
+	rs ^= rs << 17;
+	return (uint32_t)(rs >> 11);
+}
+
+/*
+ * Packets of a session: handshake, each flight cut into segments, FINs.
+ * mess != 0: within each flight the segments are shuffled and duplicates
+ * and overlapping re-sends are added (bytes consistent).
+ */
+static unsigned build(const struct session *se, struct pkt *out, int mess,
+		      uint32_t cisn, uint32_t sisn)
+{
+	unsigned n = 0, i;
+	uint32_t cseq = cisn + 1, sseq = sisn + 1;
+
+	out[n++] = (struct pkt){ 1, TCPR_F_SYN, cisn, NULL, 0 };
+	out[n++] = (struct pkt){ 0, TCPR_F_SYN | TCPR_F_ACK, sisn, NULL, 0 };
+	out[n++] = (struct pkt){ 1, TCPR_F_ACK, cseq, NULL, 0 };
+	for (i = 0; se->f[i].dir; i++) {
+		const struct flight *fl = &se->f[i];
+		int cl = fl->dir == 'C';
+		uint32_t *seq = cl ? &cseq : &sseq;
+		unsigned first = n, k;
+		size_t off = 0;
+
+		while (off < fl->len) {
+			size_t l = mess ? 1 + rnd() % 24 : 1 + rnd() % 48;
+
+			if (off + l > fl->len)
+				l = fl->len - off;
+			out[n++] = (struct pkt){ cl, TCPR_F_ACK, *seq + (uint32_t)off,
+						 (const uint8_t *)fl->data + off,
+						 (uint32_t)l };
+			off += l;
+		}
+		if (mess) {
+			unsigned extra = (n - first) / 2 + 1;
+
+			for (k = 0; k < extra; k++) {
+				size_t a = rnd() % fl->len, l = 1 + rnd() % 30;
+
+				if (a + l > fl->len)
+					l = fl->len - a;
+				out[n++] = (struct pkt){ cl, TCPR_F_ACK,
+							 *seq + (uint32_t)a,
+							 (const uint8_t *)fl->data + a,
+							 (uint32_t)l };
+			}
+			for (k = n - 1; k > first; k--) {
+				unsigned j = first + rnd() % (k - first + 1);
+				struct pkt t = out[k];
+
+				out[k] = out[j];
+				out[j] = t;
+			}
+		}
+		*seq += (uint32_t)fl->len;
+	}
+	out[n++] = (struct pkt){ 1, TCPR_F_FIN | TCPR_F_ACK, cseq, NULL, 0 };
+	out[n++] = (struct pkt){ 0, TCPR_F_FIN | TCPR_F_ACK, sseq, NULL, 0 };
+	return n;
+}
+
+static void make_cfg(struct mxi_config *cfg, struct rec *r)
+{
+	mxi_config_default(cfg);
+	cfg->smtp.local_domains[0] = "example.org";
+	cfg->smtp.n_local_domains = 1;
+	cfg->emit = rec_emit;
+	cfg->emit_ctx = r;
+	cfg->max_flows = 16;
+	cfg->buckets = 16;
+}
+
+static void to_mxi(const struct pkt *p, struct mxi_pkt *m)
+{
+	struct mxw_addr c = v4(203, 0, 113, 9), s = v4(192, 0, 2, 25);
+
+	memset(m, 0, sizeof(*m));
+	m->src = p->from_client ? c : s;
+	m->dst = p->from_client ? s : c;
+	m->sport = p->from_client ? 51234 : 25;
+	m->dport = p->from_client ? 25 : 51234;
+	m->tcp_flags = p->flags;
+	m->seq = p->seq;
+	m->payload = p->data;
+	m->len = p->len;
+}
+
+static enum mxi_verdict play(const struct session *se, int mess, uint64_t seed,
+			     struct rec *r, int *mem_ok)
+{
+	static struct pkt pk[MAX_PKT];
+	struct mxi_config cfg;
+	struct mxi_table *t;
+	struct mxi_stats st;
+	enum mxi_verdict worst = MXI_FORWARD;
+	unsigned n, i;
+	uint32_t cisn, sisn;
+
+	rs = seed;
+	cisn = rnd() | (seed & 1 ? 0xffffff00u : 0);   /* sometimes near the wrap */
+	sisn = rnd() | (seed & 2 ? 0xfffffff0u : 0);
+	n = build(se, pk, mess, cisn, sisn);
+	memset(r, 0, sizeof(*r));
+	make_cfg(&cfg, r);
+	t = mxi_table_new(&cfg);
+	if (!t)
+		abort();
+	for (i = 0; i < n; i++) {
+		struct mxi_pkt m;
+		struct mxi_result res;
+		enum mxi_verdict v;
+
+		to_mxi(&pk[i], &m);
+		v = mxi_feed(t, &m, 1000 + i, &res);
+		if (v > worst)
+			worst = v;
+	}
+	mxi_get_stats(t, &st);
+	mxi_table_free(t);
+	*mem_ok = 1;
+	return worst;
+}
+
+static int same_events(const struct rec *a, const int *want)
+{
+	int n = 0;
+
+	while (want[n] != -1)
+		n++;
+	if (a->n != n)
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (a->reason[i] != want[i])
+			return 0;
+	return 1;
+}
+
+static void print_events(const char *what, const struct rec *r)
+{
+	printf("#   %s:", what);
+	for (int i = 0; i < r->n && i < MAX_EV; i++)
+		printf(" %s", smtp_reason_name(r->reason[i]));
+	printf("\n");
+}
+
+/* ---- per-packet verdicts ------------------------------------------- */
+
+struct vstep {
+	int from_client;
+	uint8_t flags;
+	uint32_t off;               /* relative to the side's ISN + 1 */
+	const char *data;
+	enum mxi_verdict want;
+};
+
+static int run_verdicts(const char *label, const struct vstep *v, unsigned tweak)
+{
+	struct rec r;
+	struct mxi_config cfg;
+	struct mxi_table *t;
+	int ok = 1;
+	unsigned i;
+
+	memset(&r, 0, sizeof(r));
+	make_cfg(&cfg, &r);
+	if (tweak & 1)
+		cfg.smtp.action[SMTP_R_VRFY] = SMTP_A_DENY;
+	t = mxi_table_new(&cfg);
+	for (i = 0; v[i].flags; i++) {
+		struct pkt p = { v[i].from_client, v[i].flags,
+				 (v[i].from_client ? 1000u : 5000u) +
+				 ((v[i].flags & TCPR_F_SYN) ? 0 : 1 + v[i].off),
+				 (const uint8_t *)v[i].data,
+				 v[i].data ? (uint32_t)strlen(v[i].data) : 0 };
+		struct mxi_pkt m;
+		struct mxi_result res;
+		enum mxi_verdict got;
+
+		to_mxi(&p, &m);
+		got = mxi_feed(t, &m, 1, &res);
+		if (got != v[i].want) {
+			printf("# %s: packet %u verdict %d, want %d\n", label, i,
+			       got, v[i].want);
+			ok = 0;
+		}
+	}
+	mxi_table_free(t);
+	return ok;
+}
+
+#define A TCPR_F_ACK
+#define SYN TCPR_F_SYN
+#define HS { 1, SYN, 0, NULL, MXI_FORWARD }, { 0, SYN | A, 0, NULL, MXI_FORWARD }, \
+	{ 0, A, 0, "220 mx ESMTP\r\n", MXI_FORWARD }
+
+static const struct vstep v_deny_split[] = {
+	HS,
+	{ 1, A, 0, "VR", MXI_FORWARD },
+	{ 1, A, 2, "FY postmaster\r\n", MXI_DROP },     /* completes the line */
+	{ 1, A, 2, "FY postmaster\r\n", MXI_DROP },     /* retransmission */
+	{ 0, A, 14, "252 ok\r\n", MXI_DROP },           /* flow is dead */
+	{ 0 } };
+
+#define X100 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" \
+	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+static const struct vstep v_long_line[] = {
+	HS,
+	{ 1, A, 0, "HELO " X100 X100 X100, MXI_FORWARD },      /* 305 octets */
+	{ 1, A, 305, X100 X100 X100, MXI_KILL },                /* 306..605 */
+	{ 1, A, 605, "zz\r\n", MXI_DROP },
+	{ 0 } };
+
+/* The out-of-order tail is forwarded; the packet that fills the gap and
+ * completes the command is the one judged. */
+static const struct vstep v_ooo_gap[] = {
+	HS,
+	{ 1, A, 3, "Y postmaster\r\n", MXI_FORWARD },
+	{ 1, A, 0, "VRF", MXI_DROP },
+	{ 0 } };
+
+static const struct vstep v_mismatch[] = {
+	HS,
+	{ 1, A, 5, "c.example\r\n", MXI_FORWARD },
+	{ 1, A, 0, "EHLO evil.example\r\n", MXI_KILL },
+	{ 0 } };
+
+/* ---- table behaviour ------------------------------------------------ */
+
+static int table_tests(void)
+{
+	struct rec r;
+	struct mxi_config cfg;
+	struct mxi_table *t;
+	struct mxi_stats st;
+	struct mxi_result res;
+	struct mxi_pkt m;
+	struct pkt p = { 1, TCPR_F_SYN, 100, NULL, 0 };
+	int ok = 1;
+	unsigned i;
+
+	memset(&r, 0, sizeof(r));
+	make_cfg(&cfg, &r);
+	cfg.max_flows = 3;
+	cfg.idle_timeout_ns = 1000;
+	t = mxi_table_new(&cfg);
+
+	/* cap: 3 flows tracked, the 4th forwarded uninspected */
+	for (i = 0; i < 4; i++) {
+		to_mxi(&p, &m);
+		m.sport = (uint16_t)(40000 + i);
+		mxi_feed(t, &m, 10, &res);
+		if (i < 3 && !(res.flags & MXI_RF_NEW))
+			ok = 0;
+		if (i == 3 && (res.verdict != MXI_FORWARD ||
+			       !(res.flags & MXI_RF_UNINSPECTED)))
+			ok = 0;
+	}
+	mxi_get_stats(t, &st);
+	if (st.flows != 3 || st.table_full != 1 || st.reason[SMTP_R_TABLE_FULL] != 1)
+		ok = 0;
+	if (!ok)
+		printf("# cap: flows %llu full %llu\n", (unsigned long long)st.flows,
+		       (unsigned long long)st.table_full);
+	/* expiry */
+	if (mxi_expire(t, 2000, 100) != 3)
+		ok = 0;
+	mxi_get_stats(t, &st);
+	if (st.flows != 0 || st.flows_expired != 3)
+		ok = 0;
+
+	/* not a mail port; implicit TLS; bare ACK of unknown flow */
+	to_mxi(&p, &m);
+	m.dport = 80;
+	mxi_feed(t, &m, 3000, &res);
+	if (!(res.flags & MXI_RF_NOT_MAIL) || res.verdict != MXI_FORWARD)
+		ok = 0;
+	m.dport = 465;
+	mxi_feed(t, &m, 3000, &res);
+	if (!(res.flags & MXI_RF_OPAQUE))
+		ok = 0;
+	m.dport = 25;
+	m.tcp_flags = TCPR_F_ACK;
+	mxi_feed(t, &m, 3000, &res);
+	mxi_get_stats(t, &st);
+	if (st.flows != 0)
+		ok = 0;
+
+	/* midstream pickup: payload without a SYN, server side first */
+	{
+		struct pkt q = { 0, TCPR_F_ACK, 7777,
+				 (const uint8_t *)"250 2.0.0 Ok\r\n", 14 };
+
+		to_mxi(&q, &m);
+		mxi_feed(t, &m, 3000, &res);
+		if (!(res.flags & MXI_RF_MIDSTREAM) || res.verdict != MXI_FORWARD)
+			ok = 0;
+		q = (struct pkt){ 1, TCPR_F_ACK, 9999,
+				  (const uint8_t *)"FROB\r\n", 6 };
+		to_mxi(&q, &m);
+		mxi_feed(t, &m, 3000, &res);
+		if (r.n != 1 || r.reason[0] != SMTP_R_UNKNOWN_CMD)
+			ok = 0;
+	}
+	mxi_table_free(t);
+	return ok;
+}
+
+/* STARTTLS: the flow turns opaque and the result says so. */
+static int opaque_test(void)
+{
+	static const struct vstep v[] = {
+		HS,
+		{ 1, A, 0, "STARTTLS\r\n", MXI_FORWARD },
+		{ 0, A, 14, "220 go ahead\r\n", MXI_FORWARD },
+		{ 1, A, 10, "\x16\x03\x01\x00\x10GET / HTTP/1.0\r\n", MXI_FORWARD },
+		{ 0 } };
+	struct rec r;
+	struct mxi_config cfg;
+	struct mxi_table *t;
+	struct mxi_result res;
+	struct mxi_stats st;
+	unsigned i;
+	int ok = 1;
+
+	memset(&r, 0, sizeof(r));
+	make_cfg(&cfg, &r);
+	t = mxi_table_new(&cfg);
+	for (i = 0; v[i].flags; i++) {
+		struct pkt p = { v[i].from_client, v[i].flags,
+				 (v[i].from_client ? 1000u : 5000u) +
+				 ((v[i].flags & TCPR_F_SYN) ? 0 : 1 + v[i].off),
+				 (const uint8_t *)v[i].data,
+				 v[i].data ? (uint32_t)strlen(v[i].data) : 0 };
+		struct mxi_pkt m;
+
+		to_mxi(&p, &m);
+		mxi_feed(t, &m, 1, &res);
+		if (res.verdict != v[i].want)
+			ok = 0;
+		if (i >= 4 && !(res.flags & MXI_RF_OPAQUE))
+			ok = 0;
+	}
+	mxi_get_stats(t, &st);
+	if (r.n != 0 || st.mem_used != 0)
+		ok = 0;
+	mxi_table_free(t);
+	return ok;
+}
+
+int main(void)
+{
+	unsigned fails = 0;
+	size_t i;
+	int ok;
+
+	for (i = 0; i < sizeof(sessions) / sizeof(sessions[0]); i++) {
+		const struct session *se = &sessions[i];
+		struct rec base, messy;
+		int mem_ok, good = 1;
+		enum mxi_verdict w;
+		uint64_t seed;
+
+		w = play(se, 0, 12345 + i, &base, &mem_ok);
+		if (!same_events(&base, se->expect) || w != se->worst) {
+			print_events("in order", &base);
+			good = 0;
+		}
+		for (seed = 1; good && seed <= 300; seed++) {
+			w = play(se, 1, seed * 7919 + i, &messy, &mem_ok);
+			if (!same_events(&messy, se->expect) || w != se->worst) {
+				printf("#   seed %llu verdict %d\n",
+				       (unsigned long long)seed, w);
+				print_events("reordered", &messy);
+				good = 0;
+			}
+		}
+		printf("%s - %s (in order + 300 reordered runs)\n",
+		       good ? "ok" : "not ok", se->label);
+		fails += !good;
+	}
+	ok = run_verdicts("deny completes on the packet with the line end",
+			  v_deny_split, 1);
+	printf("%s - denied command: its packet and all later ones dropped\n",
+	       ok ? "ok" : "not ok");
+	fails += !ok;
+	ok = run_verdicts("long line", v_long_line, 0);
+	printf("%s - the packet carrying octet 513 is killed\n", ok ? "ok" : "not ok");
+	fails += !ok;
+	ok = run_verdicts("ooo gap", v_ooo_gap, 1);
+	printf("%s - out-of-order tail forwarded, gap filler judged\n",
+	       ok ? "ok" : "not ok");
+	fails += !ok;
+	ok = run_verdicts("mismatch", v_mismatch, 0);
+	printf("%s - inconsistent overlap kills the flow\n", ok ? "ok" : "not ok");
+	fails += !ok;
+	ok = table_tests();
+	printf("%s - table cap, expiry, non-mail, implicit TLS, bare ACK, midstream\n",
+	       ok ? "ok" : "not ok");
+	fails += !ok;
+	ok = opaque_test();
+	printf("%s - STARTTLS makes the flow opaque\n", ok ? "ok" : "not ok");
+	fails += !ok;
+	ok = mxi_flow_size() <= 1024;
+	printf("%s - idle flow costs %zu bytes (<= 1024)\n", ok ? "ok" : "not ok",
+	       mxi_flow_size());
+	fails += !ok;
+	return fails ? 1 : 0;
+}
