@@ -18,6 +18,10 @@
 
 #define NS_PER_SEC 1000000000ull
 
+#ifndef MXW_VERSION
+#define MXW_VERSION "unknown"
+#endif
+
 static const char *ctl_list_name(enum ctl_list l)
 {
 	return l == CTL_LIST_ALLOW ? "allow" : "block";
@@ -63,7 +67,7 @@ static char *cmd_status(struct mxwd *d, struct ctl_request *r, size_t *len)
 		"s:{s:I,s:I,s:I},"
 		"s:{s:I,s:I,s:s?},"
 		"s:{s:s,s:I,s:s?}}",
-		"version", "0.1.0",
+		"version", MXW_VERSION,
 		"pid", (int)getpid(),
 		"uptime", (json_int_t)((now - d->start_mono_ns) / NS_PER_SEC),
 		"config", d->config_path,

@@ -222,7 +222,7 @@ static bool ctl_peer_allowed(struct ctl_server *s, const struct ucred *cr)
 static void ctl_accept(struct ctl_server *s, uint64_t now_ns)
 {
 	for (int burst = 0; burst < 64; burst++) {
-		struct ucred cr;
+		struct ucred cr = {.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
 		socklen_t crlen = sizeof(cr);
 		struct ctl_client *c = NULL;
 		int fd;

@@ -260,7 +260,7 @@ int mxwd_reload(struct mxwd *d, char *err, size_t errlen)
 	}
 	ctl_config_free(d->cfg);
 	d->cfg = n;
-	ctl_log_set_level(n->log_level);
+	ctl_log_set_level(d->verbose ? CTL_LOG_DEBUG : n->log_level);
 	ctl_server_configure(&d->srv, n);
 	d->reloads_ok++;
 	d->last_reload_error[0] = '\0';
@@ -489,6 +489,7 @@ int main(int argc, char **argv)
 		log_error("%s: %s", d.config_path, err);
 		return MXWD_EXIT_CONFIG;
 	}
+	d.verbose = verbose;
 	ctl_log_set_level(verbose ? CTL_LOG_DEBUG : d.cfg->log_level);
 	d.start_mono_ns = mxwd_mono_ns();
 	d.start_wall = mxwd_wall_s();

@@ -15,6 +15,7 @@
 
 struct mxwd {
 	const char *config_path;
+	bool verbose;                   /* -v: debug whatever log.level says */
 	struct ctl_config *cfg;         /* the running configuration */
 	struct ctl_bpf bpf;
 	struct ctl_server srv;

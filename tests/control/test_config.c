@@ -341,6 +341,68 @@ static void test_bad(void)
 	}
 }
 
+/*
+ * Every leaf key of full_config, one at a time, gets a value of the wrong
+ * type; the error must start with that key's full path.  Together with the
+ * table above this covers every key the parser knows without listing them
+ * twice.
+ */
+static int n_leaves;
+
+static void wrong_type_walk(json_t *root, json_t *obj, const char *path)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(obj, k, v) {
+		char kp[256], err[CTL_ERR_MAX] = "", *text;
+		json_t *saved, *wrong;
+		struct ctl_config *c;
+
+		if (strncmp(k, "//", 2) == 0)
+			continue;
+		snprintf(kp, sizeof(kp), "%s%s%s", path, path[0] ? "." : "", k);
+		if (json_is_object(v)) {
+			wrong_type_walk(root, v, kp);
+			continue;
+		}
+		/* A string where anything else is expected, a number where a
+		 * string is expected. */
+		wrong = json_is_string(v) ? json_integer(5) : json_string("x");
+		saved = json_incref(v);
+		json_object_set_new(obj, k, wrong);
+		text = json_dumps(root, JSON_COMPACT);
+		c = parse(text, err);
+		CHECK(c == NULL, kp);
+		if (strncmp(err, kp, strlen(kp)) != 0 || err[strlen(kp)] != ':') {
+			fprintf(stderr, "  %s: got \"%s\"\n", kp, err);
+			CHECK(0, kp);
+		}
+		ctl_config_free(c);
+		free(text);
+		json_object_set_new(obj, k, saved);
+		n_leaves++;
+	}
+}
+
+static void test_every_key_wrong_type(void)
+{
+	json_error_t jerr;
+	json_t *root = json_loads(full_config, 0, &jerr);
+
+	CHECK(root != NULL, "full_config is JSON");
+	if (!root)
+		return;
+	wrong_type_walk(root, root, "");
+	/* 3 interfaces + 2 bpf + 5 control + state_dir + log.level + 30
+	 * fastpath leaves + allow + block: a key added to the parser must be
+	 * added to full_config too. */
+	CHECK(n_leaves == 44, "leaf count");
+	if (n_leaves != 44)
+		fprintf(stderr, "  %d leaves\n", n_leaves);
+	json_decref(root);
+}
+
 static void test_file(const char *path)
 {
 	char err[CTL_ERR_MAX] = "";
@@ -357,6 +419,7 @@ int main(int argc, char **argv)
 	test_defaults();
 	test_full_and_roundtrip();
 	test_bad();
+	test_every_key_wrong_type();
 	for (int i = 1; i < argc; i++)
 		test_file(argv[i]);
 	return ctltest_done("test_config");
