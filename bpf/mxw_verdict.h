@@ -303,27 +303,23 @@ MXW_INLINE void mxw_conn_release(struct mxw_vctx *v, const struct mxw_flow_key *
 		MXW_ATOMIC_ADD32(cnt, (__u32)-1);
 }
 
-/* A SYN to a mail port: connection cap, then source, prefix, global. */
+/*
+ * A SYN to a mail port: the source, prefix and global buckets, then the
+ * connection cap.  A SYN refused by the cap has spent its tokens: it was a
+ * connection attempt all the same, and an over-rate SYN is dropped after a
+ * single lookup.
+ */
 MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 {
 	const struct mxw_config *cfg = v->cfg;
 	const struct mxw_pkt *p = &v->pkt;
-	struct mxw_flow_val *cv = 0;
+	struct mxw_flow_val *cv, nv = {};
 	struct mxw_flow_key fk;
 	struct mxw_addr sk, pk;
-	__u32 *cnt = 0;
+	__u32 *cnt, one = 1;
 	__u64 now = mxw_now(v);
 
 	mxw_source_key(&sk, &p->src, cfg, p->family);
-	if (cfg->max_conns_per_src) {
-		mxw_flow_key_fwd(&fk, p);
-		cv = MXW_TBL_LOOKUP(mxw_conn, &fk);
-		if (!cv) {
-			cnt = MXW_TBL_LOOKUP(mxw_conn_count, &sk);
-			if (cnt && (__s32)*cnt >= 0 && *cnt >= cfg->max_conns_per_src)
-				return MXW_R_DROP_CONN_LIMIT;
-		}
-	}
 	if (cfg->src_rate &&
 	    !MXW_KEYED_TAKE(mxw_src_bucket, &sk, now, cfg->src_rate, cfg->src_burst))
 		return MXW_R_DROP_SYN_SRC;
@@ -336,26 +332,28 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 	if (cfg->global_rate &&
 	    !mxw_global_take(v, MXW_GB_SYN, cfg->global_rate, cfg->global_burst))
 		return MXW_R_DROP_SYN_GLOBAL;
+	if (!cfg->max_conns_per_src)
+		return MXW_R_PASS_MAIL_SYN;
 
 	/* A retransmitted SYN (flow known) is not counted again. */
-	if (cfg->max_conns_per_src && !cv) {
-		struct mxw_flow_val nv = {};
-
-		nv.expires_ns = now + mxw_ct_timeout(cfg, MXW_IPPROTO_TCP);
-		nv.flags = MXW_FF_COUNTED;
-		if (MXW_TBL_UPDATE(mxw_conn, &fk, &nv, MXW_UPD_NOEXIST) == 0) {
-			if (!cnt) {
-				__u32 one = 1;
-
-				if (MXW_TBL_UPDATE(mxw_conn_count, &sk, &one,
-						   MXW_UPD_NOEXIST) == 0)
-					return MXW_R_PASS_MAIL_SYN;
-				cnt = MXW_TBL_LOOKUP(mxw_conn_count, &sk);
-			}
-			if (cnt)
-				MXW_ATOMIC_ADD32(cnt, 1);
-		}
+	mxw_flow_key_fwd(&fk, p);
+	cv = MXW_TBL_LOOKUP(mxw_conn, &fk);
+	if (cv)
+		return MXW_R_PASS_MAIL_SYN;
+	cnt = MXW_TBL_LOOKUP(mxw_conn_count, &sk);
+	if (cnt && (__s32)*cnt >= 0 && *cnt >= cfg->max_conns_per_src)
+		return MXW_R_DROP_CONN_LIMIT;
+	nv.expires_ns = now + mxw_ct_timeout(cfg, MXW_IPPROTO_TCP);
+	nv.flags = MXW_FF_COUNTED;
+	if (MXW_TBL_UPDATE(mxw_conn, &fk, &nv, MXW_UPD_NOEXIST) != 0)
+		return MXW_R_PASS_MAIL_SYN;     /* another CPU counted it */
+	if (!cnt) {
+		if (MXW_TBL_UPDATE(mxw_conn_count, &sk, &one, MXW_UPD_NOEXIST) == 0)
+			return MXW_R_PASS_MAIL_SYN;
+		cnt = MXW_TBL_LOOKUP(mxw_conn_count, &sk);
 	}
+	if (cnt)
+		MXW_ATOMIC_ADD32(cnt, 1);
 	return MXW_R_PASS_MAIL_SYN;
 }
 
@@ -410,17 +408,36 @@ MXW_INLINE enum mxw_reason mxw_inbound(struct mxw_vctx *v)
 	struct mxw_lpm_key lk;
 	struct mxw_flow_key fk;
 	struct mxw_flow_val *cv;
-	__u8 *pf;
+	__u8 *pf = 0;
 	__u32 port;
 	__u8 fl;
+	int fresh, mail = 0;
 
 	lk.prefixlen = 128;
 	__builtin_memcpy(lk.a, p->src.a, 16);
+	/* A TCP segment with neither ACK nor RST (a SYN, or a scan) is never
+	 * a reply to inside-initiated traffic. */
+	fresh = p->proto == MXW_IPPROTO_TCP && (p->flags & MXW_PF_L4) &&
+		!(p->flags & MXW_PF_FRAG) &&
+		!(p->tcp_flags & (MXW_TCP_ACK | MXW_TCP_RST));
 
 	/* 1. allowlist, 2. blocklist (both with expiry) */
 	e = MXW_LIST_MATCH(v, mxw_allow_exact, mxw_allow_lpm, &p->src, &lk);
 	if (e && !(e->flags & MXW_LF_SHADOW))
 		return MXW_R_PASS_ALLOW;
+	/* The mail-port flag of a TCP destination port: one array read. */
+	if (p->proto == MXW_IPPROTO_TCP && (p->flags & MXW_PF_L4)) {
+		port = bpf_ntohs(p->dport);
+		pf = MXW_TBL_LOOKUP(mxw_ports, &port);
+		if (pf && (*pf & MXW_PORT_MAIL))
+			mail = 1;
+	}
+	/* Shortcut for the bulk of junk (scans, SYN floods to closed ports):
+	 * a fresh segment to a non-mail port is dropped whatever the
+	 * blocklist says, so skip its lookups; such a frame from a blocked
+	 * source counts as drop_not_mail rather than drop_blocklist. */
+	if (fresh && !mail)
+		return MXW_R_DROP_NOT_MAIL;
 	e = MXW_LIST_MATCH(v, mxw_block_exact, mxw_block_lpm, &p->src, &lk);
 	if (e) {
 		if (!(e->flags & MXW_LF_SHADOW))
@@ -440,9 +457,14 @@ MXW_INLINE enum mxw_reason mxw_inbound(struct mxw_vctx *v)
 	if (!(p->flags & MXW_PF_L4))
 		return MXW_R_DROP_NOT_MAIL;
 
-	/* 3. return path of inside-initiated flows */
-	if (p->proto == MXW_IPPROTO_TCP || p->proto == MXW_IPPROTO_UDP ||
-	    (p->flags & MXW_PF_ECHO)) {
+	/* 3. return path of inside-initiated flows.  Not consulted for TCP
+	 * to a mail port: inside hosts do not open connections from a mail
+	 * port (their source ports are ephemeral), so such a segment belongs
+	 * to an inbound mail flow, and every mail segment saves a lookup.
+	 * XXX: an inside host that does connect out from, say, port 25 gets
+	 * its replies judged as inbound mail (a SYN-ACK is then dropped). */
+	if ((p->proto == MXW_IPPROTO_TCP && !fresh && !mail) ||
+	    p->proto == MXW_IPPROTO_UDP || (p->flags & MXW_PF_ECHO)) {
 		mxw_flow_key_fwd(&fk, p);
 		cv = MXW_TBL_LOOKUP(mxw_ct, &fk);
 		if (cv && cv->expires_ns > mxw_now(v)) {
@@ -469,9 +491,7 @@ MXW_INLINE enum mxw_reason mxw_inbound(struct mxw_vctx *v)
 	/* 5. TCP to a mail port (of a protected server) */
 	if (p->proto != MXW_IPPROTO_TCP)
 		return MXW_R_DROP_NOT_MAIL;
-	port = bpf_ntohs(p->dport);
-	pf = MXW_TBL_LOOKUP(mxw_ports, &port);
-	if (!pf || !(*pf & MXW_PORT_MAIL))
+	if (!mail || !pf)
 		return MXW_R_DROP_NOT_MAIL;
 	if (cfg->flags & MXW_CF_PROTECTED_ONLY) {
 		__builtin_memcpy(lk.a, p->dst.a, 16);
