@@ -190,14 +190,15 @@ MXW_INLINE int mxw_bucket_take(struct mxw_bucket *b, __u64 now, __u32 rate,
 	elapsed = now > b->last_ns ? now - b->last_ns : 0;
 	if (elapsed >= MXW_REFILL_CAP_NS) {
 		tok = cap;
-	} else {
+	} else if (elapsed) {   /* same clock tick: no refill, no divisions */
 		x = elapsed * rate;     /* tokens * 1e9 */
 		tok += ((x / MXW_NSEC) << MXW_TOKEN_SHIFT) +
 		       (((x % MXW_NSEC) << MXW_TOKEN_SHIFT) / MXW_NSEC);
 		if (tok > cap)
 			tok = cap;
 	}
-	b->last_ns = now;
+	if (elapsed)
+		b->last_ns = now;
 	if (tok < one) {
 		b->tokens = tok;
 		return 0;
