@@ -876,6 +876,13 @@ static void smtp_reply_done(struct smtp_session *s, const struct smtp_sink *sink
 		return;
 	}
 	pend_pop(s);
+	if (code == 354 && p.cmd != SMTP_C_DATA && s->cmode != SMTP_CM_DATA) {
+		/* the server reads message text now, whatever we thought the
+		 * command was (e.g. a DATA sent before a midstream pickup) */
+		s->cmode = SMTP_CM_DATA;
+		smtp_data_begin(s);
+		return;
+	}
 	if ((cls == 4 || cls == 5) && !(p.flags & SMTP_PF_COUNTED))
 		smtp_count_error(s, sink, SMTP_DIR_S2C);
 	if (s->flags & SMTP_SF_TERMINAL)
@@ -1175,8 +1182,9 @@ static uint32_t line_limit(const struct smtp_session *s, enum smtp_dir dir,
 {
 	const struct smtp_config *cfg = s->cfg;
 
-	if (dir == SMTP_DIR_S2C)
-		return 0;           /* server lines are truncated, not judged */
+	if (dir == SMTP_DIR_S2C || (s->flags & SMTP_SF_UNSYNCED))
+		return 0;           /* server lines are truncated, not judged;
+				     * unsynced: maybe message text */
 	if (s->proto != SMTP_P_SMTP || s->cmode == SMTP_CM_AUTH)
 		return cfg->auth_line_max;
 	if (n >= 5 && (s->flags & SMTP_SF_EHLO) &&

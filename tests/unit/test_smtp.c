@@ -385,6 +385,15 @@ static const struct tcase cases[] = {
 		C("RSET\r\nFROB\r\n") },
 	  { SMTP_R_UNKNOWN_CMD, END }, SMTP_A_SCORE },
 
+	{ "legit midstream: long text line before sync, 354 of an unseen DATA",
+	  SMTP_P_SMTP, TW_MIDSTREAM, {
+		C(L998 L600 "\r\nRCPT TO:<x@elsewhere.example>\r\nDATA\r\n"),
+		S("250 2.1.5 Ok\r\n"),
+		S("354 go ahead\r\n"),
+		C("GET / HTTP/1.0\r\nXYZZY\r\n.\r\n"), S("250 queued\r\n"),
+		C("QUIT\r\n"), S("221 Bye\r\n") },
+	  { END }, SMTP_A_ALLOW },
+
 	/* ---- POP3 / IMAP -------------------------------------------- */
 	{ "POP3 clear-text USER/PASS, failed", SMTP_P_POP3, TW_NONE, {
 		S("+OK POP3 ready\r\n"),
