@@ -13,7 +13,8 @@
  *    the new flow gets table_full_action (default: forwarded uninspected,
  *    counted: fail-open as DESIGN 2.1 asks, DENY/KILL to fail closed).
  *  - A denied or killed flow stays in the table so that every later packet
- *    of it, retransmissions included, is dropped until it times out.
+ *    of it, retransmissions included, is dropped until it times out.  A
+ *    closed flow forwards only retransmissions of bytes before its FIN.
  *  - Idle flows leave through an LRU list ordered by last packet time;
  *    mxi_feed() expires a few on every call, mxi_expire() more on demand.
  *    A closed flow waits close_timeout_ns (late retransmissions must not
@@ -394,7 +395,15 @@ enum mxi_verdict mxi_feed(struct mxi_table *t, const struct mxi_pkt *p,
 		t->st.uninspected++;
 		return res->verdict = MXI_FORWARD;
 	case MXI_FS_CLOSED:
+		/* Only retransmissions of bytes before a FIN may pass: the
+		 * server refuses anything new, and new bytes after an RST
+		 * (one the server may not have accepted) are not inspected. */
 		res->flags |= MXI_RF_CLOSED;
+		if (p->len && !(f->st[dir].state == TCPR_ST_FIN &&
+				tcpr_seq_leq(p->seq + p->len, f->st[dir].fin_seq))) {
+			t->st.dropped++;
+			return res->verdict = MXI_DROP;
+		}
 		return res->verdict = MXI_FORWARD;
 	default:
 		break;

@@ -353,6 +353,24 @@ static const struct vstep v_mismatch[] = {
 	{ 1, A, 0, "EHLO evil.example\r\n", MXI_KILL },
 	{ 0 } };
 
+/* After an RST nothing new is forwarded uninspected; after FINs only
+ * retransmissions of earlier bytes pass. */
+static const struct vstep v_closed[] = {
+	HS,
+	{ 1, A, 0, "EHLO a\r\n", MXI_FORWARD },
+	{ 1, TCPR_F_FIN | A, 8, NULL, MXI_FORWARD },
+	{ 0, TCPR_F_FIN | A, 14, NULL, MXI_FORWARD },
+	{ 1, A, 0, "EHLO a\r\n", MXI_FORWARD },          /* retransmission */
+	{ 1, A, 9, "VRFY root\r\n", MXI_DROP },          /* past the FIN */
+	{ 0 } };
+
+static const struct vstep v_rst[] = {
+	HS,
+	{ 1, A, 0, "EHLO a\r\n", MXI_FORWARD },
+	{ 1, TCPR_F_RST, 8, NULL, MXI_FORWARD },
+	{ 1, A, 8, "VRFY root\r\n", MXI_DROP },
+	{ 0 } };
+
 /* ---- table behaviour ------------------------------------------------ */
 
 static int table_tests(void)
@@ -521,6 +539,10 @@ int main(void)
 	fails += !ok;
 	ok = run_verdicts("mismatch", v_mismatch, 0);
 	printf("%s - inconsistent overlap kills the flow\n", ok ? "ok" : "not ok");
+	fails += !ok;
+	ok = run_verdicts("closed by FIN", v_closed, 0) &&
+	     run_verdicts("closed by RST", v_rst, 0);
+	printf("%s - closed flows pass only retransmissions\n", ok ? "ok" : "not ok");
 	fails += !ok;
 	ok = table_tests();
 	printf("%s - table cap, expiry, non-mail, implicit TLS, bare ACK, midstream\n",
