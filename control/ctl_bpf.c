@@ -40,6 +40,7 @@
 
 #include "ctl_bpf.h"
 #include "ctl_log.h"
+#include "ctl_reconcile.h"
 #include "mxwall.skel.h"
 
 #ifndef BPF_FS_MAGIC
@@ -243,9 +244,12 @@ int ctl_bpf_open(struct ctl_bpf *b, const struct ctl_config *cfg)
 	b->fd_protected = ctl_map_fd(b, "mxw_protected");
 	b->fd_tx = ctl_map_fd(b, "mxw_tx_ports");
 	b->fd_stats = ctl_map_fd(b, "mxw_stats");
+	b->fd_conn = ctl_map_fd(b, "mxw_conn");
+	b->fd_conn_count = ctl_map_fd(b, "mxw_conn_count");
 	if (b->fd_exact[0] < 0 || b->fd_exact[1] < 0 || b->fd_lpm[0] < 0 ||
 	    b->fd_lpm[1] < 0 || b->fd_config < 0 || b->fd_ports < 0 ||
-	    b->fd_protected < 0 || b->fd_tx < 0 || b->fd_stats < 0) {
+	    b->fd_protected < 0 || b->fd_tx < 0 || b->fd_stats < 0 ||
+	    b->fd_conn < 0 || b->fd_conn_count < 0) {
 		log_error("XDP object lacks a map of the contract");
 		err = -ENOENT;
 		goto fail;
@@ -879,5 +883,185 @@ int ctl_bpf_stats(struct ctl_bpf *b, struct mxw_counter out[MXW_R_MAX])
 		}
 	}
 	free(per);
+	return 0;
+}
+
+/*
+ * Any hash map, in batches where the kernel can (BPF_MAP_LOOKUP_BATCH),
+ * else key by key.  cb gets each key and value; non-zero stops the walk.
+ */
+typedef int (*ctl_map_cb)(const void *key, const void *val, void *ctx);
+
+static int ctl_map_walk(int fd, size_t ksz, size_t vsz, ctl_map_cb cb,
+			void *ctx)
+{
+	__u8 in_tok[64], out_tok[64];
+	void *in = NULL, *keys, *vals;
+	bool first = true;
+	int rc = 0;
+
+	keys = calloc(CTL_WALK_BATCH, ksz);
+	vals = calloc(CTL_WALK_BATCH, vsz);
+	if (!keys || !vals) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		__u32 n = CTL_WALK_BATCH;
+		int err = bpf_map_lookup_batch(fd, in, out_tok, keys, vals, &n,
+					       NULL);
+		bool last = false;
+
+		if (err) {
+			err = -errno;
+			if (err != -ENOENT) {
+				if (first)
+					goto slow;
+				log_warn("batched map walk stopped: %s",
+					 strerror(-err));
+				goto out;
+			}
+			last = true;
+		}
+		first = false;
+		for (__u32 i = 0; i < n; i++)
+			if ((rc = cb((__u8 *)keys + i * ksz,
+				     (__u8 *)vals + i * vsz, ctx)))
+				goto out;
+		if (last)
+			goto out;
+		memcpy(in_tok, out_tok, sizeof(in_tok));
+		in = in_tok;
+	}
+slow:
+	{
+		void *cur = keys, *next = (__u8 *)keys + ksz, *p = NULL;
+
+		while (bpf_map_get_next_key(fd, p, next) == 0) {
+			memcpy(cur, next, ksz);
+			p = cur;
+			if (bpf_map_lookup_elem(fd, cur, vals) == 0 &&
+			    (rc = cb(cur, vals, ctx)))
+				break;
+		}
+	}
+out:
+	free(keys);
+	free(vals);
+	return rc;
+}
+
+struct ctl_rc_walk {
+	struct ctl_rc *rc;
+	unsigned src6_len;
+	uint64_t now;
+	struct mxw_flow_key *stale;
+	size_t n_stale, cap;
+	int err;
+};
+
+static int ctl_rc_flow_cb(const void *key, const void *val, void *arg)
+{
+	const struct mxw_flow_key *fk = key;
+	const struct mxw_flow_val *fv = val;
+	struct ctl_rc_walk *w = arg;
+	struct mxw_addr sk;
+
+	/* Expired (a second of grace): the flow ended without a FIN seen. */
+	if (fv->expires_ns && fv->expires_ns + 1000000000ull <= w->now) {
+		if (w->n_stale == w->cap) {
+			size_t cap = w->cap ? w->cap * 2 : 256;
+			struct mxw_flow_key *n = realloc(w->stale,
+							 cap * sizeof(*n));
+
+			if (!n)
+				return 0;       /* next pass */
+			w->stale = n;
+			w->cap = cap;
+		}
+		w->stale[w->n_stale++] = *fk;
+		return 0;
+	}
+	if (!(fv->flags & MXW_FF_COUNTED))
+		return 0;
+	/* Inbound flow keys carry the client as src (mxw_flow_key_fwd). */
+	ctl_rc_source_key(&sk, &fk->src, w->src6_len);
+	if (ctl_rc_flow(w->rc, &sk) < 0) {
+		w->err = -ENOMEM;
+		return 1;
+	}
+	return 0;
+}
+
+struct ctl_rc_fix {
+	struct mxw_addr sk;
+	__u32 val;
+};
+
+struct ctl_rc_count_walk {
+	struct ctl_rc *rc;
+	struct ctl_rc_fix *fix;
+	size_t n, cap;
+};
+
+static int ctl_rc_count_cb(const void *key, const void *val, void *arg)
+{
+	struct ctl_rc_count_walk *w = arg;
+	uint32_t v;
+
+	if (!ctl_rc_count(w->rc, key, *(const __u32 *)val, &v))
+		return 0;
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 64;
+		struct ctl_rc_fix *n = realloc(w->fix, cap * sizeof(*n));
+
+		if (!n)
+			return 1;
+		w->fix = n;
+		w->cap = cap;
+	}
+	memcpy(&w->fix[w->n].sk, key, sizeof(struct mxw_addr));
+	w->fix[w->n++].val = v;
+	return 0;
+}
+
+int ctl_bpf_reconcile(struct ctl_bpf *b, struct ctl_rc *rc,
+		      unsigned src6_len, uint64_t now_ns,
+		      struct ctl_rc_totals *tot)
+{
+	struct ctl_rc_walk w = {.rc = rc, .src6_len = src6_len, .now = now_ns};
+	struct ctl_rc_count_walk cw = {.rc = rc};
+
+	ctl_rc_begin(rc);
+	ctl_map_walk(b->fd_conn, sizeof(struct mxw_flow_key),
+		     sizeof(struct mxw_flow_val), ctl_rc_flow_cb, &w);
+	if (w.err) {
+		free(w.stale);
+		return w.err;
+	}
+	for (size_t i = 0; i < w.n_stale; i++)
+		if (bpf_map_delete_elem(b->fd_conn, &w.stale[i]) == 0)
+			tot->flows_expired++;
+	free(w.stale);
+	ctl_map_walk(b->fd_conn_count, sizeof(struct mxw_addr), sizeof(__u32),
+		     ctl_rc_count_cb, &cw);
+	for (size_t i = 0; i < cw.n; i++) {
+		char text[CTL_ADDR_TEXT_MAX];
+		struct ctl_prefix p = {.plen = 128};
+
+		/* BPF_EXIST: a count the fast path removed meanwhile stays
+		 * removed. */
+		if (bpf_map_update_elem(b->fd_conn_count, &cw.fix[i].sk,
+					&cw.fix[i].val, BPF_EXIST) != 0)
+			continue;
+		tot->counts_fixed++;
+		memcpy(p.a, cw.fix[i].sk.a, 16);
+		ctl_prefix_format(&p, text, sizeof(text));
+		log_info("CONNCOUNT FIXED for [%s]: %u open connections",
+			 text, cw.fix[i].val);
+	}
+	free(cw.fix);
+	ctl_rc_end(rc);
+	tot->passes++;
 	return 0;
 }

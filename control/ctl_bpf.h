@@ -27,6 +27,7 @@ struct ctl_bpf {
 	int fd_exact[2];        /* by enum ctl_list */
 	int fd_lpm[2];
 	int fd_config, fd_ports, fd_protected, fd_tx, fd_stats;
+	int fd_conn, fd_conn_count;
 	bool pins_reused;       /* list maps came from existing pins */
 	int ifindex[MXW_SLOT_MAX];
 	uint32_t xdp_flags;     /* XDP_FLAGS_DRV_MODE or _SKB_MODE */
@@ -75,6 +76,17 @@ long ctl_bpf_list_expire(struct ctl_bpf *b, enum ctl_list l,
 
 /* Recount entries (after start with reused pins). */
 int ctl_bpf_list_count(struct ctl_bpf *b);
+
+/* One connection-count reconciliation pass (ctl_reconcile.h): delete
+ * expired flow entries of mxw_conn, recount, repair stable differences in
+ * mxw_conn_count.  Adds to the counters given. */
+struct ctl_rc;
+struct ctl_rc_totals {
+	uint64_t passes, flows_expired, counts_fixed;
+};
+int ctl_bpf_reconcile(struct ctl_bpf *b, struct ctl_rc *rc,
+		      unsigned src6_len, uint64_t now_ns,
+		      struct ctl_rc_totals *tot);
 
 /* Per-reason counters summed over CPUs. */
 int ctl_bpf_stats(struct ctl_bpf *b, struct mxw_counter out[MXW_R_MAX]);

@@ -66,7 +66,8 @@ static char *cmd_status(struct mxwd *d, struct ctl_request *r, size_t *len)
 		"s:{s:I,s:I,s:I,s:I},"
 		"s:{s:I,s:I,s:I},"
 		"s:{s:I,s:I,s:s?},"
-		"s:{s:s,s:I,s:s?}}",
+		"s:{s:s,s:I,s:s?},"
+		"s:{s:I,s:I,s:I}}",
 		"version", MXW_VERSION,
 		"pid", (int)getpid(),
 		"uptime", (json_int_t)((now - d->start_mono_ns) / NS_PER_SEC),
@@ -96,7 +97,10 @@ static char *cmd_status(struct mxwd *d, struct ctl_request *r, size_t *len)
 		"state", "dir", d->cfg->state_dir,
 		"written", (json_int_t)d->state_written_wall,
 		"last_error", d->state_last_err ?
-		strerror(-d->state_last_err) : NULL);
+		strerror(-d->state_last_err) : NULL,
+		"conn_reconcile", "passes", (json_int_t)d->rc_tot.passes,
+		"flows_expired", (json_int_t)d->rc_tot.flows_expired,
+		"counts_fixed", (json_int_t)d->rc_tot.counts_fixed);
 
 	return ctl_reply_ok(r->id, res, len);
 }
@@ -288,6 +292,16 @@ static char *cmd_metrics(struct mxwd *d, struct ctl_request *r, size_t *len)
 		"expiry.\n# TYPE mxwall_list_expired_total counter\n"
 		"mxwall_list_expired_total %llu\n",
 		(unsigned long long)d->expired);
+	fprintf(f, "# HELP mxwall_conn_flows_expired_total Flow entries "
+		"removed after their idle timeout.\n"
+		"# TYPE mxwall_conn_flows_expired_total counter\n"
+		"mxwall_conn_flows_expired_total %llu\n"
+		"# HELP mxwall_conn_counts_fixed_total Per-source connection "
+		"counts repaired.\n"
+		"# TYPE mxwall_conn_counts_fixed_total counter\n"
+		"mxwall_conn_counts_fixed_total %llu\n",
+		(unsigned long long)d->rc_tot.flows_expired,
+		(unsigned long long)d->rc_tot.counts_fixed);
 	fprintf(f, "# HELP mxwall_config_generation Configuration "
 		"generation in the fast path.\n"
 		"# TYPE mxwall_config_generation gauge\n"

@@ -366,6 +366,7 @@ static void ctl_config_defaults(struct ctl_config *c)
 	c->fp.ct_udp_timeout_ns = 60 * NS_PER_SEC;
 	for (int i = 0; i < CTL_T_MAX; i++)
 		c->table_size[i] = ctl_tables[i].def;
+	c->reconcile_interval = 10;
 }
 
 static int cfg_interfaces(struct cfgp *p, json_t *root, struct ctl_config *c)
@@ -486,7 +487,7 @@ static int cfg_fastpath(struct cfgp *p, json_t *root, struct ctl_config *c)
 	static const char *const dp[] = {"drop", "pass", NULL};
 	static const char *const oc[] = {"open", "closed", NULL};
 	static const char *const ct_keys[] = {"tcp_timeout", "udp_timeout",
-					      NULL};
+					      "reconcile_interval", NULL};
 	const char *path = "fastpath";
 	json_t *o, *sub, *dummy = NULL;
 	int err, eth = 0, frag = 0, v6x = 0, fail = 0;
@@ -529,7 +530,10 @@ static int cfg_fastpath(struct cfgp *p, json_t *root, struct ctl_config *c)
 			    (err = cfg_u32(p, sub, "fastpath.conntrack",
 					   "tcp_timeout", 1, 604800, &tcp_to)) ||
 			    (err = cfg_u32(p, sub, "fastpath.conntrack",
-					   "udp_timeout", 1, 86400, &udp_to))))
+					   "udp_timeout", 1, 86400, &udp_to)) ||
+			    (err = cfg_u32(p, sub, "fastpath.conntrack",
+					   "reconcile_interval", 1, 3600,
+					   &c->reconcile_interval))))
 			return err;
 		if ((err = cfg_obj(p, o, path, "table_sizes", &sub)))
 			return err;
@@ -751,7 +755,7 @@ json_t *ctl_config_to_json(const struct ctl_config *c)
 		"s:{s:s,s:s,s:I,s:I,s:I},s:s,s:{s:s},"
 		"s:{s:o,s:o,s:o,s:s,s:s,s:s,s:s,"
 		"s:{s:{s:I,s:I},s:{s:I,s:I,s:I,s:I},s:{s:I,s:I},s:I},"
-		"s:I,s:{s:I,s:I},s:{s:I,s:I},s:o},"
+		"s:I,s:{s:I,s:I},s:{s:I,s:I,s:I},s:o},"
 		"s:o,s:o}",
 		"interfaces", "outside", c->outside, "inside", c->inside,
 		"xdp_mode", c->xdp_mode == CTL_XDP_GENERIC ? "generic" : "native",
@@ -790,6 +794,7 @@ json_t *ctl_config_to_json(const struct ctl_config *c)
 		"conntrack",
 		"tcp_timeout", (json_int_t)(f->ct_tcp_timeout_ns / NS_PER_SEC),
 		"udp_timeout", (json_int_t)(f->ct_udp_timeout_ns / NS_PER_SEC),
+		"reconcile_interval", (json_int_t)c->reconcile_interval,
 		"table_sizes", sizes,
 		"allow", ctl_prefixes_json(c->allow, c->n_allow),
 		"block", ctl_prefixes_json(c->block, c->n_block));

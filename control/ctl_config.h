@@ -80,6 +80,7 @@ struct ctl_config {
 	 * the loader fills in. */
 	struct mxw_config fp;
 	uint32_t table_size[CTL_T_MAX];
+	uint32_t reconcile_interval;    /* seconds, connection-count repair */
 
 	/* static entries; owned, freed by ctl_config_free() */
 	struct ctl_prefix *allow;

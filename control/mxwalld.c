@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "ctl_log.h"
+#include "ctl_reconcile.h"
 #include "ctl_state.h"
 #include "mxwalld.h"
 
@@ -361,6 +362,8 @@ static int mxwd_loop(struct mxwd *d, int sfd)
 	struct pollfd *pfd = calloc(cap, sizeof(*pfd));
 	int *map = calloc(cap, sizeof(*map));
 	uint64_t next_sweep = mxwd_mono_ns();   /* first sweep at once */
+	uint64_t next_rc = next_sweep +
+			   (uint64_t)d->cfg->reconcile_interval * 1000000000ull;
 	bool stop = false;
 
 	if (!pfd || !map) {
@@ -412,6 +415,16 @@ static int mxwd_loop(struct mxwd *d, int sfd)
 		    (d->next_expiry_ns && now >= d->next_expiry_ns)) {
 			mxwd_sweep(d, now);
 			next_sweep = now + CTL_SWEEP_NS;
+		}
+		if (now >= next_rc) {
+			if (d->cfg->fp.max_conns_per_src &&
+			    ctl_bpf_reconcile(&d->bpf, d->rc,
+					      d->cfg->fp.src6_len, now,
+					      &d->rc_tot) < 0)
+				log_warn("connection count reconciliation: "
+					 "out of memory");
+			next_rc = now + (uint64_t)d->cfg->reconcile_interval *
+				  1000000000ull;
 		}
 		if (d->state_dirty &&
 		    now - d->state_written_ns >= d->state_flush_ns)
@@ -501,6 +514,11 @@ int main(int argc, char **argv)
 		rc = MXWD_EXIT_USAGE;
 		goto out_cfg;
 	}
+	d.rc = ctl_rc_new();
+	if (!d.rc) {
+		rc = MXWD_EXIT_USAGE;
+		goto out_sig;
+	}
 	if (ctl_bpf_open(&d.bpf, d.cfg) < 0) {
 		rc = MXWD_EXIT_FASTPATH;
 		goto out_sig;
@@ -552,6 +570,7 @@ out_bpf:
 	/* On a start-up failure the previous attachment (if any) stays. */
 	ctl_bpf_close(&d.bpf, rc == MXWD_EXIT_OK && d.cfg->detach_on_exit);
 out_sig:
+	ctl_rc_free(d.rc);
 	close(sfd);
 out_cfg:
 	ctl_config_free(d.cfg);

@@ -35,6 +35,9 @@ struct mxwd {
 	 * live one (docs/fastpath.md) within milliseconds. */
 	uint64_t next_expiry_ns;
 
+	struct ctl_rc *rc;              /* connection-count reconciliation */
+	struct ctl_rc_totals rc_tot;
+
 	uint64_t reloads_ok, reloads_failed;
 	uint64_t expired;               /* entries removed by the sweep */
 	char last_reload_error[CTL_ERR_MAX];

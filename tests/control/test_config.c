@@ -146,6 +146,8 @@ static const struct bad_case bad[] = {
 	 "fastpath.conntrack.tcp_timeout: must be an integer 1..604800"},
 	{"{" IFACES ",\"fastpath\":{\"conntrack\":{\"udp_timeout\":86401}}}",
 	 "fastpath.conntrack.udp_timeout: must be an integer 1..86400"},
+	{"{" IFACES ",\"fastpath\":{\"conntrack\":{\"reconcile_interval\":0}}}",
+	 "fastpath.conntrack.reconcile_interval: must be an integer 1..3600"},
 	{"{" IFACES ",\"fastpath\":{\"conntrack\":{\"icmp_timeout\":1}}}",
 	 "fastpath.conntrack.icmp_timeout: unknown key"},
 	{"{" IFACES ",\"fastpath\":{\"table_sizes\":{\"block_exact\":10}}}",
@@ -201,6 +203,7 @@ static void test_defaults(void)
 	CHECK(c->fp.icmp_rate == 100 && c->fp.icmp_burst == 200, "defaults");
 	CHECK(c->fp.ct_tcp_timeout_ns == 7200ull * 1000000000ull &&
 	      c->fp.ct_udp_timeout_ns == 60ull * 1000000000ull, "defaults");
+	CHECK(c->reconcile_interval == 10, "defaults");
 	for (int i = 0; i < CTL_T_MAX; i++)
 		CHECK(c->table_size[i] == ctl_tables[i].def, ctl_tables[i].key);
 	CHECK(c->n_allow == 0 && c->n_block == 0, "defaults");
@@ -235,7 +238,8 @@ static const char *full_config =
 	"            \"ipv6_source_len\": 56},"
 	"   \"max_conns_per_source\": 0,"
 	"   \"icmp\": {\"rate\": 0, \"burst\": 0},"
-	"   \"conntrack\": {\"tcp_timeout\": 300, \"udp_timeout\": 30},"
+	"   \"conntrack\": {\"tcp_timeout\": 300, \"udp_timeout\": 30,"
+	"                 \"reconcile_interval\": 2},"
 	"   \"table_sizes\": {\"allow_exact\": 2048, \"block_exact\": 4096,"
 	"     \"allow_prefix\": 64, \"block_prefix\": 128, \"src_bucket\": 8192,"
 	"     \"pfx_bucket\": 16384, \"conn_count\": 32768,"
@@ -271,6 +275,7 @@ static void check_full(const struct ctl_config *c, const char *label)
 	CHECK(c->fp.icmp_rate == 0 && c->fp.icmp_burst == 0, label);
 	CHECK(c->fp.ct_tcp_timeout_ns == 300ull * 1000000000ull &&
 	      c->fp.ct_udp_timeout_ns == 30ull * 1000000000ull, label);
+	CHECK(c->reconcile_interval == 2, label);
 	CHECK(c->table_size[CTL_T_ALLOW_EXACT] == 2048 &&
 	      c->table_size[CTL_T_BLOCK_EXACT] == 4096 &&
 	      c->table_size[CTL_T_ALLOW_PREFIX] == 64 &&
@@ -394,11 +399,11 @@ static void test_every_key_wrong_type(void)
 	if (!root)
 		return;
 	wrong_type_walk(root, root, "");
-	/* 3 interfaces + 2 bpf + 5 control + state_dir + log.level + 30
+	/* 3 interfaces + 2 bpf + 5 control + state_dir + log.level + 31
 	 * fastpath leaves + allow + block: a key added to the parser must be
 	 * added to full_config too. */
-	CHECK(n_leaves == 44, "leaf count");
-	if (n_leaves != 44)
+	CHECK(n_leaves == 45, "leaf count");
+	if (n_leaves != 45)
 		fprintf(stderr, "  %d leaves\n", n_leaves);
 	json_decref(root);
 }

@@ -170,7 +170,8 @@ class Lab:
                         "max_clients": 16, "stall_timeout": 2},
             "state_dir": self.state_dir,
             "log": {"level": "debug"},
-            "fastpath": {"syn": {"per_source": {"rate": 20, "burst": 40}}},
+            "fastpath": {"syn": {"per_source": {"rate": 20, "burst": 40}},
+                         "conntrack": {"reconcile_interval": 1}},
             "block": ["203.0.113.0/24"],
         }
         run("ip", "netns", "add", self.ns)
@@ -239,6 +240,20 @@ class Lab:
                 os.path.join(self.pin_dir, name), "key", "hex", *key,
                 ok=False)
         return r.returncode == 0
+
+    def map_update(self, name, key, value):
+        run("bpftool", "map", "update", "pinned",
+            os.path.join(self.pin_dir, name), "key", "hex", *key,
+            "value", "hex", *value)
+
+    def map_value(self, name, key):
+        """The value bytes, or None when the key is absent."""
+        r = run("bpftool", "-j", "map", "lookup", "pinned",
+                os.path.join(self.pin_dir, name), "key", "hex", *key,
+                ok=False)
+        if r.returncode != 0:
+            return None
+        return bytes(int(b, 16) for b in json.loads(r.stdout)["value"])
 
     def ctl(self, *args):
         return run(self.mxwallctl, "-s", self.sock, *args, ok=False)
@@ -408,6 +423,52 @@ def case_ttl_expiry(lab):
         time.sleep(0.5)
     check(not lab.map_has("mxw_block_exact", mapped_key("192.0.2.99")),
           "swept from the map")
+    c.close()
+
+
+def flow_key(client, server, sport, dport):
+    """Hex bytes of an mxw_flow_key (src = client for inbound flows)."""
+    return mapped_key(client) + mapped_key(server) + \
+        ["%02x" % b for b in sport.to_bytes(2, "big")] + \
+        ["%02x" % b for b in dport.to_bytes(2, "big")] + \
+        ["06", "00", "00", "00"]
+
+
+def flow_val(expires_ns, flags):
+    return ["%02x" % b for b in expires_ns.to_bytes(8, "little")] + \
+        ["%02x" % b for b in flags.to_bytes(4, "little")] + ["00"] * 4
+
+
+def case_conn_reconcile(lab):
+    # A flow that ended without a FIN the box saw (expired), still holding
+    # one of its source's 3 counted slots (2 more leaked by eviction), and
+    # a live flow of another source whose count is right.
+    stale = flow_key("192.0.2.200", "192.0.2.25", 40000, 25)
+    live = flow_key("192.0.2.201", "192.0.2.25", 40001, 25)
+    mono = time.monotonic_ns()      # CLOCK_MONOTONIC, as bpf_ktime_get_ns
+    lab.map_update("mxw_conn", stale, flow_val(mono - 5 * 10**9, 1))
+    lab.map_update("mxw_conn", live, flow_val(mono + 3600 * 10**9, 1))
+    lab.map_update("mxw_conn_count", mapped_key("192.0.2.200"),
+                   ["03", "00", "00", "00"])
+    lab.map_update("mxw_conn_count", mapped_key("192.0.2.201"),
+                   ["01", "00", "00", "00"])
+    c = lab.conn()
+    deadline = time.time() + 8
+    while time.time() < deadline and \
+            lab.map_value("mxw_conn_count", mapped_key("192.0.2.200")) != \
+            b"\0\0\0\0":
+        time.sleep(0.3)
+    check(lab.map_value("mxw_conn_count", mapped_key("192.0.2.200")) ==
+          b"\0\0\0\0", "leaked count repaired to 0")
+    check(lab.map_value("mxw_conn", stale) is None, "expired flow removed")
+    check(lab.map_value("mxw_conn", live) is not None, "live flow kept")
+    check(lab.map_value("mxw_conn_count", mapped_key("192.0.2.201")) ==
+          b"\1\0\0\0", "correct count untouched")
+    st = c.ok("status")["conn_reconcile"]
+    check(st["counts_fixed"] >= 1 and st["flows_expired"] >= 1,
+          "counted: %r" % st)
+    check("CONNCOUNT FIXED for [192.0.2.200]" in lab.log_tail(200),
+          "logged")
     c.close()
 
 
@@ -742,6 +803,7 @@ CASES = [
     case_block_add_list_del,
     case_allow,
     case_ttl_expiry,
+    case_conn_reconcile,
     case_config_get,
     case_malformed_unknown,
     case_oversized,
