@@ -375,6 +375,8 @@ enum setup {
 	S_BLOCK_EXPIRED,        /* 203.0.113.9, expired 1 s ago */
 	S_BLOCK_FUTURE,         /* 203.0.113.9, expires in 1 h */
 	S_BLOCK_LONG_EXPIRED,   /* /32 expired inside a live /24 (XXX) */
+	S_ALLOW_EXPIRED,        /* 198.51.100.7, expired */
+	S_BLOCK_V6_ALL,         /* ::/0 */
 	S_PROTECTED,            /* protected-only, 10.0.0.0/24 + 2001:db8:1::/64 */
 	S_PORT_2525,            /* 2525 is mail, 25 is not */
 	S_INSPECT,              /* MXW_CF_INSPECT */
@@ -432,6 +434,12 @@ static void apply_setup(enum setup s)
 	case S_BLOCK_LONG_EXPIRED:
 		list_add(L_BLOCK, "203.0.113.9", -1000, 0);
 		list_add(L_BLOCK, "203.0.113.0/24", 0, 0);
+		break;
+	case S_ALLOW_EXPIRED:
+		list_add(L_ALLOW, "198.51.100.7", -1000, 0);
+		break;
+	case S_BLOCK_V6_ALL:
+		list_add(L_BLOCK, "::/0", 0, 0);
 		break;
 	case S_PROTECTED:
 		cfg.flags |= MXW_CF_PROTECTED_ONLY;
@@ -513,6 +521,9 @@ static const struct fixture fixtures[] = {
 
 	/* allowlist / blocklist, exact and CIDR, v4 and v6 */
 	{ "allowed exact v4 to port 80", S_ALLOW_EXACT4, {0}, 0, { .family = 4, .src = "198.51.100.7", .dst = "10.0.0.25", .sport = 1, .dport = 80, .flags = F_SYN }, P_OUT, PASSV(MXW_R_PASS_ALLOW) },
+	{ "expired allow entry", S_ALLOW_EXPIRED, {0}, 0, { .family = 4, .src = "198.51.100.7", .dst = "10.0.0.25", .sport = 1, .dport = 80, .flags = F_SYN }, P_OUT, DROPV(MXW_R_DROP_NOT_MAIL) },
+	{ "v6 ::/0 block covers v6", S_BLOCK_V6_ALL, {0}, 0, { C6, SYN25 }, P_OUT, DROPV(MXW_R_DROP_BLOCK) },
+	{ "v6 ::/0 block also covers IPv4 (mapped)", S_BLOCK_V6_ALL, {0}, 0, { C4, SYN25 }, P_OUT, DROPV(MXW_R_DROP_BLOCK) },
 	{ "exact allow v4 is not a /24", S_ALLOW_EXACT4, {0}, 0, { .family = 4, .src = "198.51.100.8", .dst = "10.0.0.25", .sport = 1, .dport = 80, .flags = F_SYN }, P_OUT, DROPV(MXW_R_DROP_NOT_MAIL) },
 	{ "allowed /24 v4, last address", S_ALLOW_CIDR4, {0}, 0, { .family = 4, .src = "198.51.100.255", .dst = "10.0.0.25", .sport = 1, .dport = 80, .flags = F_SYN }, P_OUT, PASSV(MXW_R_PASS_ALLOW) },
 	{ "allowed /24 v4, next /24", S_ALLOW_CIDR4, {0}, 0, { .family = 4, .src = "198.51.101.0", .dst = "10.0.0.25", .sport = 1, .dport = 80, .flags = F_SYN }, P_OUT, DROPV(MXW_R_DROP_NOT_MAIL) },
