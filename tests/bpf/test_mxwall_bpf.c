@@ -949,6 +949,67 @@ static void test_expiry(void)
 	expect_n("ct expiry: answer after idle timeout", &s, DROPV(MXW_R_DROP_NOT_MAIL));
 }
 
+/*
+ * A flood of SYNs from 4000 distinct spoofed sources (per-source buckets
+ * are no defence: each new source starts full).  The global bucket (rate
+ * 50/s, burst 100) must bound what passes to burst + rate * elapsed (+1 per
+ * CPU for the benign race), while an allowlisted sender and an established
+ * flow keep passing, and an allowlist entry is still there afterwards.
+ */
+static void test_spoofed_flood(void)
+{
+	struct mxw_counter before[MXW_R_MAX], after[MXW_R_MAX];
+	uint8_t frame[PB_MAX_FRAME];
+	struct mxw_list_entry le;
+	struct mxw_addr aa;
+	struct pspec s;
+	char src[32];
+	uint64_t t0, passed, dropped, bound;
+	uint32_t rnd = 0x9e3779b9u;
+	size_t len;
+	int i;
+
+	reset();
+	cfg.global_rate = 50;
+	cfg.global_burst = 100;
+	cfg_write();
+	list_add(L_ALLOW, "198.51.100.7", 0, 0);
+	read_stats(before);
+	t0 = mono_ns();
+	for (i = 0; i < 4000; i++) {
+		rnd ^= rnd << 13;
+		rnd ^= rnd >> 17;
+		rnd ^= rnd << 5;
+		snprintf(src, sizeof(src), "%u.%u.%u.%u", 1 + (rnd >> 24) % 200,
+			 (rnd >> 16) & 0xff, (rnd >> 8) & 0xff, rnd & 0xff);
+		s = syn4(src, (uint16_t)(1024 + i));
+		len = pb_build(&s, frame);
+		run_frame(frame, len, P_OUT);
+	}
+	read_stats(after);
+	passed = after[MXW_R_PASS_MAIL_SYN].packets - before[MXW_R_PASS_MAIL_SYN].packets;
+	dropped = after[MXW_R_DROP_SYN_GLOBAL].packets - before[MXW_R_DROP_SYN_GLOBAL].packets;
+	bound = 100 + 50 * (mono_ns() - t0) / 1000000000ull + 1 + (uint64_t)ncpus;
+	checks++;
+	if (passed < 100 || passed > bound || passed + dropped != 4000)
+		fail("spoofed flood", "%llu passed, %llu dropped; want 100..%llu passed of 4000",
+		     (unsigned long long)passed, (unsigned long long)dropped,
+		     (unsigned long long)bound);
+	s = (struct pspec){ .family = 4, .src = "198.51.100.7", .dst = "10.0.0.25", SYN25 };
+	expect_n("spoofed flood: allowlisted sender still passes", &s, PASSV(MXW_R_PASS_ALLOW));
+	s = (struct pspec){ C4, ACK25, .payload = 50 };
+	expect_n("spoofed flood: established flow still passes", &s, PASSV(MXW_R_PASS_MAIL));
+	s = syn4("192.0.2.250", 1);
+	expect_n("spoofed flood: new legit SYN meets the global cap", &s,
+		 DROPV(MXW_R_DROP_SYN_GLOBAL));
+	addr_from_text("198.51.100.7", &aa);
+	checks++;
+	if (tbl_lookup(TBL_mxw_allow_exact, &aa, &le))
+		fail("spoofed flood", "allowlist entry gone");
+	printf("spoofed flood: %llu of 4000 SYNs passed (bound %llu)\n",
+	       (unsigned long long)passed, (unsigned long long)bound);
+}
+
 /* Shadow block entries are counted, not enforced. */
 static void test_shadow(void)
 {
@@ -996,6 +1057,7 @@ int main(void)
 	test_expiry();
 	test_shadow();
 	test_redirect_error();
+	test_spoofed_flood();
 
 	backend_fini();
 	printf("%s: %d checks, %d failures\n", backend_name, checks, failures);
