@@ -18,6 +18,7 @@
  * 3 fast path (load, pin, attach) failed, 4 control socket or state dir.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -25,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/capability.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -229,6 +231,26 @@ static void mxwd_state_restore(struct mxwd *d)
 	if (failed)
 		log_error("%u state entries could not be restored (table "
 			  "full?)", failed);
+}
+
+/* An exclusive lock on <state_dir>/.lock for the daemon's lifetime. */
+static int mxwd_lock(const char *dir)
+{
+	char path[CTL_PATH_MAX + 16];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/.lock", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		log_error("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		log_error("another mxwalld runs with state_dir %s", dir);
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /* ---- reload ---------------------------------------------------------- */
@@ -459,7 +481,7 @@ int main(int argc, char **argv)
 	const char *check = NULL;
 	char err[CTL_ERR_MAX];
 	bool verbose = false;
-	int opt, rc = MXWD_EXIT_OK, sfd;
+	int opt, rc = MXWD_EXIT_OK, sfd, lock_fd = -1;
 
 	while ((opt = getopt_long(argc, argv, "c:t:vh", opts, NULL)) != -1) {
 		switch (opt) {
@@ -519,26 +541,34 @@ int main(int argc, char **argv)
 		rc = MXWD_EXIT_USAGE;
 		goto out_sig;
 	}
+	/* One daemon per state directory, and a live socket means another
+	 * instance: both checked before the fast path is touched, so a second
+	 * start cannot replace the running instance's program. */
+	if (mkdir_p(d.cfg->state_dir, 0700) < 0)
+		log_error("state_dir %s: %s", d.cfg->state_dir,
+			  strerror(errno));
+	lock_fd = mxwd_lock(d.cfg->state_dir);
+	if (lock_fd < 0) {
+		rc = MXWD_EXIT_CONTROL;
+		goto out_sig;
+	}
+	if (ctl_server_open(&d.srv, d.cfg) < 0) {
+		rc = MXWD_EXIT_CONTROL;
+		goto out_srv;
+	}
 	if (ctl_bpf_open(&d.bpf, d.cfg) < 0) {
 		rc = MXWD_EXIT_FASTPATH;
-		goto out_sig;
+		goto out_srv;
 	}
 	if (ctl_bpf_apply(&d.bpf, d.cfg) < 0) {
 		rc = MXWD_EXIT_FASTPATH;
 		goto out_bpf;
 	}
-	if (mkdir_p(d.cfg->state_dir, 0700) < 0)
-		log_error("state_dir %s: %s", d.cfg->state_dir,
-			  strerror(errno));
 	if (!d.bpf.pins_reused)
 		mxwd_state_restore(&d);
 	ctl_bpf_list_count(&d.bpf);
 	if (ctl_bpf_attach(&d.bpf) < 0) {
 		rc = MXWD_EXIT_FASTPATH;
-		goto out_bpf;
-	}
-	if (ctl_server_open(&d.srv, d.cfg) < 0) {
-		rc = MXWD_EXIT_CONTROL;
 		goto out_bpf;
 	}
 	if (geteuid() == 0) {
@@ -562,13 +592,16 @@ int main(int argc, char **argv)
 
 	if (mxwd_state_write(&d) == 0)
 		log_info("state file written");
-	ctl_server_close(&d.srv);
 	if (!d.cfg->detach_on_exit)
 		log_info("leaving the XDP filter attached "
 			 "(bpf.detach_on_exit is false)");
 out_bpf:
 	/* On a start-up failure the previous attachment (if any) stays. */
 	ctl_bpf_close(&d.bpf, rc == MXWD_EXIT_OK && d.cfg->detach_on_exit);
+out_srv:
+	ctl_server_close(&d.srv);
+	if (lock_fd >= 0)
+		close(lock_fd);
 out_sig:
 	ctl_rc_free(d.rc);
 	close(sfd);

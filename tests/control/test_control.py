@@ -299,6 +299,20 @@ def case_status(lab):
     c.close()
 
 
+def case_second_instance(lab):
+    prog = lab.xdp_prog_id("xo")
+    r = subprocess.run(
+        ["nsenter", "--net=/run/netns/" + lab.ns, lab.mxwalld, "--config",
+         lab.cfg_path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, timeout=20)
+    check(r.returncode == 4, "second instance refused (rc %d)" % r.returncode)
+    check("another mxwalld" in r.stderr, "says why: " + r.stderr.strip())
+    check(lab.xdp_prog_id("xo") == prog, "running program untouched")
+    c = lab.conn()
+    c.ok("status")
+    c.close()
+
+
 def case_stats(lab):
     c = lab.conn()
     st = c.ok("stats")
@@ -798,6 +812,7 @@ def case_check_config(lab):
 CASES = [
     case_check_config,
     case_status,
+    case_second_instance,
     case_stats,
     case_metrics,
     case_block_add_list_del,
