@@ -98,6 +98,7 @@ static int setup_netns(void)
 
 static int backend_init(void)
 {
+	cpu_set_t one_cpu;
 	int err;
 
 	if (geteuid() != 0) {
@@ -107,6 +108,10 @@ static int backend_init(void)
 	err = setup_netns();
 	if (err)
 		return err;
+	/* One CPU: per-CPU LRU lists and counters behave deterministically. */
+	CPU_ZERO(&one_cpu);
+	CPU_SET(0, &one_cpu);
+	sched_setaffinity(0, sizeof(one_cpu), &one_cpu);
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
 	skel = mxwall_bpf__open_and_load();
 	if (!skel) {
