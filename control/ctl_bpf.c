@@ -53,6 +53,7 @@ const char *const ctl_stat_names[MXW_R_MAX] = {
 };
 #undef CTL_STAT_TEXT
 
+__attribute__((format(printf, 2, 0)))
 static int ctl_libbpf_print(enum libbpf_print_level level, const char *fmt,
 			    va_list ap)
 {
