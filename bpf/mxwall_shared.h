@@ -15,7 +15,9 @@
  *    evict an entry.  Per-source state that attack traffic does create
  *    (token buckets, flow entries) lives in LRU maps sized in the config.
  *  - Times are CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns()); 0 means
- *    "never expires".  The state file stores wall-clock times and the loader
+ *    "never expires".  The fast path reads the same clock at tick
+ *    resolution (bpf_ktime_get_coarse_ns()), so an expiry takes effect up
+ *    to one tick late.  The state file stores wall-clock times and the loader
  *    converts them at restore.
  *  - Byte order is stated per field: "be" fields are network order, all
  *    others host order.
@@ -198,7 +200,9 @@ struct mxw_counter {
 
 /*
  * X-macro: (enum name, stable text used in stats/metrics).  The order is
- * ABI for mxw_stats indices: append, never reorder.
+ * ABI for mxw_stats indices: append, never reorder.  Every frame counts
+ * once in the reason of its verdict; shadow_blocklist and err_redirect are
+ * counted in addition to it.
  */
 #define MXW_REASONS(X) \
 	X(MXW_R_PASS_OUTBOUND,     "pass_outbound")      \
