@@ -316,8 +316,10 @@ static void ctl_reply(struct ctl_server *s, struct ctl_client *c,
 	free(reply);
 }
 
-/* Take complete lines while the output is short. */
-static void ctl_process(struct ctl_server *s, struct ctl_client *c,
+/* Take complete lines while the output is short.  Returns true when it
+ * stopped because of the output (lines may still wait), false when the
+ * buffer holds no complete line. */
+static bool ctl_process(struct ctl_server *s, struct ctl_client *c,
 			ctl_handler_fn h, void *ctx)
 {
 	const char *line;
@@ -342,9 +344,10 @@ static void ctl_process(struct ctl_server *s, struct ctl_client *c,
 			break;
 		}
 		default:
-			return;
+			return false;
 		}
 	}
+	return true;
 }
 
 static bool ctl_flush(struct ctl_client *c, uint64_t now_ns)
@@ -363,6 +366,23 @@ static bool ctl_flush(struct ctl_client *c, uint64_t now_ns)
 		c->last_io_ns = now_ns;
 	}
 	return true;
+}
+
+/*
+ * Answer buffered lines and send, until the socket stops taking output or
+ * no complete line is left.  Returns false when the client must go.
+ */
+static bool ctl_pump(struct ctl_server *s, struct ctl_client *c,
+		     ctl_handler_fn h, void *ctx, uint64_t now_ns)
+{
+	for (;;) {
+		bool more = ctl_process(s, c, h, ctx);
+
+		if (!ctl_flush(c, now_ns))
+			return false;
+		if (!more || c->out_off < c->out_len)
+			return true;
+	}
 }
 
 size_t ctl_server_pollfds(struct ctl_server *s, struct pollfd *pfd,
@@ -408,11 +428,15 @@ void ctl_server_events(struct ctl_server *s, const struct pollfd *pfd,
 		if (pfd[i].revents & POLLIN) {
 			size_t room;
 			char *dst = ctl_linebuf_space(&c->in, &room);
-			ssize_t got = room ? recv(c->fd, dst, room,
-						  MSG_DONTWAIT) : 0;
+			ssize_t got = -1;
 
-			if (got == 0 || (got < 0 && errno != EAGAIN &&
-					 errno != EINTR)) {
+			/* POLLIN is asked for only with no output pending and
+			 * after the buffer was drained of complete lines, so
+			 * there is room; if not, answer before reading. */
+			if (room)
+				got = recv(c->fd, dst, room, MSG_DONTWAIT);
+			if (room && (got == 0 || (got < 0 && errno != EAGAIN &&
+						  errno != EINTR))) {
 				ctl_client_close(s, c);
 				continue;
 			}
@@ -420,22 +444,15 @@ void ctl_server_events(struct ctl_server *s, const struct pollfd *pfd,
 				ctl_linebuf_commit(&c->in, (size_t)got);
 				c->last_io_ns = now_ns;
 			}
-			ctl_process(s, c, h, ctx);
 		} else if (pfd[i].revents & (POLLERR | POLLHUP | POLLNVAL) &&
 			   !(pfd[i].revents & POLLOUT)) {
 			ctl_client_close(s, c);
 			continue;
 		}
-		if (!ctl_flush(c, now_ns)) {
+		if (!ctl_flush(c, now_ns) ||
+		    (c->out_off == c->out_len &&
+		     !ctl_pump(s, c, h, ctx, now_ns)))
 			ctl_client_close(s, c);
-			continue;
-		}
-		/* Output drained: lines already buffered go next. */
-		if (c->out_off == c->out_len) {
-			ctl_process(s, c, h, ctx);
-			if (!ctl_flush(c, now_ns))
-				ctl_client_close(s, c);
-		}
 	}
 }
 

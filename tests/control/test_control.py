@@ -581,6 +581,26 @@ def case_many_clients(lab):
     c.close()
 
 
+def case_pipelined(lab):
+    # Many requests written back to back (replies far above the daemon's
+    # 256 KiB output mark) while the replies are read: every reply comes,
+    # once, in order.
+    c = lab.conn()
+    c.s.settimeout(20)
+    n = 3000
+    reqs = b"".join(b'{"id": %d, "cmd": "metrics"}\n' % i
+                    for i in range(1, n + 1))
+    t = threading.Thread(target=c.send_raw, args=(reqs,))
+    t.start()
+    for i in range(1, n + 1):
+        rep = c.read_line()
+        check(rep["id"] == i and rep["ok"] is True,
+              "reply %d in order: %r" % (i, rep.get("id")))
+    t.join(10)
+    c.ok("status")
+    c.close()
+
+
 def case_stuck_clients(lab):
     # A client that sends half a request and waits.
     half = lab.conn()
@@ -823,6 +843,7 @@ CASES = [
     case_malformed_unknown,
     case_oversized,
     case_many_clients,
+    case_pipelined,
     case_stuck_clients,
     case_max_clients,
     case_peer_credentials,
