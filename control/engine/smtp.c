@@ -24,6 +24,9 @@
  *    LOGIN password) are never copied into events.
  */
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "smtp.h"
 #include "smtp_int.h"
@@ -1083,10 +1086,33 @@ static void smuggle_cr(struct smtp_session *s, const struct smtp_sink *sink)
 	smtp_ev(s, sink, SMTP_R_SMUGGLE_CR, SMTP_DIR_C2S, &info);
 }
 
+/* Offset of the first CR or LF in p[0..n), or n.  The hot loop of DATA
+ * scanning: SSE2 compares 16 bytes per step where available. */
+static size_t find_cr_lf(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+#ifdef __SSE2__
+	const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		int m = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr),
+						       _mm_cmpeq_epi8(v, lf)));
+
+		if (m)
+			return i + (size_t)__builtin_ctz((unsigned)m);
+	}
+#endif
+	for (; i < n; i++)
+		if (p[i] == '\r' || p[i] == '\n')
+			return i;
+	return n;
+}
+
 /*
  * Scan message text; returns bytes consumed (less than n only when the
  * end of data was found or the session ended).  Runs of ordinary bytes
- * are skipped with memchr: the per-byte state machine only sees CR, LF
+ * are skipped 16 at a time: the per-byte state machine only sees CR, LF
  * and the first bytes of a line.
  */
 static size_t data_scan(struct smtp_session *s, const struct smtp_sink *sink,
@@ -1100,12 +1126,9 @@ static size_t data_scan(struct smtp_session *s, const struct smtp_sink *sink,
 		if (s->flags & SMTP_SF_TERMINAL)
 			return n;
 		if (s->dstate == SMTP_D_MID) {
-			const uint8_t *lf = memchr(p + i, '\n', n - i);
-			size_t end = lf ? (size_t)(lf - p) : n;
-			const uint8_t *cr = memchr(p + i, '\r', end - i);
-			size_t stop = cr ? (size_t)(cr - p) : end;
+			size_t stop = i + find_cr_lf(p + i, n - i);
 
-			s->dl_len += stop - i;
+			s->dl_len += (uint32_t)(stop - i);
 			i = stop;
 			if (i == n)
 				break;
