@@ -336,6 +336,13 @@ enum mxi_verdict mxi_feed(struct mxi_table *t, const struct mxi_pkt *p,
 	}
 
 	f = flow_lookup(t, &k, &slot);
+	if (f && f->state == MXI_FS_CLOSED && dir == SMTP_DIR_C2S &&
+	    (p->tcp_flags & (TCPR_F_SYN | TCPR_F_ACK | TCPR_F_RST)) == TCPR_F_SYN) {
+		/* the 4-tuple reused by a new connection */
+		t->st.flows_closed++;
+		flow_remove(t, f);
+		f = flow_lookup(t, &k, &slot);
+	}
 	if (!f) {
 		bool midstream = !(p->tcp_flags & TCPR_F_SYN);
 

@@ -362,6 +362,11 @@ static const struct vstep v_closed[] = {
 	{ 0, TCPR_F_FIN | A, 14, NULL, MXI_FORWARD },
 	{ 1, A, 0, "EHLO a\r\n", MXI_FORWARD },          /* retransmission */
 	{ 1, A, 9, "VRFY root\r\n", MXI_DROP },          /* past the FIN */
+	/* the same 4-tuple reused by a new connection is inspected anew */
+	{ 1, SYN, 0, NULL, MXI_FORWARD },
+	{ 0, SYN | A, 0, NULL, MXI_FORWARD },
+	{ 0, A, 0, "220 mx ESMTP\r\n", MXI_FORWARD },
+	{ 1, A, 0, "EHLO bbbbbbbbbbbbbbbbb\r\n", MXI_FORWARD },
 	{ 0 } };
 
 static const struct vstep v_rst[] = {
