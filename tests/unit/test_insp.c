@@ -20,6 +20,7 @@ struct rec {
 	int n;
 	int reason[MAX_EV];
 	uint64_t session[MAX_EV];
+	struct smtp_event last;
 };
 
 static void rec_emit(void *ctx, const struct smtp_event *ev)
@@ -31,6 +32,7 @@ static void rec_emit(void *ctx, const struct smtp_event *ev)
 		r->session[r->n] = ev->session_id;
 	}
 	r->n++;
+	r->last = *ev;
 }
 
 static struct mxw_addr v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
@@ -457,6 +459,51 @@ static int table_tests(void)
 	return ok;
 }
 
+/* POP3 on port 110: the port picks the protocol; an event raised by a
+ * server packet still names the client as the source. */
+static int pop3_test(void)
+{
+	static const struct { int c; uint32_t off; const char *d; } v[] = {
+		{ 0, 0, "+OK ready\r\n" },
+		{ 1, 0, "USER alice\r\n" },
+		{ 0, 11, "+OK\r\n" },
+		{ 1, 12, "PASS secret\r\n" },
+		{ 0, 16, "-ERR [AUTH] no\r\n" },
+	};
+	struct rec r;
+	struct mxi_config cfg;
+	struct mxi_table *t;
+	struct mxi_result res;
+	struct mxw_addr client = v4(203, 0, 113, 9);
+	unsigned i;
+	int ok = 1;
+
+	memset(&r, 0, sizeof(r));
+	make_cfg(&cfg, &r);
+	t = mxi_table_new(&cfg);
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct pkt p = { v[i].c, TCPR_F_ACK, (v[i].c ? 1000u : 5000u) + v[i].off,
+				 (const uint8_t *)v[i].d, (uint32_t)strlen(v[i].d) };
+		struct mxi_pkt m;
+
+		to_mxi(&p, &m);
+		if (v[i].c)
+			m.dport = 110;
+		else
+			m.sport = 110;
+		mxi_feed(t, &m, 1, &res);
+	}
+	if (r.n != 2 || r.reason[0] != SMTP_R_POP3_CLEARTEXT ||
+	    r.reason[1] != SMTP_R_LOGIN_FAILED || r.last.proto != SMTP_P_POP3 ||
+	    r.last.dir != SMTP_DIR_S2C || r.last.client_port != 51234 ||
+	    r.last.server_port != 110 ||
+	    memcmp(&r.last.client, &client, sizeof(client)) != 0 ||
+	    strcmp(r.last.command, "PASS") != 0)
+		ok = 0;
+	mxi_table_free(t);
+	return ok;
+}
+
 /* STARTTLS: the flow turns opaque and the result says so. */
 static int opaque_test(void)
 {
@@ -552,6 +599,9 @@ int main(void)
 	ok = table_tests();
 	printf("%s - table cap, expiry, non-mail, implicit TLS, bare ACK, midstream\n",
 	       ok ? "ok" : "not ok");
+	fails += !ok;
+	ok = pop3_test();
+	printf("%s - POP3 by port, event names the client\n", ok ? "ok" : "not ok");
 	fails += !ok;
 	ok = opaque_test();
 	printf("%s - STARTTLS makes the flow opaque\n", ok ? "ok" : "not ok");
