@@ -648,26 +648,31 @@ static void h_auth(struct smtp_session *s, struct smtp_cmdctx *c,
 	smtp_ev(s, sink, SMTP_R_CLEARTEXT_AUTH, SMTP_DIR_C2S, &info);
 }
 
-/* Postscreen-style command table: {name, handler, flags}. */
+/* Postscreen-style command table: {name, id, handler, flags}.  ENDS marks
+ * handlers that raise checks, any of which may be configured to end the
+ * session: the caller stops touching the session after those. */
+#define GE SMTP_CF_GROUP_END
+#define EN SMTP_CF_ENDS
 static const struct smtp_cmd_def smtp_cmds[] = {
-	{ "HELO",     SMTP_C_HELO,     h_helo,  SMTP_CF_GROUP_END },
-	{ "EHLO",     SMTP_C_EHLO,     h_helo,  SMTP_CF_GROUP_END },
-	{ "MAIL",     SMTP_C_MAIL,     h_mail,  SMTP_CF_LONG },
-	{ "RCPT",     SMTP_C_RCPT,     h_rcpt,  SMTP_CF_LONG },
-	{ "DATA",     SMTP_C_DATA,     h_data,  SMTP_CF_GROUP_END },
-	{ "BDAT",     SMTP_C_BDAT,     h_bdat,  0 },
-	{ "RSET",     SMTP_C_RSET,     h_rset,  0 },
-	{ "NOOP",     SMTP_C_NOOP,     h_junk,  SMTP_CF_GROUP_END },
-	{ "VRFY",     SMTP_C_VRFY,     h_vrfy,  SMTP_CF_GROUP_END | SMTP_CF_ENDS },
-	{ "EXPN",     SMTP_C_EXPN,     h_vrfy,  SMTP_CF_GROUP_END | SMTP_CF_ENDS },
-	{ "HELP",     SMTP_C_HELP,     h_none,  SMTP_CF_GROUP_END },
-	{ "QUIT",     SMTP_C_QUIT,     h_quit,  SMTP_CF_GROUP_END },
-	{ "STARTTLS", SMTP_C_STARTTLS, h_none,  SMTP_CF_GROUP_END },
-	{ "AUTH",     SMTP_C_AUTH,     h_auth,  SMTP_CF_GROUP_END | SMTP_CF_AUTHLINE |
-					      SMTP_CF_ENDS },
-	{ "TURN",     SMTP_C_TURN,     h_none,  SMTP_CF_GROUP_END },
-	{ "ETRN",     SMTP_C_ETRN,     h_junk,  0 },
+	{ "HELO",     SMTP_C_HELO,     h_helo,  GE | EN },
+	{ "EHLO",     SMTP_C_EHLO,     h_helo,  GE | EN },
+	{ "MAIL",     SMTP_C_MAIL,     h_mail,  SMTP_CF_LONG | EN },
+	{ "RCPT",     SMTP_C_RCPT,     h_rcpt,  SMTP_CF_LONG | EN },
+	{ "DATA",     SMTP_C_DATA,     h_data,  GE | EN },
+	{ "BDAT",     SMTP_C_BDAT,     h_bdat,  EN },
+	{ "RSET",     SMTP_C_RSET,     h_rset,  EN },
+	{ "NOOP",     SMTP_C_NOOP,     h_junk,  GE | EN },
+	{ "VRFY",     SMTP_C_VRFY,     h_vrfy,  GE | EN },
+	{ "EXPN",     SMTP_C_EXPN,     h_vrfy,  GE | EN },
+	{ "HELP",     SMTP_C_HELP,     h_none,  GE },
+	{ "QUIT",     SMTP_C_QUIT,     h_quit,  GE },
+	{ "STARTTLS", SMTP_C_STARTTLS, h_none,  GE },
+	{ "AUTH",     SMTP_C_AUTH,     h_auth,  GE | SMTP_CF_AUTHLINE | EN },
+	{ "TURN",     SMTP_C_TURN,     h_none,  GE },
+	{ "ETRN",     SMTP_C_ETRN,     h_junk,  EN },
 };
+#undef GE
+#undef EN
 
 static const struct smtp_cmd_def *find_cmd(const uint8_t *v, size_t n)
 {
@@ -807,7 +812,7 @@ static void smtp_client_line(struct smtp_session *s, const struct smtp_sink *sin
 	if (s->flags & SMTP_SF_TERMINAL)
 		return;
 	d->handler(s, &c, sink);
-	if (s->flags & SMTP_SF_TERMINAL)
+	if ((d->flags & SMTP_CF_ENDS) && (s->flags & SMTP_SF_TERMINAL))
 		return;
 	pend_push(s, d->id, (uint8_t)(c.pflags | (c.counted ? SMTP_PF_COUNTED : 0) |
 			((d->flags & SMTP_CF_GROUP_END) ? SMTP_PF_GROUP_END : 0)));
