@@ -23,6 +23,8 @@
  *  - Argument excerpts of credentials (AUTH initial response, PASS, IMAP
  *    LOGIN password) are never copied into events.
  */
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -106,6 +108,31 @@ size_t smtp_escape(char *out, size_t outsz, const uint8_t *in, size_t n)
 	}
 	out[o] = '\0';
 	return o;
+}
+
+static void addr_text(char *out, size_t outsz, const struct mxw_addr *a)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (!memcmp(a->a, mapped, sizeof(mapped)))
+		inet_ntop(AF_INET, a->a + 12, out, (socklen_t)outsz);
+	else
+		inet_ntop(AF_INET6, a->a, out, (socklen_t)outsz);
+}
+
+int smtp_event_format(char *out, size_t outsz, const struct smtp_event *ev)
+{
+	char c[INET6_ADDRSTRLEN], s[INET6_ADDRSTRLEN];
+
+	addr_text(c, sizeof(c), &ev->client);
+	addr_text(s, sizeof(s), &ev->server);
+	return snprintf(out, outsz, "%s from [%s]:%u to [%s]:%u%s%s%s%s%s%s",
+			smtp_reason_keyword(ev->reason), c, ev->client_port, s,
+			ev->server_port, ev->command[0] ? " cmd=" : "",
+			ev->command, ev->arg[0] ? " arg=\"" : "", ev->arg,
+			ev->arg[0] ? "\"" : "",
+			ev->action >= SMTP_A_DENY ? (ev->action == SMTP_A_KILL ?
+						     " action=kill" : " action=deny") : "");
 }
 
 void smtp_session_init(struct smtp_session *s, const struct smtp_config *cfg,

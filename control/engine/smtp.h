@@ -207,6 +207,10 @@ const char *smtp_reason_name(enum smtp_reason r);
 const char *smtp_reason_keyword(enum smtp_reason r);
 enum smtp_kind smtp_reason_kind(enum smtp_reason r);
 const char *smtp_action_name(enum smtp_action a);
+/* One log line in the postscreen manner, e.g.
+ *   VRFY from [203.0.113.9]:51234 to [192.0.2.25]:25 cmd=VRFY arg="root"
+ * IPv4-mapped addresses print as IPv4.  Returns snprintf's result. */
+int smtp_event_format(char *out, size_t outsz, const struct smtp_event *ev);
 /* Escape bytes for logs: printable ASCII kept except '"' and '\\';
  * others as \xHH; always NUL-terminated; returns bytes written. */
 size_t smtp_escape(char *out, size_t outsz, const uint8_t *in, size_t n);

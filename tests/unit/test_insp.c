@@ -500,6 +500,16 @@ static int pop3_test(void)
 	    memcmp(&r.last.client, &client, sizeof(client)) != 0 ||
 	    strcmp(r.last.command, "PASS") != 0)
 		ok = 0;
+	{
+		char line[256];
+
+		smtp_event_format(line, sizeof(line), &r.last);
+		if (strcmp(line, "LOGIN FAILED from [203.0.113.9]:51234 to "
+			   "[192.0.2.25]:110 cmd=PASS arg=\"-ERR [AUTH] no\"") != 0) {
+			printf("# log line: %s\n", line);
+			ok = 0;
+		}
+	}
 	mxi_table_free(t);
 	return ok;
 }
