@@ -147,8 +147,10 @@ void smtp_session_init(struct smtp_session *s, const struct smtp_config *cfg,
 	if (midstream) {
 		/* Unknown history: assume the server offered everything and
 		 * judge nothing until a reply shows where the dialogue is. */
-		s->flags |= SMTP_SF_MIDSTREAM | SMTP_SF_UNSYNCED |
-			    SMTP_SF_GREETED | SMTP_SF_HELO | SMTP_SF_TALKED;
+		s->flags |= SMTP_SF_MIDSTREAM | SMTP_SF_GREETED |
+			    SMTP_SF_HELO | SMTP_SF_TALKED;
+		if (proto == SMTP_P_SMTP)
+			s->flags |= SMTP_SF_UNSYNCED;
 		s->caps = SMTP_CAP_ALL;
 	}
 }
