@@ -556,6 +556,54 @@ static int opaque_test(void)
 	return ok;
 }
 
+/* IPv6 flows are keyed and logged like IPv4 ones. */
+static int ipv6_test(void)
+{
+	struct rec r;
+	struct mxi_config cfg;
+	struct mxi_table *t;
+	struct mxi_result res;
+	struct mxi_pkt m;
+	char line[256];
+	int ok = 1;
+	static const uint8_t c6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+					0, 0, 0, 0, 0, 0, 0, 0x09 };
+	static const uint8_t s6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+					0, 0, 0, 0, 0, 0, 0, 0x25 };
+
+	memset(&r, 0, sizeof(r));
+	make_cfg(&cfg, &r);
+	t = mxi_table_new(&cfg);
+	memset(&m, 0, sizeof(m));
+	memcpy(m.src.a, s6, 16);
+	memcpy(m.dst.a, c6, 16);
+	m.sport = 25;
+	m.dport = 40000;
+	m.tcp_flags = TCPR_F_ACK;
+	m.seq = 77;
+	m.payload = (const uint8_t *)"250 ok\r\n";
+	m.len = 8;
+	mxi_feed(t, &m, 1, &res);        /* midstream sync on a reply */
+	memcpy(m.src.a, c6, 16);
+	memcpy(m.dst.a, s6, 16);
+	m.sport = 40000;
+	m.dport = 25;
+	m.seq = 1000;
+	m.payload = (const uint8_t *)"VRFY root\r\n";
+	m.len = 11;
+	mxi_feed(t, &m, 2, &res);
+	if (r.n != 1 || r.reason[0] != SMTP_R_VRFY)
+		ok = 0;
+	smtp_event_format(line, sizeof(line), &r.last);
+	if (strcmp(line, "VRFY from [2001:db8::9]:40000 to [2001:db8::25]:25 "
+		   "cmd=VRFY arg=\"root\"") != 0) {
+		printf("# log line: %s\n", line);
+		ok = 0;
+	}
+	mxi_table_free(t);
+	return ok;
+}
+
 int main(void)
 {
 	unsigned fails = 0;
@@ -612,6 +660,9 @@ int main(void)
 	fails += !ok;
 	ok = pop3_test();
 	printf("%s - POP3 by port, event names the client\n", ok ? "ok" : "not ok");
+	fails += !ok;
+	ok = ipv6_test();
+	printf("%s - IPv6 flow keyed, inspected and logged\n", ok ? "ok" : "not ok");
 	fails += !ok;
 	ok = opaque_test();
 	printf("%s - STARTTLS makes the flow opaque\n", ok ? "ok" : "not ok");
