@@ -30,6 +30,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -120,12 +121,10 @@ static int snap_cb(const struct ctl_prefix *p, const struct mxw_list_entry *v,
 	return 0;
 }
 
-/* Stream both lists from the maps into a new state file.  The next write
- * waits at least CTL_STATE_FLUSH_NS, or 20 times this write's duration
- * when that is longer, so a huge list never keeps the loop busy. */
-static int mxwd_state_write(struct mxwd *d)
+/* Stream both lists from the maps into a new state file. */
+static int mxwd_state_dump(struct mxwd *d, int64_t wall)
 {
-	struct snap_ctx c = {.now = mxwd_mono_ns(), .wall = mxwd_wall_s()};
+	struct snap_ctx c = {.now = mxwd_mono_ns(), .wall = wall};
 	int err;
 
 	err = ctl_state_begin(&c.w, d->cfg->state_dir, c.wall);
@@ -136,24 +135,103 @@ static int mxwd_state_write(struct mxwd *d)
 		ctl_bpf_list_walk(&d->bpf, CTL_LIST_BLOCK, snap_cb, &c);
 		err = ctl_state_commit(&c.w);
 	}
+	if (err)
+		log_error("state file %s/%s: %s", d->cfg->state_dir,
+			  CTL_STATE_FILE, strerror(-err));
+	else
+		log_debug("state file: %zu entries in %llu ms", c.w.n,
+			  (unsigned long long)((mxwd_mono_ns() - c.now) /
+					       1000000));
+	return err;
+}
+
+/* Book a finished write.  The next one waits at least CTL_STATE_FLUSH_NS,
+ * or twice this one's duration when that is longer. */
+static void mxwd_state_done(struct mxwd *d, int err, uint64_t start_ns,
+			    int64_t wall)
+{
 	d->state_written_ns = mxwd_mono_ns();
-	d->state_flush_ns = 20 * (d->state_written_ns - c.now);
+	d->state_flush_ns = 2 * (d->state_written_ns - start_ns);
 	if (d->state_flush_ns < CTL_STATE_FLUSH_NS)
 		d->state_flush_ns = CTL_STATE_FLUSH_NS;
-	if (err) {
-		if (err != d->state_last_err)
-			log_error("state file %s/%s: %s", d->cfg->state_dir,
-				  CTL_STATE_FILE, strerror(-err));
-		d->state_last_err = err;
-		return err;
-	}
-	log_debug("state file: %zu entries in %llu ms", c.w.n,
-		  (unsigned long long)((d->state_written_ns - c.now) /
-				       1000000));
-	d->state_last_err = 0;
+	d->state_last_err = err;
+	if (err)
+		d->state_dirty = true;          /* try again later */
+	else
+		d->state_written_wall = wall;
+}
+
+/* Synchronous write (at exit). */
+static int mxwd_state_write(struct mxwd *d)
+{
+	uint64_t start = mxwd_mono_ns();
+	int64_t wall = mxwd_wall_s();
+	int err;
+
 	d->state_dirty = false;
-	d->state_written_wall = c.wall;
-	return 0;
+	err = mxwd_state_dump(d, wall);
+	mxwd_state_done(d, err, start, wall);
+	return err;
+}
+
+/*
+ * Background write: a forked child walks the maps (through the inherited
+ * fds) and writes the file while the loop keeps serving, as Redis' BGSAVE
+ * does; at a million entries a write takes most of a second.  Changes
+ * made meanwhile mark the state dirty again and go into the next write.
+ */
+static void mxwd_state_write_bg(struct mxwd *d)
+{
+	uint64_t start = mxwd_mono_ns();
+	int64_t wall = mxwd_wall_s();
+	pid_t pid;
+
+	if (d->state_child > 0)
+		return;
+	pid = fork();
+	if (pid < 0) {
+		mxwd_state_write(d);
+		return;
+	}
+	if (pid == 0) {
+		sigset_t all;
+		int err;
+
+		sigfillset(&all);
+		sigprocmask(SIG_UNBLOCK, &all, NULL);
+		/* Let go of the sockets: a client the parent closes must see
+		 * its EOF now, not when this child is done. */
+		if (d->srv.listen_fd >= 0)
+			close(d->srv.listen_fd);
+		for (int i = 0; i < CTL_SERVER_SLOTS_MAX; i++)
+			if (d->srv.clients[i].fd >= 0)
+				close(d->srv.clients[i].fd);
+		err = mxwd_state_dump(d, wall);
+		_exit(err ? ((-err & 0xff) ? (-err & 0xff) : EIO) : 0);
+	}
+	d->state_child = pid;
+	d->state_child_start = start;
+	d->state_child_wall = wall;
+	d->state_dirty = false;
+}
+
+/* Collect the background writer; with wait, block for it. */
+static void mxwd_state_reap(struct mxwd *d, bool wait)
+{
+	int status = 0, err;
+	pid_t r;
+
+	if (d->state_child <= 0)
+		return;
+	r = waitpid(d->state_child, &status, wait ? 0 : WNOHANG);
+	if (r == 0 || (r < 0 && errno == EINTR))
+		return;
+	if (r == d->state_child && WIFEXITED(status))
+		err = -WEXITSTATUS(status);
+	else
+		err = -EIO;
+	d->state_child = 0;
+	mxwd_state_done(d, err, d->state_child_start, d->state_child_wall);
 }
 
 /* Restore the lists from the state file into fresh maps. */
@@ -448,9 +526,10 @@ static int mxwd_loop(struct mxwd *d, int sfd)
 			next_rc = now + (uint64_t)d->cfg->reconcile_interval *
 				  1000000000ull;
 		}
-		if (d->state_dirty &&
+		mxwd_state_reap(d, false);
+		if (d->state_dirty && !d->state_child &&
 		    now - d->state_written_ns >= d->state_flush_ns)
-			mxwd_state_write(d);
+			mxwd_state_write_bg(d);
 	}
 	free(pfd);
 	free(map);
@@ -590,6 +669,10 @@ int main(int argc, char **argv)
 				      d.bpf.n_lpm[CTL_LIST_ALLOW]));
 	mxwd_loop(&d, sfd);
 
+	/* The final write is synchronous and sees every change. */
+	if (d.state_child > 0)
+		kill(d.state_child, SIGKILL);
+	mxwd_state_reap(&d, true);
 	if (mxwd_state_write(&d) == 0)
 		log_info("state file written");
 	if (!d.cfg->detach_on_exit)

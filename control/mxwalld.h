@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "ctl_bpf.h"
 #include "ctl_config.h"
@@ -29,6 +30,9 @@ struct mxwd {
 	uint64_t state_flush_ns;        /* minimum gap before the next */
 	int64_t state_written_wall;
 	int state_last_err;             /* -errno of the last write, or 0 */
+	pid_t state_child;              /* background writer, 0 = none */
+	uint64_t state_child_start;
+	int64_t state_child_wall;
 
 	/* Earliest known list expiry (CLOCK_MONOTONIC ns, 0 = none): the
 	 * loop sweeps then, so an expired prefix stops shadowing a shorter

@@ -791,6 +791,35 @@ def case_restore_from_state(lab):
     c.close()
 
 
+def case_state_survives_kill9(lab):
+    # The state file is written in the background while running, so a
+    # daemon killed without warning loses at most the last second.
+    c = lab.conn()
+    c.ok("block.add", addr="192.0.2.144", ttl=7200)
+    c.close()
+    path = os.path.join(lab.state_dir, "lists.json")
+    deadline = time.time() + 5
+    found = False
+    while time.time() < deadline and not found:
+        try:
+            found = "192.0.2.144" in open(path).read()
+        except OSError:
+            pass
+        time.sleep(0.2)
+    check(found, "state file has the new block while running")
+    c = lab.conn()
+    st = c.ok("status")["state"]
+    check(st["written"] > 0 and st["last_error"] is None, "status.state")
+    c.close()
+    lab.stop(signal.SIGKILL)
+    shutil.rmtree(lab.pin_dir)
+    lab.start()
+    c = lab.conn()
+    addrs = [e["addr"] for e in c.ok("block.list")["entries"]]
+    check("192.0.2.144" in addrs, "restored after kill -9 and lost pins")
+    c.close()
+
+
 def case_corrupt_state(lab):
     check(lab.stop() == 0, "clean exit")
     path = os.path.join(lab.state_dir, "lists.json")
@@ -850,6 +879,7 @@ CASES = [
     case_sighup,
     case_restart_reuses_pins,
     case_restore_from_state,
+    case_state_survives_kill9,
     case_corrupt_state,
     case_detach_on_exit,
 ]
