@@ -341,6 +341,30 @@ def case_metrics(lab):
     c.close()
 
 
+def case_mxwallctl(lab):
+    r = lab.ctl("status")
+    check(r.returncode == 0 and "outside xo" in r.stdout, "status text")
+    r = lab.ctl("stats")
+    check(r.returncode == 0 and "drop_blocklist" in r.stdout, "stats text")
+    r = lab.ctl("metrics")
+    check(r.returncode == 0 and
+          "# TYPE mxwall_packets_total counter" in r.stdout, "metrics text")
+    r = lab.ctl("-j", "stats")
+    check(r.returncode == 0 and json.loads(r.stdout)["ok"], "-j is JSON")
+    r = lab.ctl("block", "frobnicate")
+    check(r.returncode == 2, "usage error exit 2")
+    r = lab.ctl("block", "add", "192.0.2.1", "--ttl", "-5")
+    check(r.returncode == 2, "bad --ttl exit 2")
+    r = run(lab.mxwallctl, "-s", os.path.join(lab.tmp, "nothing.sock"),
+            "status", ok=False)
+    check(r.returncode == 3 and "is mxwalld running" in r.stderr,
+          "no daemon exit 3")
+    env = dict(os.environ, MXWALL_SOCKET=lab.sock)
+    r = subprocess.run([lab.mxwallctl, "status"], env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    check(r.returncode == 0, "$MXWALL_SOCKET")
+
+
 def case_block_add_list_del(lab):
     c = lab.conn()
     r = c.ok("block.add", addr="198.51.100.0/24", ttl=3600, reason="manual")
@@ -864,6 +888,7 @@ CASES = [
     case_second_instance,
     case_stats,
     case_metrics,
+    case_mxwallctl,
     case_block_add_list_del,
     case_allow,
     case_ttl_expiry,
