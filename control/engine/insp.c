@@ -82,6 +82,7 @@ void mxi_config_default(struct mxi_config *cfg)
 	cfg->tcp.max_ooo_bytes = 256 * 1024;
 	cfg->tcp.max_ooo_segs = 256;
 	cfg->tcp.max_window = 4u << 20;
+	cfg->tcp.max_unacked = 128 * 1024;
 	cfg->table_full_action = SMTP_A_ALLOW;
 	memcpy(cfg->smtp_ports, smtp, sizeof(smtp));
 	cfg->pop3_ports[0] = 110;
@@ -273,6 +274,7 @@ static void raise_tcp(struct mxi_flow *f, const struct smtp_sink *sink,
 		{ TCPR_R_MISMATCH, SMTP_R_TCP_MISMATCH },
 		{ TCPR_R_OOO_LIMIT, SMTP_R_TCP_OOO_LIMIT },
 		{ TCPR_R_WINDOW, SMTP_R_TCP_WINDOW },
+		{ TCPR_R_UNCHECKED, SMTP_R_TCP_UNCHECKED },
 	};
 	unsigned i;
 
@@ -423,6 +425,9 @@ enum mxi_verdict mxi_feed(struct mxi_table *t, const struct mxi_pkt *p,
 		.client_port = f->key.cport, .server_port = f->key.sport,
 		.reason_count = t->st.reason,
 	};
+	/* this packet's ACK releases what the other side had delivered */
+	if (p->tcp_flags & TCPR_F_ACK)
+		tcpr_ack(&f->st[!dir], &t->mem, p->ack);
 	dc = (struct deliver_ctx){ .f = f, .dir = dir, .sink = &sink,
 				   .act = SMTP_A_ALLOW };
 	r = tcpr_segment(&f->st[dir], &t->cfg.tcp, &t->mem, p->tcp_flags,

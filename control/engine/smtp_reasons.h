@@ -51,6 +51,7 @@
 	X(SMTP_R_RESOURCE_LIMIT,    "resource_limit",     "RESOURCE LIMIT",          SMTP_K_EVASION,   SMTP_A_KILL)  \
 	X(SMTP_R_MIDSTREAM,         "midstream_pickup",   "MIDSTREAM PICKUP",        SMTP_K_INFO,      SMTP_A_ALLOW) \
 	X(SMTP_R_OPAQUE,            "opaque",             "OPAQUE",                  SMTP_K_INFO,      SMTP_A_ALLOW) \
-	X(SMTP_R_TABLE_FULL,        "table_full",         "TABLE FULL",              SMTP_K_INFO,      SMTP_A_ALLOW)
+	X(SMTP_R_TABLE_FULL,        "table_full",         "TABLE FULL",              SMTP_K_INFO,      SMTP_A_ALLOW) \
+	X(SMTP_R_TCP_UNCHECKED,     "tcp_retrans_unchecked","TCP RETRANSMISSION UNCHECKED", SMTP_K_EVASION, SMTP_A_ALLOW)
 
 #endif /* SMTP_REASONS_H */

@@ -7,14 +7,17 @@
  *    or buffered) are the truth; a later copy of the same range is compared
  *    where we still hold the first copy, and a difference is reported as
  *    TCPR_R_MISMATCH (an evasion attempt: the server may pick the other
- *    copy).  Buffered segments never overlap each other: only the parts of
- *    a new segment not already held are stored.
- *  - Bytes already delivered are not kept, so a retransmission of them is
- *    forwarded without comparison.  This is safe when the caller drops
- *    segments with a bad checksum (the server then holds the first copy,
- *    which we inspected).  XXX: a first copy lost between us and the server
- *    lets a different retransmitted copy through uninspected; keeping the
- *    delivered-but-unacknowledged bytes would close this at a memory cost.
+ *    copy).  Such a segment is dropped whole, nothing of it delivered or
+ *    buffered.  Buffered segments never overlap each other: only the parts
+ *    of a new segment not already held are stored.
+ *  - Delivered bytes are kept until the peer acknowledges them (up to
+ *    max_unacked per direction, in a ring that grows from 1 KiB and is
+ *    freed once everything is acknowledged), and a retransmission is
+ *    compared with them: the server may have dropped the first copy (out
+ *    of its window, say) and would take a different second copy.  Bytes
+ *    the peer acknowledged are at the server, so their retransmissions
+ *    are harmless.  XXX: retransmitted bytes older than the ring (more
+ *    than max_unacked in flight) pass uncompared (TCPR_R_UNCHECKED).
  *  - Out-of-order segments are forwarded and buffered.  That is safe
  *    inline: the server cannot use them before the gap is filled, and the
  *    gap-filling packet is judged together with them.  At a limit (segments,
@@ -35,6 +38,14 @@ void tcpr_init(struct tcpr_stream *st)
 	memset(st, 0, sizeof(*st));
 }
 
+static void ret_free(struct tcpr_stream *st, struct mxi_mem *mem)
+{
+	mxi_mem_free(mem, st->ret, st->ret_cap);
+	st->ret = NULL;
+	st->ret_cap = 0;
+	st->ret_len = 0;
+}
+
 void tcpr_release(struct tcpr_stream *st, struct mxi_mem *mem)
 {
 	struct tcpr_seg *s = st->ooo, *n;
@@ -46,6 +57,109 @@ void tcpr_release(struct tcpr_stream *st, struct mxi_mem *mem)
 	st->ooo = NULL;
 	st->ooo_bytes = 0;
 	st->ooo_segs = 0;
+	ret_free(st, mem);
+}
+
+void tcpr_ack(struct tcpr_stream *st, struct mxi_mem *mem, uint32_t ack)
+{
+	uint32_t start = st->next - st->ret_len;
+
+	/* an ack beyond what was delivered is not believed (it may come
+	 * before our copy of the data, or be forged) */
+	if (st->state == TCPR_ST_NONE || tcpr_seq_lt(st->next, ack))
+		return;
+	if (!(st->flags & TCPR_SF_ACKED) || tcpr_seq_lt(st->acked, ack)) {
+		st->acked = ack;
+		st->flags |= TCPR_SF_ACKED;
+	}
+	if (!st->ret_len || !tcpr_seq_lt(start, ack))
+		return;
+	if (ack == st->next) {
+		ret_free(st, mem);      /* all acknowledged: hold nothing */
+		return;
+	}
+	st->ret_len = st->next - ack;
+}
+
+/* Byte at sequence number seq, which lies in [next - ret_len, next). */
+static inline uint8_t *ret_at(const struct tcpr_stream *st, uint32_t seq)
+{
+	return st->ret + (seq & (st->ret_cap - 1));
+}
+
+/* Keep delivered bytes [seq, seq+n) for comparison with retransmissions.
+ * Called with seq + n == st->next (after next moved). */
+static void ret_keep(struct tcpr_stream *st, const struct tcpr_limits *lim,
+		     struct mxi_mem *mem, uint32_t seq, const uint8_t *d,
+		     uint32_t n)
+{
+	uint32_t need, cap, i;
+
+	if (!lim->max_unacked)
+		return;
+	if (n > lim->max_unacked) {         /* only the newest bytes fit */
+		d += n - lim->max_unacked;
+		seq += n - lim->max_unacked;
+		n = lim->max_unacked;
+	}
+	need = st->ret_len + n;
+	if (need > lim->max_unacked)
+		need = lim->max_unacked;
+	if (need > st->ret_cap) {
+		uint8_t *nb;
+		uint32_t keep = st->ret_len + n > need ? need - n : st->ret_len;
+		uint32_t from = seq - keep;
+
+		for (cap = st->ret_cap ? st->ret_cap : 1024; cap < need; cap *= 2)
+			;
+		nb = mxi_mem_alloc(mem, cap);
+		if (!nb) {
+			/* budget exhausted: keep nothing, compare nothing */
+			ret_free(st, mem);
+			return;
+		}
+		for (i = 0; i < keep; i++)
+			nb[(from + i) & (cap - 1)] = *ret_at(st, from + i);
+		mxi_mem_free(mem, st->ret, st->ret_cap);
+		st->ret = nb;
+		st->ret_cap = cap;
+		st->ret_len = keep;
+	}
+	/* copy in at most two pieces around the ring's end */
+	{
+		uint32_t off = seq & (st->ret_cap - 1);
+		uint32_t first = st->ret_cap - off < n ? st->ret_cap - off : n;
+
+		memcpy(st->ret + off, d, first);
+		memcpy(st->ret, d + first, n - first);
+	}
+	st->ret_len += n;
+	if (st->ret_len > st->ret_cap)
+		st->ret_len = st->ret_cap;
+	if (st->ret_len > lim->max_unacked)
+		st->ret_len = lim->max_unacked;
+}
+
+/* Compare retransmitted bytes [s,e) (all before next) with what we
+ * delivered, where still kept.  Bytes the peer acknowledged are at the
+ * server already; others no longer kept are reported unchecked. */
+static uint32_t ret_check(const struct tcpr_stream *st, const uint8_t *d,
+			  uint32_t s, uint32_t e)
+{
+	uint32_t start = st->next - st->ret_len, lo = s, i;
+	uint32_t r = 0;
+
+	if (tcpr_seq_lt(lo, start)) {
+		uint32_t safe = (st->flags & TCPR_SF_ACKED) ? st->acked : s;
+
+		if (tcpr_seq_lt(safe, tcpr_seq_lt(e, start) ? e : start))
+			r |= TCPR_R_UNCHECKED;
+		lo = start;
+	}
+	for (i = lo - s; tcpr_seq_lt(s + i, e); i++)
+		if (d[i] != *ret_at(st, s + i))
+			return r | TCPR_R_MISMATCH;
+	return r;
 }
 
 static void seg_pop(struct tcpr_stream *st, struct mxi_mem *mem)
@@ -86,9 +200,10 @@ static uint32_t overlap_check(const struct tcpr_stream *st, const uint8_t *d,
  * next (first wins), new bytes [s,e) in between.  Stops when neither
  * continues the stream or the callback says stop.
  */
-static uint32_t deliver_run(struct tcpr_stream *st, struct mxi_mem *mem,
-			    const uint8_t *d, uint32_t s, uint32_t e,
-			    tcpr_deliver_fn deliver, void *ctx)
+static uint32_t deliver_run(struct tcpr_stream *st,
+			    const struct tcpr_limits *lim,
+			    struct mxi_mem *mem, const uint8_t *d, uint32_t s,
+			    uint32_t e, tcpr_deliver_fn deliver, void *ctx)
 {
 	uint32_t r = 0;
 
@@ -103,6 +218,8 @@ static uint32_t deliver_run(struct tcpr_stream *st, struct mxi_mem *mem,
 				st->next = hend;
 				st->flags |= TCPR_SF_DELIVERED;
 				r |= TCPR_R_DELIVERED;
+				ret_keep(st, lim, mem, h->seq + off, h->data + off,
+					 h->len - off);
 				stop = deliver(ctx, h->data + off, h->len - off);
 			}
 			seg_pop(st, mem);
@@ -111,14 +228,15 @@ static uint32_t deliver_run(struct tcpr_stream *st, struct mxi_mem *mem,
 			continue;
 		}
 		if (d && tcpr_seq_leq(s, st->next) && tcpr_seq_lt(st->next, e)) {
-			uint32_t lim = e, from = st->next;
+			uint32_t upto = e, from = st->next;
 
-			if (h && tcpr_seq_lt(h->seq, lim))
-				lim = h->seq;
-			st->next = lim;
+			if (h && tcpr_seq_lt(h->seq, upto))
+				upto = h->seq;
+			st->next = upto;
 			st->flags |= TCPR_SF_DELIVERED;
 			r |= TCPR_R_DELIVERED;
-			if (deliver(ctx, d + (from - s), lim - from))
+			ret_keep(st, lim, mem, from, d + (from - s), upto - from);
+			if (deliver(ctx, d + (from - s), upto - from))
 				return r | TCPR_R_STOPPED;
 			continue;
 		}
@@ -282,19 +400,25 @@ uint32_t tcpr_segment(struct tcpr_stream *st, const struct tcpr_limits *lim,
 		/* bytes past an announced FIN: the server refuses them too */
 		return r | TCPR_R_AFTER_FIN | TCPR_R_DROP;
 	}
-	if (tcpr_seq_leq(e, st->next))
-		return r | TCPR_R_RETRANS;
+	if (tcpr_seq_leq(e, st->next)) {
+		r |= TCPR_R_RETRANS | ret_check(st, data, s, e);
+		return (r & TCPR_R_MISMATCH) ? r | TCPR_R_DROP : r;
+	}
 	if (tcpr_seq_lt(s, st->next)) {
-		r |= TCPR_R_RETRANS;
+		r |= TCPR_R_RETRANS | ret_check(st, data, s, st->next);
 		data += st->next - s;
 		s = st->next;
 	}
 	if (e - st->next > lim->max_window)
 		return r | TCPR_R_WINDOW | TCPR_R_DROP;
 
+	/* An inconsistent copy is neither delivered, buffered nor
+	 * forwarded: the server keeps seeing only the copy we judged. */
 	r |= overlap_check(st, data, s, e);
+	if (r & TCPR_R_MISMATCH)
+		return r | TCPR_R_DROP;
 	if (s == st->next) {
-		r |= deliver_run(st, mem, data, s, e, deliver, ctx);
+		r |= deliver_run(st, lim, mem, data, s, e, deliver, ctx);
 		if (r & TCPR_R_STOPPED)
 			return r;
 		return r | check_fin(st, mem);

@@ -29,6 +29,9 @@ struct tcpr_limits {
 	uint32_t max_ooo_bytes;     /* bytes held out of order */
 	uint32_t max_ooo_segs;      /* segments held out of order */
 	uint32_t max_window;        /* furthest byte accepted past next */
+	uint32_t max_unacked;       /* delivered bytes kept until the peer
+				     * acknowledges them, to compare
+				     * retransmissions; 0 = keep none */
 };
 
 struct tcpr_seg {
@@ -49,9 +52,14 @@ enum tcpr_state {
 #define TCPR_SF_MIDSTREAM   (1u << 0)   /* picked up without a SYN */
 #define TCPR_SF_FIN_SEEN    (1u << 1)   /* fin_seq valid */
 #define TCPR_SF_DELIVERED   (1u << 2)   /* at least one byte delivered */
+#define TCPR_SF_ACKED       (1u << 3)   /* acked is valid */
 
 struct tcpr_stream {
 	struct tcpr_seg *ooo;       /* out-of-order segments */
+	uint8_t *ret;               /* ring of delivered, unacked bytes */
+	uint32_t ret_cap;           /* ring size (power of two) or 0 */
+	uint32_t ret_len;           /* bytes kept: [next - ret_len, next) */
+	uint32_t acked;             /* highest ack of the peer (SF_ACKED) */
 	uint32_t next;              /* next sequence number expected */
 	uint32_t fin_seq;           /* sequence number of the FIN */
 	uint32_t ooo_bytes;
@@ -79,6 +87,8 @@ struct tcpr_stream {
 #define TCPR_R_STOPPED      (1u << 11)  /* deliver callback said stop */
 #define TCPR_R_MIDSTREAM    (1u << 12)  /* stream picked up mid-way now */
 #define TCPR_R_AFTER_FIN    (1u << 13)  /* data past the FIN */
+#define TCPR_R_UNCHECKED    (1u << 14)  /* retransmitted bytes no longer
+					 * kept: forwarded uncompared */
 
 /* Returns 0 to go on, non-zero to stop delivering (session ended). */
 typedef int (*tcpr_deliver_fn)(void *ctx, const uint8_t *data, uint32_t len);
@@ -90,6 +100,8 @@ uint32_t tcpr_segment(struct tcpr_stream *st, const struct tcpr_limits *lim,
 		      tcpr_deliver_fn deliver, void *ctx);
 /* Frees buffered segments; the stream stays usable (as if at FIN). */
 void tcpr_release(struct tcpr_stream *st, struct mxi_mem *mem);
+/* The peer acknowledged everything before ack: stop keeping it. */
+void tcpr_ack(struct tcpr_stream *st, struct mxi_mem *mem, uint32_t ack);
 
 /* Sequence-space comparisons, correct across the 2^32 wrap (RFC 793 3.3). */
 static inline bool tcpr_seq_lt(uint32_t a, uint32_t b)

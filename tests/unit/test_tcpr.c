@@ -50,7 +50,8 @@ struct tcase {
 	uint8_t final_state;
 };
 
-#define LIM_DEF { 4096, 16, 1u << 20 }
+#define LIM_DEF { 4096, 16, 1u << 20, 4096 }
+#define ACKOP 0x80     /* not a segment: the peer acknowledges isn + off */
 #define S_ 0x02
 #define F_ 0x01
 #define R_ 0x04
@@ -81,16 +82,19 @@ static const struct tcase cases[] = {
 		{ A_, 3, "cdef", BUF, 0 },
 		{ A_, 1, "abcdefgh", DLV | TCPR_R_DUP_OOO, TCPR_R_MISMATCH },
 		{ 0 } }, "abcdefgh", TCPR_ST_OPEN },
-	{ "overlap with different bytes: mismatch, first wins", 1000, LIM_DEF, 0, {
+	{ "overlap with different bytes: dropped whole, first copy wins", 1000,
+	  LIM_DEF, 0, {
 		{ S_, 0, NULL, 0, 0 },
 		{ A_, 3, "cdef", BUF, 0 },
-		{ A_, 1, "abXYefgh", DLV | TCPR_R_MISMATCH, 0 },
-		{ 0 } }, "abcdefgh", TCPR_ST_OPEN },
+		{ A_, 1, "abXYefgh", TCPR_R_MISMATCH | TCPR_R_DROP, DLV | BUF },
+		{ A_, 1, "ab", DLV, 0 },
+		{ 0 } }, "abcdef", TCPR_ST_OPEN },
 	{ "mismatch between two buffered copies", 1000, LIM_DEF, 0, {
 		{ S_, 0, NULL, 0, 0 },
 		{ A_, 5, "efgh", BUF, 0 },
-		{ A_, 3, "cdEFg", TCPR_R_MISMATCH | BUF, 0 },
+		{ A_, 3, "cdEFg", TCPR_R_MISMATCH | TCPR_R_DROP, BUF },
 		{ A_, 1, "ab", DLV, 0 },
+		{ A_, 3, "cd", DLV, 0 },
 		{ 0 } }, "abcdefgh", TCPR_ST_OPEN },
 	{ "sequence wraparound", 0xfffffffd, LIM_DEF, 0, {
 		{ S_, 0, NULL, 0, 0 },
@@ -112,7 +116,7 @@ static const struct tcase cases[] = {
 		{ R_, 7, NULL, TCPR_R_RST, 0 },
 		{ A_, 7, "ghi", 0, DLV },
 		{ 0 } }, "abcdef", TCPR_ST_RST },
-	{ "segment limit: dropped, not buffered", 1000, { 4096, 2, 1u << 20 }, 0, {
+	{ "segment limit: dropped, not buffered", 1000, { 4096, 2, 1u << 20, 4096 }, 0, {
 		{ S_, 0, NULL, 0, 0 },
 		{ A_, 3, "c", BUF, 0 },
 		{ A_, 5, "e", BUF, 0 },
@@ -121,7 +125,7 @@ static const struct tcase cases[] = {
 		{ A_, 4, "d", DLV, 0 },
 		{ A_, 6, "fgh", DLV, 0 },
 		{ 0 } }, "abcdefgh", TCPR_ST_OPEN },
-	{ "byte limit: dropped", 1000, { 4, 16, 1u << 20 }, 0, {
+	{ "byte limit: dropped", 1000, { 4, 16, 1u << 20, 4096 }, 0, {
 		{ S_, 0, NULL, 0, 0 },
 		{ A_, 3, "cde", BUF, 0 },
 		{ A_, 6, "fg", TCPR_R_OOO_LIMIT | TCPR_R_DROP, 0 },
@@ -133,11 +137,34 @@ static const struct tcase cases[] = {
 		  TCPR_R_OOO_LIMIT | TCPR_R_DROP, BUF },
 		{ A_, 1, "ab", DLV, 0 },
 		{ 0 } }, "ab", TCPR_ST_OPEN },
-	{ "beyond the window: dropped", 1000, { 4096, 16, 100 }, 0, {
+	{ "beyond the window: dropped", 1000, { 4096, 16, 100, 4096 }, 0, {
 		{ S_, 0, NULL, 0, 0 },
 		{ A_, 200, "far", TCPR_R_WINDOW | TCPR_R_DROP, BUF },
 		{ A_, 1, "ab", DLV, 0 },
 		{ 0 } }, "ab", TCPR_ST_OPEN },
+	{ "retransmission differing from unacked bytes: mismatch", 1000, LIM_DEF, 0, {
+		{ S_, 0, NULL, 0, 0 },
+		{ A_, 1, "MAIL FROM:<a@b>\r\n", DLV, 0 },
+		{ A_, 1, "VRFY root\r\n", TCPR_R_RETRANS | TCPR_R_MISMATCH | TCPR_R_DROP, DLV },
+		{ A_, 1, "MAIL FROM:<a@b>\r\n", TCPR_R_RETRANS, TCPR_R_MISMATCH },
+		{ 0 } }, "MAIL FROM:<a@b>\r\n", TCPR_ST_OPEN },
+	{ "acknowledged bytes are released, their retransmissions harmless",
+	  1000, LIM_DEF, 0, {
+		{ S_, 0, NULL, 0, 0 },
+		{ A_, 1, "abcdefgh", DLV, 0 },
+		{ ACKOP, 5, NULL, 0, 0 },                 /* abcd acknowledged */
+		{ A_, 1, "XXXX", TCPR_R_RETRANS, TCPR_R_MISMATCH | TCPR_R_UNCHECKED },
+		{ A_, 4, "XXf", TCPR_R_RETRANS | TCPR_R_MISMATCH, 0 },  /* e != X */
+		{ ACKOP, 9, NULL, 0, 0 },
+		{ A_, 5, "XXXX", TCPR_R_RETRANS, TCPR_R_MISMATCH | TCPR_R_UNCHECKED },
+		{ 0 } }, "abcdefgh", TCPR_ST_OPEN },
+	{ "unacked bytes beyond max_unacked: unchecked", 1000,
+	  { 4096, 16, 1u << 20, 4 }, 0, {
+		{ S_, 0, NULL, 0, 0 },
+		{ A_, 1, "abcdefgh", DLV, 0 },
+		{ A_, 1, "XX", TCPR_R_RETRANS | TCPR_R_UNCHECKED, TCPR_R_MISMATCH },
+		{ A_, 5, "eXgh", TCPR_R_RETRANS | TCPR_R_MISMATCH, TCPR_R_UNCHECKED },
+		{ 0 } }, "abcdefgh", TCPR_ST_OPEN },
 	{ "mid-stream pickup", 5000, LIM_DEF, 0, {
 		{ A_, 10, "RSET\r\n", TCPR_R_MIDSTREAM | DLV, 0 },
 		{ A_, 16, "QUIT\r\n", DLV, TCPR_R_MIDSTREAM },
@@ -160,10 +187,14 @@ static int run_case(const struct tcase *tc)
 	for (i = 0; tc->segs[i].flags || tc->segs[i].data; i++) {
 		const struct seg *sg = &tc->segs[i];
 		uint32_t len = sg->data ? (uint32_t)strlen(sg->data) : 0;
-		uint32_t r = tcpr_segment(&st, &tc->lim, &mem, sg->flags,
-					  tc->isn + sg->off,
-					  (const uint8_t *)sg->data, len,
-					  deliver, &sk);
+		uint32_t r;
+
+		if (sg->flags == ACKOP) {
+			tcpr_ack(&st, &mem, tc->isn + sg->off);
+			continue;
+		}
+		r = tcpr_segment(&st, &tc->lim, &mem, sg->flags, tc->isn + sg->off,
+				 (const uint8_t *)sg->data, len, deliver, &sk);
 
 		if ((r & sg->expect) != sg->expect || (r & sg->forbid)) {
 			printf("# %s: segment %d: outcome 0x%x, want 0x%x set, 0x%x clear\n",
@@ -212,7 +243,7 @@ static int property_run(uint64_t seed, uint32_t isn, int stop_early)
 	unsigned n = 0, i;
 	uint32_t total = 200 + rnd() % 1800, off = 0;
 	struct tcpr_stream st;
-	struct tcpr_limits lim = { 1u << 20, 1024, 1u << 20 };
+	struct tcpr_limits lim = { 1u << 20, 1024, 1u << 20, 512 };
 	struct mxi_mem mem = { 0 };
 	struct sink sk = { .len = 0 };
 	int ok = 1;

@@ -62,6 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		p.dport = from_client ? ports[flow & 3] : (uint16_t)(40000 + flow);
 		p.tcp_flags = data[off + 1];
 		memcpy(&p.seq, data + off + 2, 4);
+		p.ack = __builtin_bswap32(p.seq);     /* fuzzer-chosen too */
 		off += 7;
 		if (len > size - off)
 			len = size - off;

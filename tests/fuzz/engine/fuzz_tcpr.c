@@ -6,8 +6,10 @@
  * (byte at seq x is x * 131 >> 3), so all copies of a range agree and the
  * reassembler must deliver, in order and without gaps or repeats, exactly
  * those bytes, and must never report a mismatch.  The fuzzer picks flags,
- * offsets, lengths and the ISN.  Input: 4 bytes ISN, then records of
- * 5 bytes: flags, offset (u16 LE, relative to ISN), length (u16 LE, <= 1500).
+ * offsets, lengths, acknowledgements and the ISN.  Input: 4 bytes ISN,
+ * then records of 5 bytes: flags, offset (u16 LE, relative to ISN),
+ * length (u16 LE, <= 1500); flags bit 7 makes the record an acknowledgement
+ * of isn + offset instead of a segment.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -43,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t buf[1500];
 	struct tcpr_stream st;
-	struct tcpr_limits lim = { 8192, 32, 65536 };
+	struct tcpr_limits lim = { 8192, 32, 65536, 3000 };
 	struct mxi_mem mem = { .limit = 16384 };
 	struct fz f = { 0 };
 	uint32_t isn;
@@ -60,6 +62,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint32_t seq = isn + rel, i, r, base;
 
 		off += 5;
+		if (flags & 0x80) {
+			/* not a segment: the peer acknowledges isn + rel */
+			tcpr_ack(&st, &mem, seq);
+			if (st.ret_len > lim.max_unacked)
+				abort();
+			continue;
+		}
 		/* payload starts after the SYN's sequence number */
 		base = (flags & TCPR_F_SYN) ? seq + 1 : seq;
 		for (i = 0; i < len; i++)
