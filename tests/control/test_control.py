@@ -171,7 +171,8 @@ class Lab:
             "state_dir": self.state_dir,
             "log": {"level": "debug"},
             "fastpath": {"syn": {"per_source": {"rate": 20, "burst": 40}},
-                         "conntrack": {"reconcile_interval": 1}},
+                         "conntrack": {"reconcile_interval": 1},
+                         "table_sizes": {"block_prefix": 16}},
             "block": ["203.0.113.0/24"],
         }
         run("ip", "netns", "add", self.ns)
@@ -425,6 +426,28 @@ def case_block_add_list_del(lab):
     r = lab.ctl("block", "del", "192.0.2.88")
     check(r.returncode == 1 and "not_found" in r.stderr,
           "mxwallctl error exit")
+    c.close()
+
+
+def case_table_full(lab):
+    # block_prefix is sized 16 in this lab: the 17th prefix is refused with
+    # table_full and the daemon carries on.
+    c = lab.conn()
+    used = c.ok("status")["entries"]["block_prefix"]
+    added = []
+    for i in range(16 - used):
+        a = "10.200.%d.0/24" % i
+        c.ok("block.add", addr=a)
+        added.append(a)
+    e = c.err("block.add", "table_full", addr="10.201.0.0/24")
+    check("block" in e["message"], "message: %r" % e)
+    # Updating an existing entry still works when full.
+    c.ok("block.add", addr=added[0], ttl=60)
+    for a in added:
+        c.ok("block.del", addr=a)
+    c.ok("block.add", addr="10.201.0.0/24")
+    c.ok("block.del", addr="10.201.0.0/24")
+    check(c.ok("status")["entries"]["block_prefix"] == used, "count back")
     c.close()
 
 
@@ -890,6 +913,7 @@ CASES = [
     case_metrics,
     case_mxwallctl,
     case_block_add_list_del,
+    case_table_full,
     case_allow,
     case_ttl_expiry,
     case_conn_reconcile,
