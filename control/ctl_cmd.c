@@ -146,6 +146,7 @@ static char *cmd_list_add(struct mxwd *d, struct ctl_request *r,
 		.created_ns = now,
 		.expires_ns = r->ttl ? now + (uint64_t)r->ttl * NS_PER_SEC : 0,
 		.reason = r->reason,
+		.flags = r->shadow ? MXW_LF_SHADOW : 0,
 	};
 	bool created;
 	int err = ctl_bpf_list_put(&d->bpf, l, &r->addr, &v, true, &created);
@@ -164,9 +165,10 @@ static char *cmd_list_add(struct mxwd *d, struct ctl_request *r,
 		char text[CTL_ADDR_TEXT_MAX];
 
 		ctl_prefix_format(&r->addr, text, sizeof(text));
-		log_info("%s ADD %s ttl=%u reason=%s", l == CTL_LIST_ALLOW ?
+		log_info("%s ADD %s ttl=%u reason=%s%s", l == CTL_LIST_ALLOW ?
 			 "ALLOW" : "BLOCK", text, r->ttl,
-			 ctl_list_reason_name(r->reason));
+			 ctl_list_reason_name(r->reason),
+			 r->shadow ? " shadow" : "");
 	}
 	return ctl_reply_ok(r->id, res, len);
 }

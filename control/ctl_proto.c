@@ -68,7 +68,8 @@ static int req_fail(struct ctl_error *err, enum ctl_errcode code,
 static const char *const *req_args(enum ctl_cmd cmd)
 {
 	static const char *const none[] = {NULL};
-	static const char *const add[] = {"addr", "ttl", "reason", NULL};
+	static const char *const add[] = {"addr", "ttl", "reason", "shadow",
+					  NULL};
 	static const char *const del[] = {"addr", NULL};
 	static const char *const list[] = {"offset", "limit", NULL};
 
@@ -141,6 +142,11 @@ static int req_list_args(struct ctl_request *req, struct ctl_error *err)
 		return 0;
 	if (req_u32(root, "ttl", 0, CTL_TTL_MAX, &req->ttl, err) < 0)
 		return -EINVAL;
+	v = json_object_get(root, "shadow");
+	if (v && !json_is_boolean(v))
+		return req_fail(err, CTL_E_INVALID_ARGUMENT,
+				"shadow: must be true or false");
+	req->shadow = v && json_is_true(v);
 	req->reason = MXW_LR_MANUAL;
 	v = json_object_get(root, "reason");
 	if (v) {

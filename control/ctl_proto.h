@@ -80,6 +80,7 @@ struct ctl_request {
 	struct ctl_prefix addr;
 	uint32_t ttl;           /* seconds, 0 = permanent */
 	uint32_t reason;        /* enum mxw_list_reason */
+	bool shadow;            /* MXW_LF_SHADOW: counted, not enforced */
 	/* block/allow list */
 	uint32_t offset;
 	uint32_t limit;

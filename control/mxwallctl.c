@@ -44,6 +44,7 @@ CTLC_DEFAULT_SOCKET ")\n"
 "  stats                                fast path counters per reason\n"
 "  metrics                              Prometheus text exposition\n"
 "  block add ADDR[/LEN] [--ttl S] [--reason manual|policy|escalated]\n"
+"            [--shadow]                 count matches, do not enforce\n"
 "  block del ADDR[/LEN]\n"
 "  block list [--offset N] [--limit N]\n"
 "  allow add|del|list ...               as for block\n"
@@ -206,6 +207,11 @@ static json_t *build_request(int argc, char **argv)
 				   !strcmp(o, "--reason") && v) {
 				json_object_set_new(req, "reason",
 						    json_string(v));
+			} else if (!strcmp(sub, "add") &&
+				   !strcmp(o, "--shadow")) {
+				json_object_set_new(req, "shadow",
+						    json_true());
+				i--;    /* takes no value */
 			} else if (!strcmp(sub, "list") &&
 				   (!strcmp(o, "--offset") ||
 				    !strcmp(o, "--limit"))) {
@@ -252,8 +258,9 @@ static void print_entry(json_t *e)
 
 	if (jint(e, "ttl"))
 		snprintf(ttl, sizeof(ttl), "%llds", jint(e, "ttl"));
-	printf("%-43s %-10s %-21s %s\n", jstr(e, "addr"), ttl, exp,
-	       jstr(e, "reason"));
+	printf("%-43s %-10s %-21s %s%s\n", jstr(e, "addr"), ttl, exp,
+	       jstr(e, "reason"),
+	       json_is_true(json_object_get(e, "shadow")) ? " (shadow)" : "");
 }
 
 /* Human-readable output of a successful reply. */

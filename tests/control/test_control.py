@@ -429,6 +429,27 @@ def case_block_add_list_del(lab):
     c.close()
 
 
+def case_shadow(lab):
+    c = lab.conn()
+    r = c.ok("block.add", addr="192.0.2.66", shadow=True)
+    check(r["shadow"] is True, "shadow echoed")
+    v = lab.map_value("mxw_block_exact", mapped_key("192.0.2.66"))
+    check(v is not None and int.from_bytes(v[20:24], "little") & 1,
+          "MXW_LF_SHADOW set in the map value")
+    lst = {e["addr"]: e for e in c.ok("block.list")["entries"]}
+    check(lst["192.0.2.66"]["shadow"] is True, "listed as shadow")
+    c.ok("block.del", addr="192.0.2.66")
+    r = lab.ctl("block", "add", "192.0.2.67", "--shadow", "--ttl", "60")
+    check(r.returncode == 0, "mxwallctl --shadow: " + r.stderr)
+    v = lab.map_value("mxw_block_exact", mapped_key("192.0.2.67"))
+    check(v is not None and int.from_bytes(v[20:24], "little") & 1 and
+          int.from_bytes(v[0:8], "little") > 0, "shadow with TTL")
+    r = lab.ctl("block", "list")
+    check("(shadow)" in r.stdout, "shown as shadow")
+    c.ok("block.del", addr="192.0.2.67")
+    c.close()
+
+
 def case_table_full(lab):
     # block_prefix is sized 16 in this lab: the 17th prefix is refused with
     # table_full and the daemon carries on.
@@ -913,6 +934,7 @@ CASES = [
     case_metrics,
     case_mxwallctl,
     case_block_add_list_del,
+    case_shadow,
     case_table_full,
     case_allow,
     case_ttl_expiry,

@@ -32,6 +32,12 @@ static const struct req_case reqs[] = {
 	 CTL_CMD_BLOCK_ADD},
 	{"{\"cmd\":\"block.del\",\"addr\":\"198.51.100.0/24\"}", 1,
 	 CTL_CMD_BLOCK_DEL},
+	{"{\"cmd\":\"block.add\",\"addr\":\"192.0.2.1\",\"shadow\":true}", 1,
+	 CTL_CMD_BLOCK_ADD},
+	{"{\"cmd\":\"block.add\",\"addr\":\"192.0.2.1\",\"shadow\":\"yes\"}",
+	 0, CTL_E_INVALID_ARGUMENT},
+	{"{\"cmd\":\"block.del\",\"addr\":\"192.0.2.1\",\"shadow\":true}", 0,
+	 CTL_E_INVALID_ARGUMENT},
 	{"{\"cmd\":\"block.list\",\"offset\":10,\"limit\":5}", 1,
 	 CTL_CMD_BLOCK_LIST},
 	{"{\"cmd\":\"allow.add\",\"addr\":\"192.0.2.0/24\"}", 1,
@@ -102,6 +108,7 @@ static void test_arguments(void)
 	CHECK(r.ttl == 60 && r.reason == MXW_LR_POLICY && r.addr.plen == 120,
 	      "args");
 	CHECK(json_is_array(r.id), "id kept as is");
+	CHECK(!r.shadow, "not shadow by default");
 	ctl_request_free(&r);
 
 	l = "{\"cmd\":\"block.list\"}";
