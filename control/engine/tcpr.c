@@ -142,22 +142,33 @@ static void ret_keep(struct tcpr_stream *st, const struct tcpr_limits *lim,
 
 /* Compare retransmitted bytes [s,e) (all before next) with what we
  * delivered, where still kept.  Bytes the peer acknowledged are at the
- * server already; others no longer kept are reported unchecked. */
+ * server already; others no longer kept are reported unchecked.
+ * Positions are unsigned distances behind next, so nothing depends on
+ * serial-number comparisons across half the sequence space. */
 static uint32_t ret_check(const struct tcpr_stream *st, const uint8_t *d,
 			  uint32_t s, uint32_t e)
 {
-	uint32_t start = st->next - st->ret_len, lo = s, i;
+	uint32_t back_s = st->next - s, back_e = st->next - e, i, n;
+	uint32_t back_a = (st->flags & TCPR_SF_ACKED) ? st->next - st->acked
+						       : UINT32_MAX;
 	uint32_t r = 0;
 
-	if (tcpr_seq_lt(lo, start)) {
-		uint32_t safe = (st->flags & TCPR_SF_ACKED) ? st->acked : s;
+	if (back_s > st->ret_len) {
+		/* [s, next - ret_len): not kept.  Unchecked unless all of it
+		 * is at or before the peer's ack. */
+		uint32_t lo = back_e > st->ret_len ? back_e : st->ret_len;
+		uint32_t hi = back_s < back_a ? back_s : back_a;
 
-		if (tcpr_seq_lt(safe, tcpr_seq_lt(e, start) ? e : start))
+		if (lo < hi)
 			r |= TCPR_R_UNCHECKED;
-		lo = start;
 	}
-	for (i = lo - s; tcpr_seq_lt(s + i, e); i++)
-		if (d[i] != *ret_at(st, s + i))
+	if (back_e >= st->ret_len || !st->ret)
+		return r;
+	/* kept part: distances min(back_s, ret_len) down to back_e */
+	n = (back_s < st->ret_len ? back_s : st->ret_len) - back_e;
+	d += (e - s) - n;
+	for (i = 0; i < n; i++)
+		if (d[i] != *ret_at(st, e - n + i))
 			return r | TCPR_R_MISMATCH;
 	return r;
 }
@@ -399,6 +410,11 @@ uint32_t tcpr_segment(struct tcpr_stream *st, const struct tcpr_limits *lim,
 	if ((st->flags & TCPR_SF_FIN_SEEN) && tcpr_seq_lt(st->fin_seq, e)) {
 		/* bytes past an announced FIN: the server refuses them too */
 		return r | TCPR_R_AFTER_FIN | TCPR_R_DROP;
+	}
+	if (tcpr_seq_leq(e, st->next) && !tcpr_seq_lt(s, st->next)) {
+		/* straddles the half-way point of sequence space from next:
+		 * no real segment looks like this */
+		return r | TCPR_R_WINDOW | TCPR_R_DROP;
 	}
 	if (tcpr_seq_leq(e, st->next)) {
 		r |= TCPR_R_RETRANS | ret_check(st, data, s, e);

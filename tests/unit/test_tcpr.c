@@ -165,6 +165,13 @@ static const struct tcase cases[] = {
 		{ A_, 1, "XX", TCPR_R_RETRANS | TCPR_R_UNCHECKED, TCPR_R_MISMATCH },
 		{ A_, 5, "eXgh", TCPR_R_RETRANS | TCPR_R_MISMATCH, TCPR_R_UNCHECKED },
 		{ 0 } }, "abcdefgh", TCPR_ST_OPEN },
+	{ "segment straddling half the sequence space: dropped (fuzz find)",
+	  0x80000000, LIM_DEF, 0, {
+		{ S_, 0, NULL, 0, 0 },
+		{ A_, 0x80000000, "abcd", TCPR_R_WINDOW | TCPR_R_DROP,
+		  DLV | TCPR_R_RETRANS },
+		{ A_, 1, "ok", DLV, 0 },
+		{ 0 } }, "ok", TCPR_ST_OPEN },
 	{ "mid-stream pickup", 5000, LIM_DEF, 0, {
 		{ A_, 10, "RSET\r\n", TCPR_R_MIDSTREAM | DLV, 0 },
 		{ A_, 16, "QUIT\r\n", DLV, TCPR_R_MIDSTREAM },
