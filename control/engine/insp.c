@@ -133,6 +133,7 @@ void mxi_table_free(struct mxi_table *t)
 		flow_release(t, f);
 		free(f);
 	}
+	mxi_mem_drain(&t->mem);
 	free(t->bucket);
 	free(t);
 }

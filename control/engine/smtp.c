@@ -329,17 +329,6 @@ static inline uint8_t up(uint8_t c)
 	return (c >= 'a' && c <= 'z') ? c - 32 : c;
 }
 
-bool smtp_prefix_ci(const uint8_t *p, size_t n, const char *word)
-{
-	size_t i, wl = strlen(word);
-
-	if (n < wl)
-		return false;
-	for (i = 0; i < wl; i++)
-		if (up(p[i]) != (uint8_t)word[i])
-			return false;
-	return true;
-}
 
 static size_t skip_sp(const uint8_t *p, size_t n, size_t i)
 {
@@ -682,24 +671,26 @@ static void h_auth(struct smtp_session *s, struct smtp_cmdctx *c,
  * session: the caller stops touching the session after those. */
 #define GE SMTP_CF_GROUP_END
 #define EN SMTP_CF_ENDS
+#define CMD(name, id, h, f) { name, sizeof(name) - 1, id, h, f }
 static const struct smtp_cmd_def smtp_cmds[] = {
-	{ "HELO",     SMTP_C_HELO,     h_helo,  GE | EN },
-	{ "EHLO",     SMTP_C_EHLO,     h_helo,  GE | EN },
-	{ "MAIL",     SMTP_C_MAIL,     h_mail,  SMTP_CF_LONG | EN },
-	{ "RCPT",     SMTP_C_RCPT,     h_rcpt,  SMTP_CF_LONG | EN },
-	{ "DATA",     SMTP_C_DATA,     h_data,  GE | EN },
-	{ "BDAT",     SMTP_C_BDAT,     h_bdat,  EN },
-	{ "RSET",     SMTP_C_RSET,     h_rset,  EN },
-	{ "NOOP",     SMTP_C_NOOP,     h_junk,  GE | EN },
-	{ "VRFY",     SMTP_C_VRFY,     h_vrfy,  GE | EN },
-	{ "EXPN",     SMTP_C_EXPN,     h_vrfy,  GE | EN },
-	{ "HELP",     SMTP_C_HELP,     h_none,  GE },
-	{ "QUIT",     SMTP_C_QUIT,     h_quit,  GE },
-	{ "STARTTLS", SMTP_C_STARTTLS, h_none,  GE },
-	{ "AUTH",     SMTP_C_AUTH,     h_auth,  GE | SMTP_CF_AUTHLINE | EN },
-	{ "TURN",     SMTP_C_TURN,     h_none,  GE },
-	{ "ETRN",     SMTP_C_ETRN,     h_junk,  EN },
+	CMD("HELO",     SMTP_C_HELO,     h_helo,  GE | EN),
+	CMD("EHLO",     SMTP_C_EHLO,     h_helo,  GE | EN),
+	CMD("MAIL",     SMTP_C_MAIL,     h_mail,  SMTP_CF_LONG | EN),
+	CMD("RCPT",     SMTP_C_RCPT,     h_rcpt,  SMTP_CF_LONG | EN),
+	CMD("DATA",     SMTP_C_DATA,     h_data,  GE | EN),
+	CMD("BDAT",     SMTP_C_BDAT,     h_bdat,  EN),
+	CMD("RSET",     SMTP_C_RSET,     h_rset,  EN),
+	CMD("NOOP",     SMTP_C_NOOP,     h_junk,  GE | EN),
+	CMD("VRFY",     SMTP_C_VRFY,     h_vrfy,  GE | EN),
+	CMD("EXPN",     SMTP_C_EXPN,     h_vrfy,  GE | EN),
+	CMD("HELP",     SMTP_C_HELP,     h_none,  GE),
+	CMD("QUIT",     SMTP_C_QUIT,     h_quit,  GE),
+	CMD("STARTTLS", SMTP_C_STARTTLS, h_none,  GE),
+	CMD("AUTH",     SMTP_C_AUTH,     h_auth,  GE | SMTP_CF_AUTHLINE | EN),
+	CMD("TURN",     SMTP_C_TURN,     h_none,  GE),
+	CMD("ETRN",     SMTP_C_ETRN,     h_junk,  EN),
 };
+#undef CMD
 #undef GE
 #undef EN
 
@@ -708,8 +699,7 @@ static const struct smtp_cmd_def *find_cmd(const uint8_t *v, size_t n)
 	size_t i;
 
 	for (i = 0; i < sizeof(smtp_cmds) / sizeof(smtp_cmds[0]); i++)
-		if (strlen(smtp_cmds[i].name) == n &&
-		    smtp_prefix_ci(v, n, smtp_cmds[i].name))
+		if (smtp_cmds[i].len == n && smtp_prefix_ci(v, n, smtp_cmds[i].name))
 			return &smtp_cmds[i];
 	return NULL;
 }
@@ -864,22 +854,24 @@ static bool enhanced_is(const uint8_t *t, size_t n, char cls, char sub)
 
 static void ehlo_capability(struct smtp_session *s, const uint8_t *t, size_t n)
 {
-	static const struct { const char *kw; uint16_t cap; } caps[] = {
-		{ "PIPELINING", SMTP_CAP_PIPELINING },
-		{ "CHUNKING", SMTP_CAP_CHUNKING },
-		{ "STARTTLS", SMTP_CAP_STARTTLS },
-		{ "AUTH", SMTP_CAP_AUTH },
-		{ "SMTPUTF8", SMTP_CAP_SMTPUTF8 },
-		{ "8BITMIME", SMTP_CAP_8BITMIME },
-		{ "SIZE", SMTP_CAP_SIZE },
-		{ "BINARYMIME", SMTP_CAP_BINARYMIME },
+#define CAP(kw, cap) { kw, sizeof(kw) - 1, cap }
+	static const struct { const char *kw; uint8_t len; uint16_t cap; } caps[] = {
+		CAP("PIPELINING", SMTP_CAP_PIPELINING),
+		CAP("CHUNKING", SMTP_CAP_CHUNKING),
+		CAP("STARTTLS", SMTP_CAP_STARTTLS),
+		CAP("AUTH", SMTP_CAP_AUTH),
+		CAP("SMTPUTF8", SMTP_CAP_SMTPUTF8),
+		CAP("8BITMIME", SMTP_CAP_8BITMIME),
+		CAP("SIZE", SMTP_CAP_SIZE),
+		CAP("BINARYMIME", SMTP_CAP_BINARYMIME),
 	};
+#undef CAP
 	size_t i, kl = 0;
 
 	while (kl < n && t[kl] != ' ' && t[kl] != '=')
 		kl++;
 	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
-		if (strlen(caps[i].kw) == kl && smtp_prefix_ci(t, kl, caps[i].kw))
+		if (caps[i].len == kl && smtp_prefix_ci(t, kl, caps[i].kw))
 			s->caps_new |= caps[i].cap;
 }
 

@@ -5,6 +5,8 @@
 #ifndef SMTP_INT_H
 #define SMTP_INT_H
 
+#include <string.h>
+
 #include "smtp.h"
 
 /* What the client side of the parser is reading. */
@@ -85,6 +87,7 @@ struct smtp_cmdctx {
 
 struct smtp_cmd_def {
 	const char *name;
+	uint8_t len;            /* strlen(name) */
 	uint8_t id;
 	void (*handler)(struct smtp_session *s, struct smtp_cmdctx *c,
 			const struct smtp_sink *sink);
@@ -96,7 +99,24 @@ enum smtp_action smtp_ev(struct smtp_session *s, const struct smtp_sink *sink,
 			 const struct smtp_evinfo *info);
 void smtp_count_error(struct smtp_session *s, const struct smtp_sink *sink,
 		      enum smtp_dir dir);
-bool smtp_prefix_ci(const uint8_t *p, size_t n, const char *word);
+/* p starts with word (upper case), ignoring case.  Inline so that
+ * strlen() of a literal folds to a constant. */
+static inline bool smtp_prefix_ci(const uint8_t *p, size_t n, const char *word)
+{
+	size_t i, wl = strlen(word);
+
+	if (n < wl)
+		return false;
+	for (i = 0; i < wl; i++) {
+		uint8_t c = p[i];
+
+		if (c >= 'a' && c <= 'z')
+			c -= 32;
+		if (c != (uint8_t)word[i])
+			return false;
+	}
+	return true;
+}
 bool smtp_text_has_version(const uint8_t *p, size_t n);
 void smtp_data_begin(struct smtp_session *s);
 bool smtp_client_line_checks(struct smtp_session *s, const struct smtp_sink *sink,

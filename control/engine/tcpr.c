@@ -118,8 +118,19 @@ static void ret_keep(struct tcpr_stream *st, const struct tcpr_limits *lim,
 			ret_free(st, mem);
 			return;
 		}
-		for (i = 0; i < keep; i++)
-			nb[(from + i) & (cap - 1)] = *ret_at(st, from + i);
+		/* move the kept bytes, in runs unbroken in both rings */
+		for (i = 0; i < keep;) {
+			uint32_t so = (from + i) & (st->ret_cap - 1);
+			uint32_t no = (from + i) & (cap - 1);
+			uint32_t run = keep - i;
+
+			if (run > st->ret_cap - so)
+				run = st->ret_cap - so;
+			if (run > cap - no)
+				run = cap - no;
+			memcpy(nb + no, st->ret + so, run);
+			i += run;
+		}
 		mxi_mem_free(mem, st->ret, st->ret_cap);
 		st->ret = nb;
 		st->ret_cap = cap;

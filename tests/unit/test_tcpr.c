@@ -224,6 +224,7 @@ static int run_case(const struct tcase *tc)
 		printf("# %s: %zu bytes left charged\n", tc->label, mem.used);
 		ok = 0;
 	}
+	mxi_mem_drain(&mem);
 	return ok;
 }
 
@@ -312,6 +313,7 @@ static int property_run(uint64_t seed, uint32_t isn, int stop_early)
 	tcpr_release(&st, &mem);
 	if (mem.used)
 		ok = 0;
+	mxi_mem_drain(&mem);
 	return ok;
 }
 

@@ -5,7 +5,8 @@
  *
  * A corpus of realistic SMTP sessions is generated (handshake, banner,
  * EHLO with a multi-line reply, pipelined MAIL/RCPT/DATA, a message, QUIT,
- * FINs) and written as a classic pcap file (no library needed).  Corpora:
+ * FINs; the receiver ACKs every second segment) and written as a classic
+ * pcap file (no library needed).  Corpora:
  *   short     many sessions with a ~1.5 KB message   -> sessions/s
  *   big       a few sessions with a 1 MiB message    -> MB/s of DATA
  * each in order and reordered (every pair of segments of a flight swapped,
@@ -165,6 +166,14 @@ static void flight(struct buf *pc, struct conn *c, int from_client,
 
 		*seq = base + (uint32_t)off;
 		frame(pc, c, from_client, 0x18, d + off, l);
+		if ((i & 1) || i + 1 == nseg) {
+			/* the receiver acknowledges every second segment, as a
+			 * delayed-ACK stack next to the bridge does */
+			size_t done = (i + 1) * MSS < n ? (i + 1) * MSS : n;
+
+			*seq = base + (uint32_t)done;
+			frame(pc, c, !from_client, 0x10, NULL, 0);
+		}
 	}
 	*seq = base + (uint32_t)n;
 }

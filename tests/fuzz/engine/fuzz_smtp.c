@@ -70,5 +70,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	smtp_session_release(&s);
 	if (mem.used != 0)
 		abort();
+	mxi_mem_drain(&mem);
 	return 0;
 }

@@ -92,5 +92,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tcpr_release(&st, &mem);
 	if (mem.used)
 		abort();
+	mxi_mem_drain(&mem);
 	return 0;
 }
