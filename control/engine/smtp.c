@@ -1234,12 +1234,19 @@ static uint32_t line_limit(const struct smtp_session *s, enum smtp_dir dir,
 	if (dir == SMTP_DIR_S2C || (s->flags & SMTP_SF_UNSYNCED))
 		return 0;           /* server lines are truncated, not judged;
 				     * unsynced: maybe message text */
+	const struct smtp_cmd_def *d;
+	size_t vl = 0;
+
 	if (s->proto != SMTP_P_SMTP || s->cmode == SMTP_CM_AUTH)
 		return cfg->auth_line_max;
-	if (n >= 5 && (s->flags & SMTP_SF_EHLO) &&
-	    (smtp_prefix_ci(p, 5, "MAIL ") || smtp_prefix_ci(p, 5, "RCPT ")))
+	/* the verb, if these first bytes already hold it whole */
+	while (vl < n && p[vl] != ' ')
+		vl++;
+	if (vl == n || !(d = find_cmd(p, vl)))
+		return cfg->cmd_line_max;
+	if ((d->flags & SMTP_CF_LONG) && (s->flags & SMTP_SF_EHLO))
 		return cfg->mail_line_max;
-	if (n >= 5 && smtp_prefix_ci(p, 5, "AUTH "))
+	if (d->flags & SMTP_CF_AUTHLINE)
 		return cfg->auth_line_max;
 	return cfg->cmd_line_max;
 }
