@@ -7,7 +7,9 @@
  *   struct mxi_config cfg;
  *   mxi_config_default(&cfg);           // then adjust, set cfg.emit
  *   struct mxi_table *t = mxi_table_new(&cfg);
- *   for each TCP packet of a mail flow (checksum already verified):
+ *   for each TCP packet of a mail flow (checksum already verified, and
+ *   client-to-server packets only from the outside port, server-to-client
+ *   only from the inside port: direction is derived from the mail port):
  *       struct mxi_result r;
  *       switch (mxi_feed(t, &pkt, now_ns, &r)) { FORWARD / DROP / KILL }
  *   periodically: mxi_expire(t, now_ns, budget);
