@@ -442,7 +442,8 @@ static int ctl_apply_static(struct ctl_bpf *b, enum ctl_list l,
 	c.keep = malloc((n ? n : 1) * sizeof(*c.keep));
 	if (!c.keep)
 		return -ENOMEM;
-	memcpy(c.keep, pfx, n * sizeof(*pfx));
+	if (n)  /* pfx is NULL for an empty static list */
+		memcpy(c.keep, pfx, n * sizeof(*pfx));
 	c.n_keep = n;
 	qsort(c.keep, n, sizeof(*c.keep), ctl_prefix_cmp);
 	err = ctl_bpf_list_walk(b, l, ctl_collect_stale, &c);
