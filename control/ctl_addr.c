@@ -101,6 +101,23 @@ int ctl_prefix_parse(const char *s, struct ctl_prefix *out,
 			return -EINVAL;
 		}
 		p.plen = plen;
+		/* IPv4 is stored as ::ffff:a.b.c.d, so an IPv6 prefix shorter
+		 * than /96 that covers ::ffff:0:0/96 (::/0, ::/64, ...) would
+		 * silently match every IPv4 source too. */
+		if (plen < 96) {
+			struct ctl_prefix m = { .plen = plen };
+
+			memcpy(m.a, ctl_v4_mapped, 12);
+			ctl_prefix_mask(&m);
+			if (memcmp(m.a, p.a, 16) == 0) {
+				snprintf(err, errlen,
+					 "IPv6 prefix covers ::ffff:0:0/96, "
+					 "where IPv4 is stored: list IPv4 and "
+					 "IPv6 prefixes separately (e.g. "
+					 "0.0.0.0/0 and 2000::/3)");
+				return -EINVAL;
+			}
+		}
 	} else {
 		struct in_addr v4;
 
