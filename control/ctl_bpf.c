@@ -694,25 +694,21 @@ int ctl_bpf_list_del(struct ctl_bpf *b, enum ctl_list l,
 #define CTL_WALK_BATCH 4096
 
 /*
- * Exact entries in batches of CTL_WALK_BATCH per syscall
- * (BPF_MAP_LOOKUP_BATCH): a sweep of two million entries is a few hundred
- * syscalls instead of four million.  Returns -errno before calling cb
- * when batching is unavailable (the caller then iterates key by key), else
- * 0 with *cb_rc = the non-zero value that stopped the walk, or 0.
+ * Any hash map, in batches where the kernel can (BPF_MAP_LOOKUP_BATCH),
+ * else key by key.  cb gets each key and value; non-zero stops the walk.
  */
-static int ctl_walk_exact_batch(int fd, ctl_list_cb cb, void *ctx,
-				int *cb_rc)
+typedef int (*ctl_map_cb)(const void *key, const void *val, void *ctx);
+
+static int ctl_map_walk(int fd, size_t ksz, size_t vsz, ctl_map_cb cb,
+			void *ctx)
 {
-	struct mxw_addr *keys;
-	struct mxw_list_entry *vals;
-	__u8 in_tok[16], out_tok[16];
-	void *in = NULL;
+	__u8 in_tok[64], out_tok[64];
+	void *in = NULL, *keys, *vals;
 	bool first = true;
 	int rc = 0;
 
-	*cb_rc = 0;
-	keys = calloc(CTL_WALK_BATCH, sizeof(*keys));
-	vals = calloc(CTL_WALK_BATCH, sizeof(*vals));
+	keys = calloc(CTL_WALK_BATCH, ksz);
+	vals = calloc(CTL_WALK_BATCH, vsz);
 	if (!keys || !vals) {
 		rc = -ENOMEM;
 		goto out;
@@ -726,28 +722,35 @@ static int ctl_walk_exact_batch(int fd, ctl_list_cb cb, void *ctx,
 		if (err) {
 			err = -errno;
 			if (err != -ENOENT) {
-				/* Unsupported, or a bucket larger than the
-				 * batch: only fall back before any callback. */
-				rc = first ? err : 0;
-				if (!first)
-					log_warn("batched map walk stopped: %s",
-						 strerror(-err));
+				if (first)
+					goto slow;
+				log_warn("batched map walk stopped: %s",
+					 strerror(-err));
 				goto out;
 			}
 			last = true;
 		}
 		first = false;
-		for (__u32 i = 0; i < n; i++) {
-			struct ctl_prefix p = {.plen = 128};
-
-			memcpy(p.a, keys[i].a, 16);
-			if ((*cb_rc = cb(&p, &vals[i], ctx)))
+		for (__u32 i = 0; i < n; i++)
+			if ((rc = cb((__u8 *)keys + i * ksz,
+				     (__u8 *)vals + i * vsz, ctx)))
 				goto out;
-		}
 		if (last)
-			break;
+			goto out;
 		memcpy(in_tok, out_tok, sizeof(in_tok));
 		in = in_tok;
+	}
+slow:
+	{
+		void *cur = keys, *next = (__u8 *)keys + ksz, *p = NULL;
+
+		while (bpf_map_get_next_key(fd, p, next) == 0) {
+			memcpy(cur, next, ksz);
+			p = cur;
+			if (bpf_map_lookup_elem(fd, cur, vals) == 0 &&
+			    (rc = cb(cur, vals, ctx)))
+				break;
+		}
 	}
 out:
 	free(keys);
@@ -755,33 +758,35 @@ out:
 	return rc;
 }
 
+/* ctl_map_walk's callback for the exact lists: keys become /128 prefixes. */
+struct ctl_exact_walk {
+	ctl_list_cb cb;
+	void *ctx;
+};
+
+static int ctl_exact_cb(const void *key, const void *val, void *arg)
+{
+	const struct ctl_exact_walk *w = arg;
+	struct ctl_prefix p = {.plen = 128};
+
+	memcpy(p.a, key, 16);
+	return w->cb(&p, val, w->ctx);
+}
+
 int ctl_bpf_list_walk(struct ctl_bpf *b, enum ctl_list l, ctl_list_cb cb,
 		      void *ctx)
 {
-	struct mxw_addr a, na;
+	struct ctl_exact_walk ew = {.cb = cb, .ctx = ctx};
 	struct mxw_lpm_key k, nk;
 	struct mxw_list_entry v;
 	struct ctl_prefix p;
 	void *prev = NULL;
 	int rc;
 
-	if (ctl_walk_exact_batch(b->fd_exact[l], cb, ctx, &rc) == 0) {
-		if (rc)
-			return rc;
-		goto prefixes;
-	}
-	while (bpf_map_get_next_key(b->fd_exact[l], prev, &na) == 0) {
-		a = na;
-		prev = &a;
-		if (bpf_map_lookup_elem(b->fd_exact[l], &a, &v))
-			continue;       /* deleted meanwhile */
-		memcpy(p.a, a.a, 16);
-		p.plen = 128;
-		if ((rc = cb(&p, &v, ctx)))
-			return rc;
-	}
-prefixes:
-	prev = NULL;
+	rc = ctl_map_walk(b->fd_exact[l], sizeof(struct mxw_addr),
+			  sizeof(struct mxw_list_entry), ctl_exact_cb, &ew);
+	if (rc)
+		return rc;
 	while (bpf_map_get_next_key(b->fd_lpm[l], prev, &nk) == 0) {
 		k = nk;
 		prev = &k;
@@ -886,71 +891,6 @@ int ctl_bpf_stats(struct ctl_bpf *b, struct mxw_counter out[MXW_R_MAX])
 	}
 	free(per);
 	return 0;
-}
-
-/*
- * Any hash map, in batches where the kernel can (BPF_MAP_LOOKUP_BATCH),
- * else key by key.  cb gets each key and value; non-zero stops the walk.
- */
-typedef int (*ctl_map_cb)(const void *key, const void *val, void *ctx);
-
-static int ctl_map_walk(int fd, size_t ksz, size_t vsz, ctl_map_cb cb,
-			void *ctx)
-{
-	__u8 in_tok[64], out_tok[64];
-	void *in = NULL, *keys, *vals;
-	bool first = true;
-	int rc = 0;
-
-	keys = calloc(CTL_WALK_BATCH, ksz);
-	vals = calloc(CTL_WALK_BATCH, vsz);
-	if (!keys || !vals) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		__u32 n = CTL_WALK_BATCH;
-		int err = bpf_map_lookup_batch(fd, in, out_tok, keys, vals, &n,
-					       NULL);
-		bool last = false;
-
-		if (err) {
-			err = -errno;
-			if (err != -ENOENT) {
-				if (first)
-					goto slow;
-				log_warn("batched map walk stopped: %s",
-					 strerror(-err));
-				goto out;
-			}
-			last = true;
-		}
-		first = false;
-		for (__u32 i = 0; i < n; i++)
-			if ((rc = cb((__u8 *)keys + i * ksz,
-				     (__u8 *)vals + i * vsz, ctx)))
-				goto out;
-		if (last)
-			goto out;
-		memcpy(in_tok, out_tok, sizeof(in_tok));
-		in = in_tok;
-	}
-slow:
-	{
-		void *cur = keys, *next = (__u8 *)keys + ksz, *p = NULL;
-
-		while (bpf_map_get_next_key(fd, p, next) == 0) {
-			memcpy(cur, next, ksz);
-			p = cur;
-			if (bpf_map_lookup_elem(fd, cur, vals) == 0 &&
-			    (rc = cb(cur, vals, ctx)))
-				break;
-		}
-	}
-out:
-	free(keys);
-	free(vals);
-	return rc;
 }
 
 struct ctl_rc_walk {
