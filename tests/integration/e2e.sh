@@ -29,7 +29,6 @@ CASES=(
 	block_restored_from_state
 )
 
-PY=/usr/bin/python3
 check() {
 	local what=$1
 	shift
@@ -49,29 +48,6 @@ refute() {
 	else
 		lab_log "ok: $what"
 	fi
-}
-
-srv_mac() { ip -n "$LAB_NS_SRV" -br link show s0 | awk '{print $3}'; }
-
-# tagged_syns NAME DPORT TAGS: send 3 SYNs (v4) + 3 (v6) to DPORT inside TAGS,
-# count in capture NAME what reached the server's wire.
-tagged_syns() {
-	local name=$1 port=$2 tags=$3 mac
-	mac=$(srv_mac)
-	lab_capture_start "$name" "$LAB_NS_SRV" s0 || return 1
-	lab_cli "$PY" "$LAB_DIR_SRC/frames.py" syn c0 "$mac" "$LAB_CLI4" "$LAB_SRV4" "$port" --tags "$tags" >/dev/null
-	lab_cli "$PY" "$LAB_DIR_SRC/frames.py" syn c0 "$mac" "$LAB_CLI6" "$LAB_SRV6" "$port" --tags "$tags" >/dev/null
-	lab_capture_stop "$name"
-	lab_capture_grep "$name" "\.$port: Flags \[S\]"
-}
-
-dns_query() { lab_srv "$PY" "$LAB_DIR_SRC/dnsmini.py" query "$1" "mx.example.test" 3 >/dev/null; }
-
-outbound_smtp() {
-	local tag=$1
-	lab_srv timeout 20 swaks --server 127.0.0.1 --from "alice@$LAB_DOMAIN" \
-		--to "carol@$LAB_REMOTE_DOMAIN" --header "Subject: mxwall lab $tag" \
-		>"$LAB_TMP/swaks-$tag" 2>&1 && lab_mailbox_has out carol "mxwall lab $tag"
 }
 
 # hping_stream NAME SRC USEC: SYNs to port 25 from SRC every USEC µs until
@@ -103,11 +79,11 @@ lab_selftest() {
 	check "mail delivered over IPv6 through a Linux bridge" lab_deliver "$LAB_CLI6" "$LAB_SRV6" self6
 	check "non-mail port reachable without a filter (probe works)" lab_tcp_connects "$LAB_CLI4" "$LAB_SRV4" "$LAB_WEB_PORT"
 	check "non-mail port reachable over IPv6 without a filter" lab_tcp_connects "$LAB_CLI6" "$LAB_SRV6" "$LAB_WEB_PORT"
-	n=$(tagged_syns selfvlan "$LAB_WEB_PORT" 100)
+	n=$(lab_tagged_syns selfvlan "$LAB_WEB_PORT" 100)
 	check "802.1Q-tagged SYNs to 8080 reach the server wire without a filter ($n/6)" test "$n" -eq 6
-	check "server DNS query answered (IPv4)" dns_query "$LAB_OUT4"
-	check "server DNS query answered (IPv6)" dns_query "$LAB_OUT6"
-	check "server's outbound SMTP delivered" outbound_smtp selfout
+	check "server DNS query answered (IPv4)" lab_dns_query "$LAB_OUT4"
+	check "server DNS query answered (IPv6)" lab_dns_query "$LAB_OUT6"
+	check "server's outbound SMTP delivered" lab_outbound_smtp selfout
 	check "the to-be-blocked source delivers without a filter" lab_deliver "$LAB_BAD4" "$LAB_SRV4" selfbad
 }
 
@@ -140,12 +116,12 @@ vlan_tag_no_bypass() {
 	lab_require_mxwalld
 	lab_up mxwalld || return 1
 	local n
-	n=$(tagged_syns q8080 "$LAB_WEB_PORT" 100)
+	n=$(lab_tagged_syns q8080 "$LAB_WEB_PORT" 100)
 	check "802.1Q-tagged SYNs to 8080 never reach the server ($n seen)" test "$n" -eq 0
-	n=$(tagged_syns qq8080 "$LAB_WEB_PORT" 100,200)
+	n=$(lab_tagged_syns qq8080 "$LAB_WEB_PORT" 100,200)
 	check "QinQ-tagged SYNs to 8080 never reach the server ($n seen)" test "$n" -eq 0
 	# The inner packet is judged: a tagged SYN to the mail port is mail.
-	n=$(tagged_syns q25 25 100)
+	n=$(lab_tagged_syns q25 25 100)
 	check "802.1Q-tagged SYNs to port 25 are judged as mail and pass ($n/6)" test "$n" -eq 6
 }
 
@@ -235,9 +211,9 @@ block_cidr_next_packet() {
 return_path() {
 	lab_require_mxwalld
 	lab_up mxwalld || return 1
-	check "server DNS query answered through the appliance (IPv4)" dns_query "$LAB_OUT4"
-	check "server DNS query answered through the appliance (IPv6)" dns_query "$LAB_OUT6"
-	check "server's outbound SMTP delivered to the outside MX" outbound_smtp out1
+	check "server DNS query answered through the appliance (IPv4)" lab_dns_query "$LAB_OUT4"
+	check "server DNS query answered through the appliance (IPv6)" lab_dns_query "$LAB_OUT6"
+	check "server's outbound SMTP delivered to the outside MX" lab_outbound_smtp out1
 	# The outside MX's port 25 answered from source port 25 to an ephemeral
 	# port: only the return-path entry lets it in.  The same outside host
 	# cannot open a connection to a non-mail port by itself.

@@ -254,6 +254,38 @@ lab_capture_grep() {
 	tcpdump -e -n -r "$LAB_TMP/$name.pcap" 2>/dev/null | grep -cE -- "$re"
 }
 
+# ---------------------------------------------------------------- probes
+
+LAB_PY=/usr/bin/python3    # Debian's interpreter: it has scapy
+
+lab_srv_mac() { ip -n "$LAB_NS_SRV" -br link show s0 | awk '{print $3}'; }
+
+# lab_tagged_syns NAME DPORT TAGS: send 3 SYNs (v4) + 3 (v6) to DPORT inside
+# the VLAN stack TAGS (e.g. 100 or 100,200); print how many reached the
+# server's wire (capture NAME).
+lab_tagged_syns() {
+	local name=$1 port=$2 tags=$3 mac
+	mac=$(lab_srv_mac)
+	lab_capture_start "$name" "$LAB_NS_SRV" s0 || return 1
+	lab_cli "$LAB_PY" "$LAB_DIR_SRC/frames.py" syn c0 "$mac" "$LAB_CLI4" "$LAB_SRV4" "$port" --tags "$tags" >/dev/null
+	lab_cli "$LAB_PY" "$LAB_DIR_SRC/frames.py" syn c0 "$mac" "$LAB_CLI6" "$LAB_SRV6" "$port" --tags "$tags" >/dev/null
+	lab_capture_stop "$name"
+	lab_capture_grep "$name" "\.$port: Flags \[S\]"
+}
+
+# lab_dns_query RESOLVER: the server's own DNS query to the outside resolver.
+lab_dns_query() {
+	lab_srv "$LAB_PY" "$LAB_DIR_SRC/dnsmini.py" query "$1" "mx.example.test" 3 >/dev/null
+}
+
+# lab_outbound_smtp TAG: the server relays a message to the outside MX.
+lab_outbound_smtp() {
+	local tag=$1
+	lab_srv timeout 20 swaks --server 127.0.0.1 --from "alice@$LAB_DOMAIN" \
+		--to "carol@$LAB_REMOTE_DOMAIN" --header "Subject: mxwall lab $tag" \
+		>"$LAB_TMP/swaks-$tag" 2>&1 && lab_mailbox_has out carol "mxwall lab $tag"
+}
+
 # ---------------------------------------------------------------- mxwalld
 
 lab_find_bins() {
