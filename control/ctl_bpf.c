@@ -987,6 +987,8 @@ int ctl_bpf_reconcile(struct ctl_bpf *b, struct ctl_rc *rc,
 	free(w.stale);
 	ctl_map_walk(b->fd_conn_count, sizeof(struct mxw_addr), sizeof(__u32),
 		     ctl_rc_count_cb, &cw);
+	uint64_t fixed = 0;
+
 	for (size_t i = 0; i < cw.n; i++) {
 		char text[CTL_ADDR_TEXT_MAX];
 		struct ctl_prefix p = {.plen = 128};
@@ -997,11 +999,17 @@ int ctl_bpf_reconcile(struct ctl_bpf *b, struct ctl_rc *rc,
 					&cw.fix[i].val, BPF_EXIST) != 0)
 			continue;
 		tot->counts_fixed++;
+		fixed++;
 		memcpy(p.a, cw.fix[i].sk.a, 16);
 		ctl_prefix_format(&p, text, sizeof(text));
-		log_info("CONNCOUNT FIXED for [%s]: %u open connections",
-			 text, cw.fix[i].val);
+		/* Per source only at debug: after a spoofed SYN flood there is
+		 * one such line per forged address. */
+		log_debug("CONNCOUNT FIXED for [%s]: %u open connections",
+			  text, cw.fix[i].val);
 	}
+	if (fixed)
+		log_info("CONNCOUNT FIXED for %llu sources (flows ended unseen)",
+			 (unsigned long long)fixed);
 	free(cw.fix);
 	ctl_rc_end(rc);
 	tot->passes++;
