@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 
 #include "mxwall.skel.h"
+#include "mxw_netns_pair.h"
 
 static const char backend_name[] = "bpf";
 static struct mxwall_bpf *skel;
@@ -72,30 +73,6 @@ static int run_frame(const uint8_t *frame, size_t len, enum port port)
 	return (int)opts.retval;
 }
 
-/*
- * A private network namespace (the kernel deletes it with the process,
- * whatever happens) with a veth pair as the two appliance ports.
- */
-static int setup_netns(void)
-{
-	if (unshare(CLONE_NEWNET)) {
-		fprintf(stderr, "SKIP: unshare(CLONE_NEWNET): %s\n", strerror(errno));
-		return SKIP;
-	}
-	if (system("ip link set lo up && ip link add mxwt-out type veth peer name mxwt-in"
-		   " && ip link set mxwt-out up && ip link set mxwt-in up") != 0) {
-		fprintf(stderr, "SKIP: cannot create the veth pair (iproute2 missing?)\n");
-		return SKIP;
-	}
-	if_out = if_nametoindex("mxwt-out");
-	if_in = if_nametoindex("mxwt-in");
-	if (!if_out || !if_in) {
-		fprintf(stderr, "SKIP: veth pair not found\n");
-		return SKIP;
-	}
-	return 0;
-}
-
 static int backend_init(void)
 {
 	cpu_set_t one_cpu;
@@ -105,7 +82,7 @@ static int backend_init(void)
 		fprintf(stderr, "SKIP: the BPF fixture test needs root (BPF_PROG_TEST_RUN, netns)\n");
 		return SKIP;
 	}
-	err = setup_netns();
+	err = mxw_netns_pair("mxwt-out", "mxwt-in", &if_out, &if_in);
 	if (err)
 		return err;
 	/* One CPU: per-CPU LRU lists and counters behave deterministically. */

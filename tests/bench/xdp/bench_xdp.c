@@ -39,6 +39,7 @@
 #include "mxwall.skel.h"
 #include "mxwall_shared.h"
 #include "mxw_pktbuild.h"
+#include "mxw_netns_pair.h"
 
 #define SKIP 77
 /* MXW_BENCH_QUICK=1: 3 runs of 200k, no scaling part (for development). */
@@ -425,22 +426,6 @@ static void bench_scaling(void)
 }
 
 /* ---- main ------------------------------------------------------------------ */
-static int setup_netns(void)
-{
-	if (unshare(CLONE_NEWNET)) {
-		fprintf(stderr, "SKIP: unshare(CLONE_NEWNET): %s\n", strerror(errno));
-		return SKIP;
-	}
-	if (system("ip link set lo up && ip link add mxwb-out type veth peer name mxwb-in"
-		   " && ip link set mxwb-out up && ip link set mxwb-in up") != 0) {
-		fprintf(stderr, "SKIP: cannot create the veth pair\n");
-		return SKIP;
-	}
-	if_out = if_nametoindex("mxwb-out");
-	if_in = if_nametoindex("mxwb-in");
-	return if_out && if_in ? 0 : SKIP;
-}
-
 int main(void)
 {
 	int err;
@@ -454,7 +439,7 @@ int main(void)
 		fprintf(stderr, "SKIP: the XDP benchmark needs root\n");
 		return SKIP;
 	}
-	err = setup_netns();
+	err = mxw_netns_pair("mxwb-out", "mxwb-in", &if_out, &if_in);
 	if (err)
 		return err;
 	ncpus = libbpf_num_possible_cpus();
