@@ -667,6 +667,13 @@ static int ipv6_test(void)
 	return ok;
 }
 
+/* One TAP-style line per check; returns 1 when it failed. */
+static unsigned report(int ok, const char *what)
+{
+	printf("%s - %s\n", ok ? "ok" : "not ok", what);
+	return !ok;
+}
+
 int main(void)
 {
 	unsigned fails = 0;
@@ -698,42 +705,25 @@ int main(void)
 		       good ? "ok" : "not ok", se->label);
 		fails += !good;
 	}
-	ok = run_verdicts("deny completes on the packet with the line end",
-			  v_deny_split, 1);
-	printf("%s - denied command: its packet and all later ones dropped\n",
-	       ok ? "ok" : "not ok");
-	fails += !ok;
-	ok = run_verdicts("long line", v_long_line, 0);
-	printf("%s - the packet carrying octet 513 is killed\n", ok ? "ok" : "not ok");
-	fails += !ok;
-	ok = run_verdicts("ooo gap", v_ooo_gap, 1);
-	printf("%s - out-of-order tail forwarded, gap filler judged\n",
-	       ok ? "ok" : "not ok");
-	fails += !ok;
-	ok = run_verdicts("mismatch", v_mismatch, 0);
-	printf("%s - inconsistent overlap kills the flow\n", ok ? "ok" : "not ok");
-	fails += !ok;
-	ok = run_verdicts("closed by FIN", v_closed, 0) &&
-	     run_verdicts("closed by RST", v_rst, 0);
-	printf("%s - closed flows pass only retransmissions\n", ok ? "ok" : "not ok");
-	fails += !ok;
-	ok = table_tests();
-	printf("%s - table cap, expiry, non-mail, implicit TLS, bare ACK, midstream\n",
-	       ok ? "ok" : "not ok");
-	fails += !ok;
-	ok = pop3_test();
-	printf("%s - POP3 by port, event names the client\n", ok ? "ok" : "not ok");
-	fails += !ok;
-	ok = retrans_test();
-	printf("%s - different retransmission of unacknowledged bytes killed, of acknowledged ones passed\n",
-	       ok ? "ok" : "not ok");
-	fails += !ok;
-	ok = ipv6_test();
-	printf("%s - IPv6 flow keyed, inspected and logged\n", ok ? "ok" : "not ok");
-	fails += !ok;
-	ok = opaque_test();
-	printf("%s - STARTTLS makes the flow opaque\n", ok ? "ok" : "not ok");
-	fails += !ok;
+	fails += report(run_verdicts("deny completes on the packet with the line end",
+				     v_deny_split, 1),
+			"denied command: its packet and all later ones dropped");
+	fails += report(run_verdicts("long line", v_long_line, 0),
+			"the packet carrying octet 513 is killed");
+	fails += report(run_verdicts("ooo gap", v_ooo_gap, 1),
+			"out-of-order tail forwarded, gap filler judged");
+	fails += report(run_verdicts("mismatch", v_mismatch, 0),
+			"inconsistent overlap kills the flow");
+	fails += report(run_verdicts("closed by FIN", v_closed, 0) &&
+			run_verdicts("closed by RST", v_rst, 0),
+			"closed flows pass only retransmissions");
+	fails += report(table_tests(),
+			"table cap, expiry, non-mail, implicit TLS, bare ACK, midstream");
+	fails += report(pop3_test(), "POP3 by port, event names the client");
+	fails += report(retrans_test(),
+			"different retransmission of unacknowledged bytes killed, of acknowledged ones passed");
+	fails += report(ipv6_test(), "IPv6 flow keyed, inspected and logged");
+	fails += report(opaque_test(), "STARTTLS makes the flow opaque");
 	ok = mxi_flow_size() <= 1024;
 	printf("%s - idle flow costs %zu bytes (<= 1024)\n", ok ? "ok" : "not ok",
 	       mxi_flow_size());
