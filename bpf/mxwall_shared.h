@@ -46,6 +46,9 @@
  *   mxw_stats        PERCPU_ARRAY    u32 enum mxw_reason -> struct mxw_counter
  *   mxw_tx_ports     DEVMAP[2]       u32 enum mxw_port_slot -> ifindex
  *   mxw_global       ARRAY[2]        u32 enum mxw_global_bucket -> struct mxw_bucket
+ *   mxw_xsks         XSKMAP[128]     u32 mxw_xsk_key(slot, queue) -> AF_XDP socket
+ *   mxw_insp         ARRAY[1]        u32 0 -> struct mxw_insp_state
+ *   mxw_bypass       LRU_HASH        struct mxw_flow_key (client->server) -> struct mxw_flow_val
  * A map's max_entries may be resized by the loader before load; the
  * MXW_*_MAX values below are the defaults.
  */
@@ -61,6 +64,8 @@
 #define MXW_PFX_BUCKET_MAX      (1u << 18)  /* per-prefix SYN buckets (LRU) */
 #define MXW_CT_MAX              (1u << 18)  /* return-path entries (LRU) */
 #define MXW_CONN_MAX            (1u << 19)  /* inbound mail flows (LRU) */
+#define MXW_BYPASS_MAX          (1u << 18)  /* flows exempt from inspection */
+#define MXW_XSK_QUEUES_MAX      64          /* rx queues per port with a socket */
 #define MXW_REASON_TEXT_MAX     32
 
 /* Defaults the fast path applies when a config field is 0. */
@@ -192,6 +197,36 @@ enum mxw_port_slot {
 	MXW_SLOT_MAX = 2,
 };
 
+/* ---- inspection path (AF_XDP, DESIGN.md 2.2, docs/inspection.md) ----------
+ * With MXW_CF_INSPECT set and the inspection path alive (mxw_insp), these
+ * TCP segments of mail flows on ports flagged MXW_PORT_INSPECT and not
+ * MXW_PORT_IMPLICIT_TLS go to mxwalld instead of the other port:
+ *   outside -> inside: to a mail port, with payload, FIN or RST;
+ *   inside -> outside: from a mail port, SYN-ACK, with payload, FIN or RST.
+ * Bare ACKs and the client's SYN (after the SYN buckets) are bridged by the
+ * fast path itself: the engine learns both initial sequence numbers from
+ * the SYN-ACK.  A flow on mxw_bypass is bridged without inspection.
+ * The socket is the one of the port and rx queue the frame arrived on:
+ * mxw_xsks key = mxw_xsk_key(ingress slot, rx_queue_index).  When no socket
+ * is bound there, the daemon is not alive or says it is overloaded, the
+ * segment is bridged uninspected (pass_uninspected) or, with
+ * MXW_CF_FAIL_CLOSED, dropped (drop_fail_closed). */
+#define MXW_XSK_KEYS            (MXW_SLOT_MAX * MXW_XSK_QUEUES_MAX)
+#define mxw_xsk_key(slot, queue) ((slot) * MXW_XSK_QUEUES_MAX + (queue))
+
+struct mxw_insp_state {
+	__u64 alive_until_ns;   /* CLOCK_MONOTONIC; the daemon refreshes it
+				 * while its workers keep up; 0 = absent */
+	__u32 flags;            /* MXW_IF_* */
+	__u32 _pad;
+};
+#define MXW_IF_OVERLOAD         (1u << 0)   /* backlog: bridge uninspected */
+
+/* mxw_bypass: key oriented client -> server (src = the client, sport = its
+ * port, dport = the mail port), proto IPPROTO_TCP; value expires_ns is the
+ * idle deadline, refreshed by the fast path like mxw_ct.  Written by
+ * mxwalld when a flow turns opaque (STARTTLS) or policy trusts it. */
+
 /* ---- per-reason counters (mxw_stats, PERCPU_ARRAY[MXW_R_MAX]) ----------- */
 struct mxw_counter {
 	__u64 packets;
@@ -201,8 +236,8 @@ struct mxw_counter {
 /*
  * X-macro: (enum name, stable text used in stats/metrics).  The order is
  * ABI for mxw_stats indices: append, never reorder.  Every frame counts
- * once in the reason of its verdict; shadow_blocklist and err_redirect are
- * counted in addition to it.
+ * once in the reason of its verdict; shadow_blocklist, err_redirect and
+ * err_xsk_redirect are counted in addition to it.
  */
 #define MXW_REASONS(X) \
 	X(MXW_R_PASS_OUTBOUND,     "pass_outbound")      \
@@ -236,7 +271,9 @@ struct mxw_counter {
 	X(MXW_R_DROP_FAIL_CLOSED,  "drop_fail_closed")   \
 	X(MXW_R_TO_INSPECT,        "to_inspection")      \
 	X(MXW_R_SHADOW_BLOCK,      "shadow_blocklist")   \
-	X(MXW_R_DROP_TCP_FLAGS,    "drop_tcp_flags")
+	X(MXW_R_DROP_TCP_FLAGS,    "drop_tcp_flags")     \
+	X(MXW_R_PASS_BYPASS,       "pass_bypass")        \
+	X(MXW_R_ERR_XSK,           "err_xsk_redirect")
 
 #define MXW_REASON_ENUM(name, text) name,
 enum mxw_reason {

@@ -16,6 +16,8 @@
 
 #include "ctl_addr.h"
 #include "ctl_log.h"
+#include "ctl_policy.h"
+#include "insp.h"
 #include "mxwall_shared.h"
 
 #define CTL_CONFIG_FILE_MAX     (1u << 20)  /* bytes read from a config file */
@@ -25,6 +27,7 @@
 #define CTL_SOCK_PATH_MAX       107         /* sun_path minus the NUL */
 #define CTL_GROUP_MAX           32
 #define CTL_ERR_MAX             256         /* error message buffer */
+#define CTL_DOMAIN_MAX          253         /* one local domain, bytes */
 
 enum ctl_xdp_mode {
 	CTL_XDP_NATIVE = 0,
@@ -81,6 +84,25 @@ struct ctl_config {
 	struct mxw_config fp;
 	uint32_t table_size[CTL_T_MAX];
 	uint32_t reconcile_interval;    /* seconds, connection-count repair */
+
+	/* inspection (DESIGN.md 2.2): the AF_XDP path and the engine */
+	struct {
+		bool enabled;
+		uint32_t queues;        /* rx queues per port; 0 = all */
+		uint32_t ring_size;     /* AF_XDP ring entries */
+		bool zerocopy;
+		uint32_t heartbeat_ms;  /* fast path fails open after this
+					 * long without a sign of life */
+		bool ndpi;              /* nDPI classification */
+		/* Engine settings: ports, limits, memory, per-check actions
+		 * and local domains.  engine.smtp.local_domains[] point into
+		 * domains below; engine.emit is set by mxwalld. */
+		struct mxi_config engine;
+		char domains[SMTP_LOCAL_DOMAINS_MAX][CTL_DOMAIN_MAX + 1];
+	} insp;
+
+	/* policy (DESIGN.md 2.3); allowed / allowed_ctx set by mxwalld */
+	struct ctl_policy_cfg policy;
 
 	/* static entries; owned, freed by ctl_config_free() */
 	struct ctl_prefix *allow;

@@ -116,6 +116,25 @@ enum mxi_verdict mxi_feed(struct mxi_table *t, const struct mxi_pkt *p,
  * Returns how many were removed. */
 unsigned mxi_expire(struct mxi_table *t, uint64_t now_ns, unsigned budget);
 void mxi_get_stats(const struct mxi_table *t, struct mxi_stats *out);
+
+/* One tracked flow, for sessions.list (a copy: no pointers into the
+ * table except the static state name). */
+struct mxi_session_info {
+	uint64_t id;
+	struct mxw_addr client, server;
+	uint16_t cport, sport;          /* host order */
+	uint8_t proto;                  /* enum smtp_proto */
+	const char *state;              /* "active", "opaque", "uninspected",
+					 * "dead", "closed" */
+	uint32_t smtp_flags;            /* SMTP_SF_* */
+	uint32_t commands, errors, junk, rcpts, messages;
+	uint64_t bytes[2];              /* delivered, per enum smtp_dir */
+	uint64_t created_ns, last_ns;
+};
+typedef int (*mxi_session_cb)(void *ctx, const struct mxi_session_info *s);
+/* Walk the tracked flows, most recently active first; cb returns non-zero
+ * to stop.  Returns how many were passed to cb. */
+size_t mxi_foreach(const struct mxi_table *t, mxi_session_cb cb, void *ctx);
 /* Bytes of one tracked flow without buffered data (for the docs' claim). */
 size_t mxi_flow_size(void);
 

@@ -52,6 +52,8 @@
 	X(SMTP_R_MIDSTREAM,         "midstream_pickup",   "MIDSTREAM PICKUP",        SMTP_K_INFO,      SMTP_A_ALLOW) \
 	X(SMTP_R_OPAQUE,            "opaque",             "OPAQUE",                  SMTP_K_INFO,      SMTP_A_ALLOW) \
 	X(SMTP_R_TABLE_FULL,        "table_full",         "TABLE FULL",              SMTP_K_INFO,      SMTP_A_ALLOW) \
-	X(SMTP_R_TCP_UNCHECKED,     "tcp_retrans_unchecked","TCP RETRANSMISSION UNCHECKED", SMTP_K_EVASION, SMTP_A_ALLOW)
+	X(SMTP_R_TCP_UNCHECKED,     "tcp_retrans_unchecked","TCP RETRANSMISSION UNCHECKED", SMTP_K_EVASION, SMTP_A_ALLOW) \
+	X(SMTP_R_NOT_MAIL_PROTO,    "non_mail_protocol",  "NON-MAIL PROTOCOL",       SMTP_K_VIOLATION, SMTP_A_KILL)  \
+	X(SMTP_R_CLEARTEXT_CREDS,   "cleartext_credentials","CLEARTEXT CREDENTIALS", SMTP_K_VIOLATION, SMTP_A_SCORE)
 
 #endif /* SMTP_REASONS_H */

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * ctl_pkt.h - frames of the inspection path, as pure functions (no I/O, so
+ * they are unit-tested and fuzzed alone): parse an Ethernet frame (up to
+ * two VLAN tags, IPv4 / IPv6 with extension headers) into the engine's
+ * struct mxi_pkt with the TCP checksum verified, and build the RST frames
+ * that kill a session.
+ */
+#ifndef CTL_PKT_H
+#define CTL_PKT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "insp.h"
+
+enum ctl_pkt_status {
+	CTL_PKT_OK = 0,         /* TCP, checksum good, *out filled */
+	CTL_PKT_NOT_TCP,        /* not (IPv4|IPv6)/TCP, or a fragment */
+	CTL_PKT_MALFORMED,      /* truncated, bad lengths or offsets */
+	CTL_PKT_BAD_CSUM,       /* IPv4 header or TCP checksum wrong */
+};
+
+/* Where things are in a parsed frame (offsets from the frame start). */
+struct ctl_pkt_info {
+	uint16_t l3_off;        /* IPv4 / IPv6 header */
+	uint16_t l4_off;        /* TCP header */
+	uint16_t payload_off;
+	uint8_t ipv6;           /* 1: IPv6, 0: IPv4 */
+	uint8_t n_vlan;         /* tags before l3 */
+	uint16_t window;        /* TCP window, host order */
+	uint32_t ip_len;        /* IP packet length from its header */
+};
+
+/* Parse frame[0..len).  On CTL_PKT_OK, *out points into frame (payload)
+ * and *info tells the layout.  Ethernet padding past the IP length is
+ * ignored. */
+enum ctl_pkt_status ctl_pkt_parse(const uint8_t *frame, size_t len,
+				  struct mxi_pkt *out,
+				  struct ctl_pkt_info *info);
+
+const char *ctl_pkt_status_name(enum ctl_pkt_status s);
+
+/*
+ * Build the two RSTs that end the session of a killed frame (frame/info as
+ * parsed; the frame came from the client side when from_client):
+ *   to_server: same addresses and VLAN stack as the frame, seq = the
+ *              client's sequence number of the frame (the server's next
+ *              expected byte), ACK set;
+ *   to_client: MACs, addresses and ports swapped, seq = the frame's ack
+ *              number (the client's next expected byte).
+ * When the killed frame came from the server side the roles swap.  Each
+ * buffer must hold CTL_PKT_RST_MAX bytes; lengths are returned through
+ * *len_server / *len_client.  Checksums are complete.  Returns 0, or -1
+ * when the frame is not a parsed TCP frame.
+ */
+#define CTL_PKT_RST_MAX 128
+int ctl_pkt_build_rsts(const uint8_t *frame, const struct ctl_pkt_info *info,
+		       bool from_client,
+		       uint8_t *to_server, size_t *len_server,
+		       uint8_t *to_client, size_t *len_client);
+
+#endif /* CTL_PKT_H */
