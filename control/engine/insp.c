@@ -47,7 +47,9 @@ struct mxi_flow {
 	struct mxi_flow *lprev, *lnext;     /* LRU: head is most recent */
 	struct mxi_key key;
 	uint64_t id;
+	uint64_t created_ns;
 	uint64_t last_ns;
+	uint64_t bytes[2];      /* delivered to the engine, per smtp_dir */
 	uint8_t state;          /* enum mxi_fstate */
 	uint8_t proto;          /* enum smtp_proto */
 	struct tcpr_stream st[2];   /* per enum smtp_dir */
@@ -250,6 +252,8 @@ static int deliver_cb(void *ctx, const uint8_t *data, uint32_t len)
 	struct deliver_ctx *d = ctx;
 	enum smtp_action a = smtp_feed(&d->f->smtp, d->dir, data, len, d->sink);
 
+	d->f->bytes[d->dir] += len;
+
 	if (a > d->act)
 		d->act = a;
 	return a >= SMTP_A_DENY;
@@ -371,6 +375,7 @@ enum mxi_verdict mxi_feed(struct mxi_table *t, const struct mxi_pkt *p,
 		}
 		f->key = k;
 		f->id = t->next_id++;
+		f->created_ns = now_ns;
 		f->proto = cls == 1 ? SMTP_P_SMTP : cls == 2 ? SMTP_P_POP3 :
 								SMTP_P_IMAP;
 		/* A SYN-ACK first means the client's SYN was missed: the
@@ -482,4 +487,50 @@ void mxi_get_stats(const struct mxi_table *t, struct mxi_stats *out)
 	*out = t->st;
 	out->mem_used = t->mem.used;
 	out->mem_peak = t->mem.peak;
+}
+
+static const char *const mxi_state_names[] = {
+	[MXI_FS_ACTIVE] = "active",
+	[MXI_FS_OPAQUE] = "opaque",
+	[MXI_FS_UNINSPECTED] = "uninspected",
+	[MXI_FS_DEAD] = "dead",
+	[MXI_FS_CLOSED] = "closed",
+};
+
+/* The LRU list is already ordered by last packet, most recent first, so
+ * the walk needs no sort and a caller's limit keeps the busiest flows.
+ * Counters of released flows (opaque, dead, closed) stay valid: only the
+ * session's buffers are freed, not its counters. */
+size_t mxi_foreach(const struct mxi_table *t, mxi_session_cb cb, void *ctx)
+{
+	const struct mxi_flow *f;
+	size_t n = 0;
+
+	for (f = t->lru_head; f; f = f->lnext) {
+		struct mxi_session_info s = {
+			.id = f->id,
+			.client = f->key.client,
+			.server = f->key.server,
+			.cport = f->key.cport,
+			.sport = f->key.sport,
+			.proto = f->proto,
+			.state = f->state < sizeof(mxi_state_names) /
+					    sizeof(mxi_state_names[0]) ?
+				 mxi_state_names[f->state] : "unknown",
+			.smtp_flags = f->smtp.flags,
+			.commands = f->smtp.commands,
+			.errors = f->smtp.errors,
+			.junk = f->smtp.junk,
+			.rcpts = f->smtp.rcpts,
+			.messages = f->smtp.messages,
+			.bytes = { f->bytes[0], f->bytes[1] },
+			.created_ns = f->created_ns,
+			.last_ns = f->last_ns,
+		};
+
+		n++;
+		if (cb(ctx, &s))
+			break;
+	}
+	return n;
 }

@@ -668,6 +668,116 @@ static int ipv6_test(void)
 }
 
 /* One TAP-style line per check; returns 1 when it failed. */
+/* mxi_foreach: most recently active first, a stop from the callback,
+ * state names and per-session counters as the engine keeps them. */
+struct walk {
+	int n, stop_at;
+	struct mxi_session_info s[8];
+};
+
+static int walk_cb(void *ctx, const struct mxi_session_info *s)
+{
+	struct walk *w = ctx;
+
+	if (w->n < 8)
+		w->s[w->n] = *s;
+	w->n++;
+	return w->n == w->stop_at;
+}
+
+static int foreach_test(void)
+{
+	/* per flow: client port, first client line, time of that line */
+	static const struct { uint16_t cport; const char *line; uint64_t at; } fl[] = {
+		{ 40001, "EHLO a.example\r\nVRFY root\r\n", 30 },
+		{ 40002, "GET / HTTP/1.0\r\n", 20 },     /* killed: "dead" */
+		{ 40003, "EHLO c.example\r\n", 10 },
+	};
+	static const char greet[] = "220 mx ESMTP\r\n";
+	static const char *const want_state[] = { "active", "dead", "active" };
+	struct rec r;
+	struct mxi_config cfg;
+	struct mxi_table *t;
+	struct mxi_result res;
+	struct walk w;
+	int ok = 1;
+	size_t n;
+
+	memset(&r, 0, sizeof(r));
+	make_cfg(&cfg, &r);
+	t = mxi_table_new(&cfg);
+	/* handshakes and greetings first (times 1, 2, 3), then the client
+	 * lines in time order: flow 2 at 10, flow 1 at 20, flow 0 at 30 */
+	for (unsigned phase = 0; phase < 2; phase++)
+		for (unsigned k = 0; k < 3; k++) {
+			unsigned i = phase ? 2 - k : k;
+			struct pkt p[] = {
+				{ 1, TCPR_F_SYN, 1000, NULL, 0, 0 },
+				{ 0, TCPR_F_SYN | TCPR_F_ACK, 5000, NULL, 0, 1001 },
+				{ 0, TCPR_F_ACK, 5001, (const uint8_t *)greet,
+				  sizeof(greet) - 1, 1001 },
+				{ 1, TCPR_F_ACK, 1001, (const uint8_t *)fl[i].line,
+				  (uint32_t)strlen(fl[i].line), 5001 },
+			};
+
+			for (unsigned j = phase ? 3 : 0; j < (phase ? 4u : 3u); j++) {
+				struct mxi_pkt m;
+
+				to_mxi(&p[j], &m);
+				if (p[j].from_client)
+					m.sport = fl[i].cport;
+				else
+					m.dport = fl[i].cport;
+				mxi_feed(t, &m, phase ? fl[i].at : i + 1, &res);
+			}
+		}
+	memset(&w, 0, sizeof(w));
+	n = mxi_foreach(t, walk_cb, &w);
+	if (n != 3 || w.n != 3)
+		ok = 0;
+	for (unsigned i = 0; ok && i < 3; i++) {
+		const struct mxi_session_info *s = &w.s[i];
+
+		if (s->cport != fl[i].cport || s->sport != 25 ||
+		    strcmp(s->state, want_state[i]) ||
+		    s->created_ns != i + 1 || s->last_ns != fl[i].at ||
+		    s->proto != SMTP_P_SMTP ||
+		    s->bytes[SMTP_DIR_C2S] != strlen(fl[i].line) ||
+		    s->bytes[SMTP_DIR_S2C] != sizeof(greet) - 1 ||
+		    s->server.a[15] != 25 || s->client.a[15] != 9) {
+			printf("# foreach[%u]: port %u state %s created %llu "
+			       "last %llu bytes %llu/%llu\n", i, s->cport,
+			       s->state, (unsigned long long)s->created_ns,
+			       (unsigned long long)s->last_ns,
+			       (unsigned long long)s->bytes[0],
+			       (unsigned long long)s->bytes[1]);
+			ok = 0;
+		}
+	}
+	/* EHLO + VRFY: two commands, VRFY a junk command */
+	if (ok && (w.s[0].commands != 2 || w.s[0].junk != 1 ||
+		   w.s[2].commands != 1 || w.s[0].errors != 0 ||
+		   !(w.s[0].smtp_flags & SMTP_SF_GREETED) ||
+		   w.s[0].id == w.s[1].id || w.s[1].id == w.s[2].id)) {
+		printf("# foreach counters: commands %u junk %u errors %u\n",
+		       w.s[0].commands, w.s[0].junk, w.s[0].errors);
+		ok = 0;
+	}
+	/* the callback stops the walk */
+	memset(&w, 0, sizeof(w));
+	w.stop_at = 2;
+	if (mxi_foreach(t, walk_cb, &w) != 2 || w.n != 2)
+		ok = 0;
+	mxi_table_free(t);
+	/* an empty table calls nothing */
+	t = mxi_table_new(&cfg);
+	memset(&w, 0, sizeof(w));
+	if (mxi_foreach(t, walk_cb, &w) != 0 || w.n != 0)
+		ok = 0;
+	mxi_table_free(t);
+	return ok;
+}
+
 static unsigned report(int ok, const char *what)
 {
 	printf("%s - %s\n", ok ? "ok" : "not ok", what);
@@ -724,6 +834,8 @@ int main(void)
 			"different retransmission of unacknowledged bytes killed, of acknowledged ones passed");
 	fails += report(ipv6_test(), "IPv6 flow keyed, inspected and logged");
 	fails += report(opaque_test(), "STARTTLS makes the flow opaque");
+	fails += report(foreach_test(),
+			"mxi_foreach: recent first, stop, state names, counters");
 	ok = mxi_flow_size() <= 1024;
 	printf("%s - idle flow costs %zu bytes (<= 1024)\n", ok ? "ok" : "not ok",
 	       mxi_flow_size());
