@@ -361,6 +361,17 @@ enum mxi_verdict mxi_feed(struct mxi_table *t, const struct mxi_pkt *p,
 		}
 		if (t->st.flows >= t->cfg.max_flows)
 			mxi_expire(t, now_ns, 16);
+		/* Still full: the least recently active flow goes if it never
+		 * carried a byte (a handshake only: under a spoofed SYN flood
+		 * the server's SYN-ACKs would otherwise fill the table and
+		 * leave real sessions uninspected). */
+		if (t->st.flows >= t->cfg.max_flows && t->lru_tail &&
+		    !t->lru_tail->bytes[0] && !t->lru_tail->bytes[1] &&
+		    t->lru_tail->state == MXI_FS_ACTIVE) {
+			t->st.flows_evicted++;
+			flow_remove(t, t->lru_tail);
+			f = flow_lookup(t, &k, &slot);
+		}
 		if (t->st.flows >= t->cfg.max_flows ||
 		    !(f = calloc(1, sizeof(*f)))) {
 			t->st.table_full++;

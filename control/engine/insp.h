@@ -91,6 +91,7 @@ struct mxi_stats {
 	uint64_t flows_expired;
 	uint64_t flows_closed;
 	uint64_t table_full;        /* new flows refused by the cap */
+	uint64_t flows_evicted;     /* handshake-only flows evicted at the cap */
 	uint64_t packets;
 	uint64_t bytes;
 	uint64_t uninspected;       /* packets forwarded without inspection */

@@ -400,23 +400,45 @@ static int table_tests(void)
 	cfg.idle_timeout_ns = 1000;
 	t = mxi_table_new(&cfg);
 
-	/* cap: 3 flows tracked, the 4th forwarded uninspected */
+	/* handshake-only flows make room at the cap: the 4th SYN evicts
+	 * the least recently active one */
 	for (i = 0; i < 4; i++) {
 		to_mxi(&p, &m);
 		m.sport = (uint16_t)(40000 + i);
-		mxi_feed(t, &m, 10, &res);
-		if (i < 3 && !(res.flags & MXI_RF_NEW))
-			ok = 0;
-		if (i == 3 && (res.verdict != MXI_FORWARD ||
-			       !(res.flags & MXI_RF_UNINSPECTED)))
+		mxi_feed(t, &m, 10 + i, &res);
+		if (!(res.flags & MXI_RF_NEW) || (res.flags & MXI_RF_UNINSPECTED))
 			ok = 0;
 	}
+	mxi_get_stats(t, &st);
+	if (st.flows != 3 || st.flows_evicted != 1 || st.table_full != 0)
+		ok = 0;
+	if (!ok)
+		printf("# evict: flows %llu evicted %llu full %llu\n",
+		       (unsigned long long)st.flows,
+		       (unsigned long long)st.flows_evicted,
+		       (unsigned long long)st.table_full);
+	/* cap: once every flow carried bytes, a new one is forwarded
+	 * uninspected (table_full_action allow) */
+	for (i = 1; i < 4; i++) {
+		struct pkt d = { 1, TCPR_F_ACK, 101,
+				 (const uint8_t *)"NOOP\r\n", 6 };
+
+		to_mxi(&d, &m);
+		m.sport = (uint16_t)(40000 + i);
+		mxi_feed(t, &m, 20, &res);
+	}
+	to_mxi(&p, &m);
+	m.sport = 40009;
+	mxi_feed(t, &m, 30, &res);
+	if (res.verdict != MXI_FORWARD || !(res.flags & MXI_RF_UNINSPECTED))
+		ok = 0;
 	mxi_get_stats(t, &st);
 	if (st.flows != 3 || st.table_full != 1 || st.reason[SMTP_R_TABLE_FULL] != 1)
 		ok = 0;
 	if (!ok)
 		printf("# cap: flows %llu full %llu\n", (unsigned long long)st.flows,
 		       (unsigned long long)st.table_full);
+	r.n = 0;        /* the NOOPs before a greeting were pregreet events */
 	/* expiry */
 	if (mxi_expire(t, 2000, 100) != 3)
 		ok = 0;
