@@ -804,7 +804,10 @@ int ctl_bpf_list_walk(struct ctl_bpf *b, enum ctl_list l, ctl_list_cb cb,
 struct ctl_expire_ctx {
 	uint64_t now;
 	uint64_t next;          /* earliest expiry still ahead, 0 = none */
-	struct ctl_prefix *dead;
+	struct ctl_expired {
+		struct ctl_prefix p;
+		struct mxw_list_entry v;        /* for the unblock event */
+	} *dead;
 	size_t n, cap;
 };
 
@@ -822,19 +825,21 @@ static int ctl_collect_expired(const struct ctl_prefix *p,
 	}
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 256;
-		struct ctl_prefix *n = realloc(c->dead, cap * sizeof(*n));
+		struct ctl_expired *n = realloc(c->dead, cap * sizeof(*n));
 
 		if (!n)
 			return 1;       /* delete what we have; rest next time */
 		c->dead = n;
 		c->cap = cap;
 	}
-	c->dead[c->n++] = *p;
+	c->dead[c->n].p = *p;
+	c->dead[c->n++].v = *v;
 	return 0;
 }
 
-long ctl_bpf_list_expire(struct ctl_bpf *b, enum ctl_list l, uint64_t now_ns,
-			 uint64_t *next_ns)
+long ctl_bpf_list_expire_cb(struct ctl_bpf *b, enum ctl_list l,
+			    uint64_t now_ns, uint64_t *next_ns,
+			    ctl_list_cb on_removed, void *ctx)
 {
 	struct ctl_expire_ctx c = {.now = now_ns};
 	long n = 0;
@@ -842,11 +847,21 @@ long ctl_bpf_list_expire(struct ctl_bpf *b, enum ctl_list l, uint64_t now_ns,
 	ctl_bpf_list_walk(b, l, ctl_collect_expired, &c);
 	if (c.next && (!*next_ns || c.next < *next_ns))
 		*next_ns = c.next;
-	for (size_t i = 0; i < c.n; i++)
-		if (ctl_bpf_list_del(b, l, &c.dead[i]) == 0)
-			n++;
+	for (size_t i = 0; i < c.n; i++) {
+		if (ctl_bpf_list_del(b, l, &c.dead[i].p) != 0)
+			continue;
+		n++;
+		if (on_removed)
+			on_removed(&c.dead[i].p, &c.dead[i].v, ctx);
+	}
 	free(c.dead);
 	return n;
+}
+
+long ctl_bpf_list_expire(struct ctl_bpf *b, enum ctl_list l, uint64_t now_ns,
+			 uint64_t *next_ns)
+{
+	return ctl_bpf_list_expire_cb(b, l, now_ns, next_ns, NULL, NULL);
 }
 
 static int ctl_count_cb(const struct ctl_prefix *p,

@@ -73,6 +73,11 @@ int ctl_bpf_list_walk(struct ctl_bpf *b, enum ctl_list l, ctl_list_cb cb,
  * earliest expiry still ahead lowers *next_ns (0 = none known). */
 long ctl_bpf_list_expire(struct ctl_bpf *b, enum ctl_list l,
 			 uint64_t now_ns, uint64_t *next_ns);
+/* The same, calling on_removed (its return value ignored) for each entry
+ * actually deleted, with the entry as it was: unblock events. */
+long ctl_bpf_list_expire_cb(struct ctl_bpf *b, enum ctl_list l,
+			    uint64_t now_ns, uint64_t *next_ns,
+			    ctl_list_cb on_removed, void *ctx);
 
 /* Recount entries (after start with reused pins). */
 int ctl_bpf_list_count(struct ctl_bpf *b);

@@ -6,17 +6,71 @@
  * state file dirty; the loop writes it (coalesced, at most once a second).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "ctl_audit.h"
+#include "ctl_events.h"
+#include "ctl_insp.h"
 #include "ctl_log.h"
 #include "ctl_proto.h"
 #include "ctl_state.h"
 #include "mxwalld.h"
 
 #define NS_PER_SEC 1000000000ull
+
+/*
+ * The inspection worker (ctl_insp.c) is linked in once it lands; until
+ * then d->insp is always NULL and these are never called, so weak
+ * references let the daemon link without it.
+ * XXX: drop the pragmas when ctl_insp.c is part of mxwalld for good.
+ */
+#pragma weak ctl_insp_sessions
+#pragma weak ctl_insp_stats
+
+static const char *const ctl_check_names[SMTP_R__COUNT] = {
+#define CTL_CHECK_NAME(id, name, kw, kind, act) [id] = name,
+	SMTP_REASONS(CTL_CHECK_NAME)
+#undef CTL_CHECK_NAME
+};
+
+/* Inspection counters, all zero (running false) when it is disabled. */
+static void ctl_insp_snapshot(struct mxwd *d, struct ctl_insp_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (d->insp)
+		ctl_insp_stats(d->insp, st);
+}
+
+/*
+ * Percentile of the block latency histogram in microseconds: the upper
+ * bound of the log2 bucket holding it (bucket i counts latencies in
+ * [2^i, 2^(i+1)) ns, bucket 0 also 0 ns), so the figure never flatters.
+ * -1 when nothing was measured.
+ */
+static double ctl_lat_pct(const struct ctl_insp_stats *st, double p)
+{
+	const size_t nb = sizeof(st->block_lat_hist) /
+			  sizeof(st->block_lat_hist[0]);
+	uint64_t total = 0, want, cum = 0;
+
+	for (size_t i = 0; i < nb; i++)
+		total += st->block_lat_hist[i];
+	if (!total)
+		return -1;
+	want = (uint64_t)((double)total * p);
+	if (want < 1)
+		want = 1;
+	for (size_t i = 0; i < nb; i++) {
+		cum += st->block_lat_hist[i];
+		if (cum >= want)
+			return (double)(1ull << (i + 1)) / 1000.0;
+	}
+	return (double)(1ull << nb) / 1000.0;
+}
 
 #ifndef MXW_VERSION
 #define MXW_VERSION "unknown"
@@ -102,7 +156,101 @@ static char *cmd_status(struct mxwd *d, struct ctl_request *r, size_t *len)
 		"flows_expired", (json_int_t)d->rc_tot.flows_expired,
 		"counts_fixed", (json_int_t)d->rc_tot.counts_fixed);
 
+	if (res) {
+		json_object_set_new(res, "inspection",
+				    json_string(d->insp ? "running" :
+						"disabled"));
+		json_object_set_new(json_object_get(res, "control"),
+				    "subscribers",
+				    json_integer(d->srv.n_subscribers));
+	}
 	return ctl_reply_ok(r->id, res, len);
+}
+
+/* {check name: count} for every engine check (0 when disabled). */
+static json_t *ctl_checks_json(struct mxwd *d)
+{
+	struct ctl_insp_stats st;
+	json_t *o = json_object();
+
+	ctl_insp_snapshot(d, &st);
+	for (int i = 0; o && i < SMTP_R__COUNT; i++)
+		json_object_set_new(o, ctl_check_names[i],
+			json_integer((json_int_t)st.engine.reason[i]));
+	return o;
+}
+
+static json_t *ctl_lat_json(double us)
+{
+	return us < 0 ? json_null() : json_real(us);
+}
+
+static json_t *ctl_insp_json(struct mxwd *d)
+{
+	struct ctl_insp_stats st;
+	json_t *o;
+
+	ctl_insp_snapshot(d, &st);
+	o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+		      "s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:b}",
+		"state", d->insp ? "running" : "disabled",
+		"frames", (json_int_t)st.frames,
+		"forwarded", (json_int_t)st.forwarded,
+		"dropped", (json_int_t)st.dropped,
+		"killed", (json_int_t)st.killed,
+		"rsts_sent", (json_int_t)st.rsts_sent,
+		"bad_csum", (json_int_t)st.bad_csum,
+		"not_tcp", (json_int_t)st.not_tcp,
+		"wrong_side", (json_int_t)st.wrong_side,
+		"bypass_added", (json_int_t)st.bypass_added,
+		"overload_periods", (json_int_t)st.overload_periods,
+		"table_resets", (json_int_t)st.table_resets,
+		"events", (json_int_t)st.events,
+		"events_lost", (json_int_t)st.events_lost,
+		"blocks", (json_int_t)st.blocks,
+		"blocks_failed", (json_int_t)st.blocks_failed,
+		"xsk_rx", (json_int_t)st.xsk_rx,
+		"xsk_tx", (json_int_t)st.xsk_tx,
+		"sockets", (int)st.sockets,
+		"zerocopy", st.zerocopy);
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "sessions", json_pack(
+		"{s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+		"tracked", (json_int_t)st.engine.flows,
+		"created", (json_int_t)st.engine.flows_created,
+		"expired", (json_int_t)st.engine.flows_expired,
+		"closed", (json_int_t)st.engine.flows_closed,
+		"table_full", (json_int_t)st.engine.table_full,
+		"uninspected", (json_int_t)st.engine.uninspected,
+		"mem_used", (json_int_t)st.engine.mem_used));
+	json_object_set_new(o, "block_latency_us", json_pack(
+		"{s:I,s:o,s:o,s:o,s:o}",
+		"count", (json_int_t)st.block_lat_n,
+		"last", st.block_lat_n ?
+			json_real((double)st.block_lat_last_ns / 1000.0) :
+			json_null(),
+		"max", st.block_lat_n ?
+			json_real((double)st.block_lat_max_ns / 1000.0) :
+			json_null(),
+		"p50", ctl_lat_json(ctl_lat_pct(&st, 0.50)),
+		"p99", ctl_lat_json(ctl_lat_pct(&st, 0.99))));
+	return o;
+}
+
+/* Event stream counters: per type published, delivered, dropped. */
+static json_t *ctl_ev_json(struct mxwd *d)
+{
+	json_t *pub = json_object();
+
+	for (int t = 0; pub && t < CTL_EV_MAX; t++)
+		json_object_set_new(pub, ctl_event_type_name(t),
+			json_integer(d->ev ? (json_int_t)d->ev->published[t] :
+				     0));
+	return json_pack("{s:o,s:I,s:I,s:i}", "published", pub,
+		"delivered", (json_int_t)(d->ev ? d->ev->delivered : 0),
+		"dropped", (json_int_t)(d->ev ? d->ev->dropped : 0),
+		"subscribers", (int)d->srv.n_subscribers);
 }
 
 static char *cmd_stats(struct mxwd *d, struct ctl_request *r, size_t *len)
@@ -120,8 +268,10 @@ static char *cmd_stats(struct mxwd *d, struct ctl_request *r, size_t *len)
 			json_pack("{s:I,s:I}",
 				  "packets", (json_int_t)c[i].packets,
 				  "bytes", (json_int_t)c[i].bytes));
-	return ctl_reply_ok(r->id, json_pack("{s:o}", "reasons", reasons),
-			    len);
+	return ctl_reply_ok(r->id, json_pack("{s:o,s:o,s:o,s:o}",
+		"reasons", reasons, "checks", ctl_checks_json(d),
+		"inspection", ctl_insp_json(d), "events", ctl_ev_json(d)),
+		len);
 }
 
 static char *ctl_errno_reply(struct ctl_request *r, int err, const char *what,
@@ -158,6 +308,11 @@ static char *cmd_list_add(struct mxwd *d, struct ctl_request *r,
 	if (v.expires_ns && (!d->next_expiry_ns ||
 			     v.expires_ns < d->next_expiry_ns))
 		d->next_expiry_ns = v.expires_ns;
+	ctl_events_publish(d->ev, ctl_event_block(&(struct ctl_block_info){
+		.allow = l == CTL_LIST_ALLOW, .addr = &r->addr, .ttl = r->ttl,
+		.reason = r->reason, .shadow = r->shadow,
+		.source = CTL_BS_MANUAL, .latency_us = -1,
+	}, ctl_wall_now()));
 	res = ctl_entry_json(&r->addr, &v, now, mxwd_wall_s());
 	json_object_set_new(res, "list", json_string(ctl_list_name(l)));
 	json_object_set_new(res, "created", json_boolean(created));
@@ -177,10 +332,21 @@ static char *cmd_list_del(struct mxwd *d, struct ctl_request *r,
 			  enum ctl_list l, size_t *len)
 {
 	char text[CTL_ADDR_TEXT_MAX];
-	int err = ctl_bpf_list_del(&d->bpf, l, &r->addr);
+	struct mxw_list_entry old = {0};
+	int err;
 
+	/* the entry as it was, for the unblock event; a failed lookup only
+	 * leaves the event without reason and shadow flag */
+	ctl_bpf_list_get(&d->bpf, l, &r->addr, &old);
+	err = ctl_bpf_list_del(&d->bpf, l, &r->addr);
 	if (err)
 		return ctl_errno_reply(r, err, ctl_list_name(l), len);
+	ctl_events_publish(d->ev, ctl_event_block(&(struct ctl_block_info){
+		.unblock = true, .allow = l == CTL_LIST_ALLOW,
+		.addr = &r->addr, .reason = old.reason,
+		.shadow = (old.flags & MXW_LF_SHADOW) != 0,
+		.source = CTL_BS_MANUAL, .latency_us = -1,
+	}, ctl_wall_now()));
 	d->state_dirty = true;
 	ctl_prefix_format(&r->addr, text, sizeof(text));
 	log_info("%s DEL %s", l == CTL_LIST_ALLOW ? "ALLOW" : "BLOCK", text);
@@ -253,6 +419,124 @@ static char *cmd_config_reload(struct mxwd *d, struct ctl_request *r,
 		(json_int_t)d->bpf.generation), len);
 }
 
+static char *cmd_sessions_list(struct mxwd *d, struct ctl_request *r,
+			       size_t *len)
+{
+	json_t *arr = json_array();
+	size_t n = 0;
+
+	if (d->insp)
+		n = ctl_insp_sessions(d->insp, arr, r->limit);
+	return ctl_reply_ok(r->id, json_pack("{s:s,s:o,s:I,s:I}",
+		"inspection", d->insp ? "running" : "disabled",
+		"sessions", arr, "count", (json_int_t)n,
+		"limit", (json_int_t)r->limit), len);
+}
+
+static char *cmd_events_subscribe(struct mxwd *d, struct ctl_request *r,
+				  size_t *len)
+{
+	json_t *types;
+	int err = ctl_server_subscribe(&d->srv, r->ev_mask);
+
+	if (err == -EBUSY)
+		return ctl_reply_error(r->id, CTL_E_BUSY,
+				       "too many event subscribers", len);
+	if (err)
+		return ctl_reply_error(r->id, CTL_E_INTERNAL,
+				       "not a client request", len);
+	types = json_array();
+	for (int t = 0; types && t < CTL_EV_MAX; t++)
+		if (r->ev_mask & (1u << t))
+			json_array_append_new(types,
+				json_string(ctl_event_type_name(t)));
+	return ctl_reply_ok(r->id, json_pack("{s:o,s:i}", "types", types,
+		"subscribers", (int)d->srv.n_subscribers), len);
+}
+
+static char *cmd_audit(struct mxwd *d, struct ctl_request *r, size_t *len)
+{
+	return ctl_reply_ok(r->id, ctl_audit_json(d->ev ? d->ev->audit : NULL),
+			    len);
+}
+
+/* Inspection and event-stream series of the metrics exposition. */
+static void ctl_metrics_insp(struct mxwd *d, FILE *f)
+{
+	struct ctl_insp_stats st;
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} ctr[] = {
+#define C(n, h) { #n, h, offsetof(struct ctl_insp_stats, n) }
+		C(frames, "Frames handed to the inspection path."),
+		C(forwarded, "Frames the inspection path forwarded."),
+		C(dropped, "Frames the inspection path dropped."),
+		C(killed, "Sessions killed with RSTs."),
+		C(rsts_sent, "RST segments sent."),
+		C(bad_csum, "Frames with a bad checksum."),
+		C(bypass_added, "Opaque flows handed to the fast path bypass."),
+		C(overload_periods, "Periods the inspection path was overloaded."),
+		C(blocks, "Blocks written by the inspection path."),
+		C(blocks_failed, "Blocks the inspection path failed to write."),
+		C(events_lost, "Engine events lost in the worker queue."),
+#undef C
+	};
+
+	ctl_insp_snapshot(d, &st);
+	fprintf(f, "# HELP mxwall_inspection_running 1 when the inspection "
+		"path runs.\n# TYPE mxwall_inspection_running gauge\n"
+		"mxwall_inspection_running %d\n", d->insp ? 1 : 0);
+	fprintf(f, "# HELP mxwall_check_total Engine checks raised, by "
+		"check.\n# TYPE mxwall_check_total counter\n");
+	for (int i = 0; i < SMTP_R__COUNT; i++)
+		fprintf(f, "mxwall_check_total{check=\"%s\"} %llu\n",
+			ctl_check_names[i],
+			(unsigned long long)st.engine.reason[i]);
+	for (size_t i = 0; i < sizeof(ctr) / sizeof(ctr[0]); i++)
+		fprintf(f, "# HELP mxwall_inspection_%s_total %s\n"
+			"# TYPE mxwall_inspection_%s_total counter\n"
+			"mxwall_inspection_%s_total %llu\n", ctr[i].name,
+			ctr[i].help, ctr[i].name, ctr[i].name,
+			(unsigned long long)*(const uint64_t *)
+			((const char *)&st + ctr[i].off));
+	fprintf(f, "# HELP mxwall_inspection_sessions Sessions tracked by "
+		"the inspection path.\n"
+		"# TYPE mxwall_inspection_sessions gauge\n"
+		"mxwall_inspection_sessions %llu\n",
+		(unsigned long long)st.engine.flows);
+	/* a summary without _sum: the worker keeps a histogram, no sum */
+	fprintf(f, "# HELP mxwall_block_latency_microseconds Offending "
+		"frame to block entry in the map (log2 bucket upper bound).\n"
+		"# TYPE mxwall_block_latency_microseconds gauge\n");
+	for (int q = 0; q < 2; q++) {
+		double v = ctl_lat_pct(&st, q ? 0.99 : 0.50);
+
+		fprintf(f, "mxwall_block_latency_microseconds{quantile=\"%s\"} "
+			"%.3f\n", q ? "0.99" : "0.5", v < 0 ? 0.0 : v);
+	}
+	fprintf(f, "# HELP mxwall_block_latency_measured_total Blocks whose "
+		"latency was measured.\n"
+		"# TYPE mxwall_block_latency_measured_total counter\n"
+		"mxwall_block_latency_measured_total %llu\n",
+		(unsigned long long)st.block_lat_n);
+	fprintf(f, "# HELP mxwall_events_total Control socket events "
+		"published, by type.\n# TYPE mxwall_events_total counter\n");
+	for (int t = 0; t < CTL_EV_MAX; t++)
+		fprintf(f, "mxwall_events_total{type=\"%s\"} %llu\n",
+			ctl_event_type_name(t), (unsigned long long)
+			(d->ev ? d->ev->published[t] : 0));
+	fprintf(f, "# HELP mxwall_events_dropped_total Event lines "
+		"subscribers missed (output full).\n"
+		"# TYPE mxwall_events_dropped_total counter\n"
+		"mxwall_events_dropped_total %llu\n"
+		"# HELP mxwall_event_subscribers Connected event subscribers.\n"
+		"# TYPE mxwall_event_subscribers gauge\n"
+		"mxwall_event_subscribers %u\n",
+		(unsigned long long)(d->ev ? d->ev->dropped : 0),
+		d->srv.n_subscribers);
+}
+
 /* Prometheus text exposition format 0.0.4. */
 static char *cmd_metrics(struct mxwd *d, struct ctl_request *r, size_t *len)
 {
@@ -322,6 +606,7 @@ static char *cmd_metrics(struct mxwd *d, struct ctl_request *r, size_t *len)
 		"mxwall_uptime_seconds %llu\n",
 		(unsigned long long)((mxwd_mono_ns() - d->start_mono_ns) /
 				     NS_PER_SEC));
+	ctl_metrics_insp(d, f);
 	if (fclose(f) != 0 || !buf) {
 		free(buf);
 		return ctl_reply_error(r->id, CTL_E_INTERNAL, "out of memory",
@@ -378,6 +663,15 @@ char *ctl_cmd_handle(void *ctx, const char *line, size_t len,
 		break;
 	case CTL_CMD_METRICS:
 		out = cmd_metrics(d, &r, reply_len);
+		break;
+	case CTL_CMD_SESSIONS_LIST:
+		out = cmd_sessions_list(d, &r, reply_len);
+		break;
+	case CTL_CMD_EVENTS_SUBSCRIBE:
+		out = cmd_events_subscribe(d, &r, reply_len);
+		break;
+	case CTL_CMD_AUDIT:
+		out = cmd_audit(d, &r, reply_len);
 		break;
 	default:
 		out = ctl_reply_error(r.id, CTL_E_UNKNOWN_COMMAND,

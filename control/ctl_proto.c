@@ -21,6 +21,12 @@ static const char *const ctl_cmd_names[CTL_CMD_MAX] = {
 };
 #undef CTL_CMD_TEXT
 
+#define CTL_EV_TEXT(name, text) [name] = text,
+static const char *const ctl_ev_names[CTL_EV_MAX] = {
+	CTL_EVENT_TYPES(CTL_EV_TEXT)
+};
+#undef CTL_EV_TEXT
+
 #define CTL_ERR_TEXT(name, text) [name] = text,
 static const char *const ctl_err_names[CTL_E_MAX] = {
 	CTL_ERRORS(CTL_ERR_TEXT)
@@ -42,6 +48,19 @@ const char *ctl_cmd_name(enum ctl_cmd cmd)
 const char *ctl_err_name(enum ctl_errcode code)
 {
 	return (unsigned)code < CTL_E_MAX ? ctl_err_names[code] : "internal";
+}
+
+const char *ctl_event_type_name(enum ctl_event_type t)
+{
+	return (unsigned)t < CTL_EV_MAX ? ctl_ev_names[t] : "unknown";
+}
+
+int ctl_event_type_find(const char *name)
+{
+	for (int i = 0; i < CTL_EV_MAX; i++)
+		if (!strcmp(name, ctl_ev_names[i]))
+			return i;
+	return -1;
 }
 
 const char *ctl_list_reason_name(uint32_t reason)
@@ -72,6 +91,8 @@ static const char *const *req_args(enum ctl_cmd cmd)
 					  NULL};
 	static const char *const del[] = {"addr", NULL};
 	static const char *const list[] = {"offset", "limit", NULL};
+	static const char *const limit[] = {"limit", NULL};
+	static const char *const types[] = {"types", NULL};
 
 	switch (cmd) {
 	case CTL_CMD_BLOCK_ADD:
@@ -83,6 +104,10 @@ static const char *const *req_args(enum ctl_cmd cmd)
 	case CTL_CMD_BLOCK_LIST:
 	case CTL_CMD_ALLOW_LIST:
 		return list;
+	case CTL_CMD_SESSIONS_LIST:
+		return limit;
+	case CTL_CMD_EVENTS_SUBSCRIBE:
+		return types;
 	default:
 		return none;
 	}
@@ -101,6 +126,37 @@ static int req_u32(json_t *root, const char *key, uint32_t min, uint32_t max,
 		return req_fail(err, CTL_E_INVALID_ARGUMENT,
 				"%s: must be an integer %u..%u", key, min, max);
 	*out = (uint32_t)n;
+	return 0;
+}
+
+/* "types": a non-empty array of event type names, no repeats; absent:
+ * every type. */
+static int req_types(struct ctl_request *req, struct ctl_error *err)
+{
+	json_t *v = json_object_get(req->root, "types"), *e;
+	size_t i;
+
+	req->ev_mask = CTL_EV_ALL;
+	if (!v)
+		return 0;
+	if (!json_is_array(v) || !json_array_size(v) ||
+	    json_array_size(v) > CTL_EV_MAX)
+		return req_fail(err, CTL_E_INVALID_ARGUMENT,
+				"types: must be an array of 1..%d event type "
+				"names", CTL_EV_MAX);
+	req->ev_mask = 0;
+	json_array_foreach(v, i, e) {
+		int t = json_is_string(e) ?
+			ctl_event_type_find(json_string_value(e)) : -1;
+
+		if (t < 0)
+			return req_fail(err, CTL_E_INVALID_ARGUMENT,
+					"types[%zu]: not an event type", i);
+		if (req->ev_mask & (1u << t))
+			return req_fail(err, CTL_E_INVALID_ARGUMENT,
+					"types[%zu]: repeated", i);
+		req->ev_mask |= 1u << t;
+	}
 	return 0;
 }
 
@@ -135,6 +191,12 @@ static int req_list_args(struct ctl_request *req, struct ctl_error *err)
 			    err) < 0)
 			return -EINVAL;
 		return 0;
+	case CTL_CMD_SESSIONS_LIST:
+		req->limit = CTL_LIST_LIMIT_DEFAULT;
+		return req_u32(root, "limit", 1, CTL_LIST_LIMIT_MAX,
+			       &req->limit, err);
+	case CTL_CMD_EVENTS_SUBSCRIBE:
+		return req_types(req, err);
 	default:
 		return 0;
 	}

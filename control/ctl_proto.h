@@ -31,7 +31,10 @@
 	X(CTL_CMD_ALLOW_LIST,    "allow.list")    \
 	X(CTL_CMD_CONFIG_GET,    "config.get")    \
 	X(CTL_CMD_CONFIG_RELOAD, "config.reload") \
-	X(CTL_CMD_METRICS,       "metrics")
+	X(CTL_CMD_METRICS,       "metrics")       \
+	X(CTL_CMD_SESSIONS_LIST, "sessions.list") \
+	X(CTL_CMD_EVENTS_SUBSCRIBE, "events.subscribe") \
+	X(CTL_CMD_AUDIT,         "audit")
 
 #define CTL_CMD_ENUM(name, text) name,
 enum ctl_cmd {
@@ -60,6 +63,29 @@ enum ctl_errcode {
 };
 #undef CTL_ERR_ENUM
 
+/* Event types of events.subscribe (ctl_events.h): the index is the bit in a subscriber's filter mask.
+ * Append only (clients filter by name, but keep the bits stable). */
+#define CTL_EVENT_TYPES(X) \
+	X(CTL_EV_VIOLATION, "violation") \
+	X(CTL_EV_AUDIT,     "audit")     \
+	X(CTL_EV_BLOCK,     "block")     \
+	X(CTL_EV_UNBLOCK,   "unblock")   \
+	X(CTL_EV_LOST,      "lost")      \
+	X(CTL_EV_RELOAD,    "reload")
+
+#define CTL_EV_ENUM(name, text) name,
+enum ctl_event_type {
+	CTL_EVENT_TYPES(CTL_EV_ENUM)
+	CTL_EV_MAX
+};
+#undef CTL_EV_ENUM
+
+#define CTL_EV_ALL      ((1u << CTL_EV_MAX) - 1)
+
+const char *ctl_event_type_name(enum ctl_event_type t);
+/* Index of a type name, or -1. */
+int ctl_event_type_find(const char *name);
+
 const char *ctl_cmd_name(enum ctl_cmd cmd);
 const char *ctl_err_name(enum ctl_errcode code);
 
@@ -81,9 +107,11 @@ struct ctl_request {
 	uint32_t ttl;           /* seconds, 0 = permanent */
 	uint32_t reason;        /* enum mxw_list_reason */
 	bool shadow;            /* MXW_LF_SHADOW: counted, not enforced */
-	/* block/allow list */
+	/* block/allow list, sessions.list (limit) */
 	uint32_t offset;
 	uint32_t limit;
+	/* events.subscribe: bit per enum ctl_event_type */
+	uint32_t ev_mask;
 };
 
 /*

@@ -11,7 +11,12 @@
  *  - A client with an unfinished request or unsent reply and no progress
  *    for control.stall_timeout seconds is disconnected (spamd-style
  *    deadlines checked in the loop).  An idle client with nothing pending
- *    may stay (future event subscribers).
+ *    may stay, so an event subscriber waiting for events is never idle-
+ *    closed; one that does not read what was sent is (a stalled write).
+ *  - Event subscribers (events.subscribe) share the reply buffer and its
+ *    CTL_OUT_HIGH bound: events beyond it are dropped and counted, and
+ *    once the buffer has drained completely one "lost" event reports the
+ *    gap before any newer event (so the gap is where "lost" says).
  *  - Access: the socket file is 0660 root:<control.group> (group when it
  *    exists) and each peer is checked with SO_PEERCRED: root, our own uid,
  *    or a member of the group.  Others get one permission_denied reply.
@@ -30,6 +35,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "ctl_events.h"
 #include "ctl_log.h"
 #include "ctl_server.h"
 
@@ -37,6 +43,10 @@ static void ctl_client_close(struct ctl_server *s, struct ctl_client *c)
 {
 	if (c->fd < 0)
 		return;
+	if (c->sub_mask)
+		s->n_subscribers--;
+	c->sub_mask = 0;
+	c->sub_lost = 0;
 	close(c->fd);
 	c->fd = -1;
 	ctl_linebuf_free(&c->in);
@@ -294,6 +304,28 @@ static int ctl_out_append(struct ctl_client *c, const char *data, size_t len)
 	return 0;
 }
 
+/* One "lost" event for the gap, then the subscriber receives again. */
+static void ctl_report_lost(struct ctl_client *c)
+{
+	json_t *ev = ctl_event_new(CTL_EV_LOST, ctl_wall_now());
+	char *line;
+	size_t n;
+
+	if (!ev)
+		return;
+	json_object_set_new(ev, "count", json_integer((json_int_t)c->sub_lost));
+	line = json_dumps(ev, JSON_COMPACT);
+	json_decref(ev);
+	if (!line)
+		return;
+	/* the terminating NUL becomes the newline */
+	n = strlen(line);
+	line[n++] = '\n';
+	if (ctl_out_append(c, line, n) == 0)
+		c->sub_lost = 0;
+	free(line);
+}
+
 static void ctl_reply(struct ctl_server *s, struct ctl_client *c,
 		      char *reply, size_t len)
 {
@@ -330,7 +362,9 @@ static bool ctl_process(struct ctl_server *s, struct ctl_client *c,
 		switch (ctl_linebuf_next(&c->in, &line, &len)) {
 		case CTL_LB_LINE:
 			s->requests++;
+			s->cur = c;
 			r = h(ctx, line, len, &rlen);
+			s->cur = NULL;
 			ctl_reply(s, c, r, rlen);
 			break;
 		case CTL_LB_OVERFLOW: {
@@ -453,6 +487,46 @@ void ctl_server_events(struct ctl_server *s, const struct pollfd *pfd,
 		    (c->out_off == c->out_len &&
 		     !ctl_pump(s, c, h, ctx, now_ns)))
 			ctl_client_close(s, c);
+		else if (c->sub_lost && c->out_off == c->out_len)
+			ctl_report_lost(c);
+	}
+}
+
+int ctl_server_subscribe(struct ctl_server *s, uint32_t mask)
+{
+	struct ctl_client *c = s->cur;
+
+	if (!c || !mask)
+		return -EINVAL;
+	if (!c->sub_mask) {
+		if (s->n_subscribers >= CTL_SUBSCRIBERS_MAX)
+			return -EBUSY;
+		s->n_subscribers++;
+	}
+	c->sub_mask = mask;
+	return 0;
+}
+
+void ctl_server_publish(struct ctl_server *s, unsigned type,
+			const char *line, size_t len, uint64_t *delivered,
+			uint64_t *dropped)
+{
+	uint32_t bit = 1u << type;
+
+	for (int i = 0; i < CTL_SERVER_SLOTS_MAX; i++) {
+		struct ctl_client *c = &s->clients[i];
+
+		if (c->fd < 0 || !(c->sub_mask & bit))
+			continue;
+		if (c->sub_lost && c->out_off == c->out_len)
+			ctl_report_lost(c);
+		if (c->sub_lost || c->out_len - c->out_off >= CTL_OUT_HIGH ||
+		    ctl_out_append(c, line, len) < 0) {
+			c->sub_lost++;
+			(*dropped)++;
+			continue;
+		}
+		(*delivered)++;
 	}
 }
 

@@ -31,6 +31,10 @@ struct ctl_client {
 	uint64_t last_io_ns;    /* last byte read or written */
 	uid_t uid;
 	pid_t pid;
+	/* events.subscribe: filter (bit = enum ctl_event_type), 0 = not
+	 * subscribed; events missed while the output was full */
+	uint32_t sub_mask;
+	uint64_t sub_lost;
 };
 
 /* Handles one request line; returns a malloc'd reply line or NULL (then
@@ -50,9 +54,14 @@ struct ctl_server {
 	gid_t gid;
 	/* counters for status / metrics */
 	uint64_t accepted, refused, requests, too_large, stalled;
+	uint32_t n_subscribers;
+	struct ctl_client *cur;         /* client whose request runs now */
 };
 
 #define CTL_SERVER_SLOTS_MAX 4096   /* = control.max_clients maximum */
+/* Event subscribers at once: each may hold CTL_OUT_HIGH of unsent events,
+ * so this bounds that memory (8 MiB). */
+#define CTL_SUBSCRIBERS_MAX  32
 
 int ctl_server_open(struct ctl_server *s, const struct ctl_config *cfg);
 /* Apply reloadable limits (max_clients, max_request_bytes for new
@@ -67,6 +76,18 @@ size_t ctl_server_pollfds(struct ctl_server *s, struct pollfd *pfd,
 void ctl_server_events(struct ctl_server *s, const struct pollfd *pfd,
 		       const int *map, size_t n, ctl_handler_fn h, void *ctx,
 		       uint64_t now_ns);
+/* Make the client whose request is being handled a subscriber with this
+ * filter (CTL_EV_* bits), or change its filter.  -EINVAL outside a
+ * request, -EBUSY at CTL_SUBSCRIBERS_MAX. */
+int ctl_server_subscribe(struct ctl_server *s, uint32_t mask);
+/* Queue one event line (newline included) to every subscriber whose
+ * filter has bit type.  A subscriber with CTL_OUT_HIGH or more unsent
+ * (or with a gap not yet reported) misses it: counted, reported by one
+ * "lost" event once its output has drained. */
+void ctl_server_publish(struct ctl_server *s, unsigned type,
+			const char *line, size_t len, uint64_t *delivered,
+			uint64_t *dropped);
+
 /* Close clients stalled longer than stall_timeout. */
 void ctl_server_expire(struct ctl_server *s, uint64_t now_ns);
 

@@ -3,7 +3,9 @@
  * mxwallctl - command-line client of mxwalld's control socket.
  * One request per run: build the JSON request from the subcommand, send
  * it, read one reply line (bounded), print it for humans or, with -j, as
- * the raw JSON line.  Exit: 0 ok, 1 error reply, 2 usage, 3 no daemon.
+ * the raw JSON line.  `events` then keeps reading: one line per event
+ * until interrupted or the daemon closes the connection.
+ * Exit: 0 ok, 1 error reply, 2 usage, 3 no daemon.
  * Usage and examples: docs/control-protocol.md ("mxwallctl").
  */
 #include <errno.h>
@@ -50,6 +52,10 @@ CTLC_DEFAULT_SOCKET ")\n"
 "  allow add|del|list ...               as for block\n"
 "  config get                           the running configuration\n"
 "  config reload                        re-read the config file\n"
+"  sessions [--limit N]                 sessions the inspection path tracks\n"
+"  events [--types T,T...]              follow the event stream (violation,\n"
+"                                       audit, block, unblock, lost, reload)\n"
+"  audit                                findings about the protected servers\n"
 "  raw JSON                             send one request line as is\n");
 }
 
@@ -159,6 +165,32 @@ static int opt_u32(const char *name, const char *val, json_t *req)
 	return 0;
 }
 
+/* "a,b,c" into an array of strings under key. */
+static int opt_list(const char *val, const char *key, json_t *req)
+{
+	json_t *arr = json_array();
+	const char *p = val;
+
+	while (arr) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+
+		if (!n) {
+			fprintf(stderr, "mxwallctl: empty name in %s\n", val);
+			json_decref(arr);
+			return -1;
+		}
+		json_array_append_new(arr, json_stringn(p, n));
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	if (!arr)
+		return -1;
+	json_object_set_new(req, key, arr);
+	return 0;
+}
+
 /* Build the request from argv (after global options). */
 static json_t *build_request(int argc, char **argv)
 {
@@ -168,8 +200,24 @@ static json_t *build_request(int argc, char **argv)
 
 	json_object_set_new(req, "id", json_integer(1));
 	if (argc == 1 && (!strcmp(cmd, "status") || !strcmp(cmd, "stats") ||
-			  !strcmp(cmd, "metrics"))) {
+			  !strcmp(cmd, "metrics") || !strcmp(cmd, "audit"))) {
 		json_object_set_new(req, "cmd", json_string(cmd));
+		return req;
+	}
+	if (!strcmp(cmd, "sessions") && (argc == 1 || argc == 3)) {
+		json_object_set_new(req, "cmd", json_string("sessions.list"));
+		if (argc == 3 && (strcmp(argv[1], "--limit") ||
+				  opt_u32(argv[1], argv[2], req) < 0))
+			goto bad;
+		return req;
+	}
+	if (!strcmp(cmd, "events") && (argc == 1 || argc == 3)) {
+		json_object_set_new(req, "cmd", json_string("events.subscribe"));
+		if (argc == 3) {
+			if (strcmp(argv[1], "--types") ||
+			    opt_list(argv[2], "types", req) < 0)
+				goto bad;
+		}
 		return req;
 	}
 	if (argc == 2 && !strcmp(cmd, "config") &&
@@ -303,6 +351,43 @@ static void print_human(const char *cmd, json_t *res)
 	} else if (!strcmp(cmd, "block.del") || !strcmp(cmd, "allow.del")) {
 		printf("removed %s from the %slist\n", jstr(res, "addr"),
 		       jstr(res, "list"));
+	} else if (!strcmp(cmd, "sessions.list")) {
+		json_t *arr = json_object_get(res, "sessions");
+
+		if (strcmp(jstr(res, "inspection"), "running"))
+			printf("inspection is %s\n", jstr(res, "inspection"));
+		printf("%-10s %-47s %-47s %-5s %-11s %6s %6s %8s\n", "session",
+		       "client", "server", "proto", "state", "cmds", "errs",
+		       "idle_s");
+		json_array_foreach(arr, i, v) {
+			char c[80], sv[80];
+
+			snprintf(c, sizeof(c), "[%s]:%lld", jstr(v, "client"),
+				 jint(v, "client_port"));
+			snprintf(sv, sizeof(sv), "[%s]:%lld",
+				 jstr(v, "server"), jint(v, "server_port"));
+			printf("%-10lld %-47s %-47s %-5s %-11s %6lld %6lld "
+			       "%8lld\n", jint(v, "session"), c, sv,
+			       jstr(v, "proto"), jstr(v, "state"),
+			       jint(v, "commands"), jint(v, "errors"),
+			       jint(v, "idle_s"));
+		}
+		printf("(%zu sessions)\n", json_array_size(arr));
+	} else if (!strcmp(cmd, "audit")) {
+		json_t *arr = json_object_get(res, "findings");
+
+		printf("%-40s %-24s %8s %-24s %s\n", "server", "check",
+		       "count", "last seen", "example");
+		json_array_foreach(arr, i, v)
+			printf("%-40s %-24s %8lld %-24s %s\n",
+			       jstr(v, "server"), jstr(v, "check"),
+			       jint(v, "count"), jstr(v, "last_seen"),
+			       jstr(v, "example"));
+		printf("(%zu findings", json_array_size(arr));
+		if (jint(res, "overflow"))
+			printf(", %lld events beyond the table",
+			       jint(res, "overflow"));
+		printf(")\n");
 	} else if (!strcmp(cmd, "config.reload")) {
 		printf("configuration reloaded (generation %lld)\n",
 		       jint(res, "generation"));
@@ -332,6 +417,108 @@ static void print_human(const char *cmd, json_t *res)
 			puts(s);
 		free(s);
 	}
+}
+
+/* One event for humans: time, type, then the other fields as key=value
+ * (strings as they are, objects and arrays as compact JSON). */
+static void print_event(json_t *ev)
+{
+	const char *k;
+	json_t *v;
+
+	printf("%s %s", jstr(ev, "time"), jstr(ev, "type"));
+	json_object_foreach(ev, k, v) {
+		char *s;
+
+		if (!strcmp(k, "time") || !strcmp(k, "type") || json_is_null(v))
+			continue;
+		if (json_is_string(v)) {
+			printf(" %s=%s", k, json_string_value(v));
+			continue;
+		}
+		s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		printf(" %s=%s", k, s ? s : "?");
+		free(s);
+	}
+	putchar('\n');
+}
+
+/*
+ * events: the reply line, then one event per line until the daemon
+ * closes the connection or we are interrupted.  Lines are bounded like
+ * replies; stdout is flushed per event so a pipe sees them at once.
+ */
+static int follow_events(int fd, bool raw_json)
+{
+	size_t len = 0, cap = 65536;
+	char *buf = malloc(cap);
+	bool first = true;
+	int rc = CTLC_OK;
+
+	while (buf) {
+		char *nl;
+		ssize_t n;
+
+		while ((nl = memchr(buf, '\n', len))) {
+			size_t ll = (size_t)(nl - buf);
+			json_error_t jerr;
+			json_t *o = json_loadb(buf, ll, 0, &jerr);
+
+			if (!o) {
+				fprintf(stderr, "mxwallctl: invalid line: %s\n",
+					jerr.text);
+				rc = CTLC_CONNECT;
+				goto out;
+			}
+			if (first && !json_is_true(json_object_get(o, "ok"))) {
+				json_t *e = json_object_get(o, "error");
+
+				if (raw_json)
+					printf("%.*s\n", (int)ll, buf);
+				fprintf(stderr, "mxwallctl: %s: %s\n",
+					jstr(e, "code"), jstr(e, "message"));
+				json_decref(o);
+				rc = CTLC_ERR_REPLY;
+				goto out;
+			}
+			if (raw_json)
+				printf("%.*s\n", (int)ll, buf);
+			else if (!first)
+				print_event(o);
+			fflush(stdout);
+			first = false;
+			json_decref(o);
+			memmove(buf, nl + 1, len - ll - 1);
+			len -= ll + 1;
+		}
+		if (len == cap) {
+			char *nb;
+
+			if (cap >= CTLC_REPLY_MAX) {
+				fprintf(stderr, "mxwallctl: line too long\n");
+				rc = CTLC_CONNECT;
+				break;
+			}
+			cap *= 2;
+			nb = realloc(buf, cap);
+			if (!nb)
+				break;
+			buf = nb;
+		}
+		n = recv(fd, buf + len, cap - len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "mxwallctl: the daemon closed the "
+				"event stream\n");
+			rc = CTLC_CONNECT;
+			break;
+		}
+		len += (size_t)n;
+	}
+out:
+	free(buf);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -418,6 +605,12 @@ send:
 		close(fd);
 		json_decref(req);
 		return CTLC_CONNECT;
+	}
+	if (!strcmp(cmd, "events.subscribe")) {
+		rc = follow_events(fd, raw_json);
+		close(fd);
+		json_decref(req);
+		return rc;
 	}
 	reply = read_line(fd, timeout_s * 1000, &rlen);
 	close(fd);

@@ -333,6 +333,22 @@ static int mxwd_lock(const char *dir)
 
 /* ---- reload ---------------------------------------------------------- */
 
+/* "reload" event: ok, generation running now, error (null when ok).
+ * XXX: static entries a reload adds or removes publish no block /
+ * unblock events (source "config") yet: ctl_bpf_apply() does not say
+ * which entries changed. */
+static void mxwd_reload_event(struct mxwd *d, const char *err)
+{
+	json_t *ev = ctl_event_new(CTL_EV_RELOAD, ctl_wall_now());
+
+	if (ev)
+		json_object_update_new(ev, json_pack("{s:b,s:I,s:s?}",
+			"ok", err == NULL,
+			"generation", (json_int_t)d->bpf.generation,
+			"error", err));
+	ctl_events_publish(d->ev, ev);
+}
+
 int mxwd_reload(struct mxwd *d, char *err, size_t errlen)
 {
 	struct ctl_config *n;
@@ -367,6 +383,7 @@ int mxwd_reload(struct mxwd *d, char *err, size_t errlen)
 	d->last_reload_error[0] = '\0';
 	log_info("configuration reloaded from %s (generation %u)",
 		 d->config_path, d->bpf.generation);
+	mxwd_reload_event(d, NULL);
 	return 0;
 fail:
 	d->reloads_failed++;
@@ -374,6 +391,7 @@ fail:
 		 err);
 	log_warn("configuration reload rejected, running config stays: %s",
 		 err);
+	mxwd_reload_event(d, err);
 	return -EINVAL;
 }
 
@@ -439,15 +457,37 @@ static int mxwd_signalfd(void)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
+struct mxwd_expired {
+	struct mxwd *d;
+	bool allow;
+	double wall;
+};
+
+/* One "unblock" event (source "expiry") per entry the sweep removed. */
+static int mxwd_expired_cb(const struct ctl_prefix *p,
+			   const struct mxw_list_entry *v, void *arg)
+{
+	struct mxwd_expired *x = arg;
+
+	ctl_events_publish(x->d->ev, ctl_event_block(&(struct ctl_block_info){
+		.unblock = true, .allow = x->allow, .addr = p,
+		.reason = v->reason, .shadow = (v->flags & MXW_LF_SHADOW) != 0,
+		.source = CTL_BS_EXPIRY, .latency_us = -1,
+	}, x->wall));
+	return 0;
+}
+
 static void mxwd_sweep(struct mxwd *d, uint64_t now)
 {
+	struct mxwd_expired xb = {d, false, ctl_wall_now()};
+	struct mxwd_expired xa = {d, true, xb.wall};
 	long n;
 
 	d->next_expiry_ns = 0;
-	n = ctl_bpf_list_expire(&d->bpf, CTL_LIST_BLOCK, now,
-				&d->next_expiry_ns) +
-	    ctl_bpf_list_expire(&d->bpf, CTL_LIST_ALLOW, now,
-				&d->next_expiry_ns);
+	n = ctl_bpf_list_expire_cb(&d->bpf, CTL_LIST_BLOCK, now,
+				   &d->next_expiry_ns, mxwd_expired_cb, &xb) +
+	    ctl_bpf_list_expire_cb(&d->bpf, CTL_LIST_ALLOW, now,
+				   &d->next_expiry_ns, mxwd_expired_cb, &xa);
 
 	if (n > 0) {
 		d->expired += (uint64_t)n;
@@ -616,7 +656,8 @@ int main(int argc, char **argv)
 		goto out_cfg;
 	}
 	d.rc = ctl_rc_new();
-	if (!d.rc) {
+	d.ev = ctl_events_new(&d.srv);
+	if (!d.rc || !d.ev) {
 		rc = MXWD_EXIT_USAGE;
 		goto out_sig;
 	}
@@ -686,6 +727,7 @@ out_srv:
 	if (lock_fd >= 0)
 		close(lock_fd);
 out_sig:
+	ctl_events_free(d.ev);
 	ctl_rc_free(d.rc);
 	close(sfd);
 out_cfg:

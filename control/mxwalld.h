@@ -12,7 +12,10 @@
 
 #include "ctl_bpf.h"
 #include "ctl_config.h"
+#include "ctl_events.h"
 #include "ctl_server.h"
+
+struct ctl_insp;
 
 struct mxwd {
 	const char *config_path;
@@ -20,6 +23,8 @@ struct mxwd {
 	struct ctl_config *cfg;         /* the running configuration */
 	struct ctl_bpf bpf;
 	struct ctl_server srv;
+	struct ctl_events *ev;          /* event stream and audit findings */
+	struct ctl_insp *insp;          /* inspection path; NULL = disabled */
 
 	uint64_t start_mono_ns;
 	int64_t start_wall;

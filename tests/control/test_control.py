@@ -31,6 +31,9 @@ import time
 SKIP = 77
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED_H = os.path.join(HERE, "..", "..", "bpf", "mxwall_shared.h")
+REASONS_H = os.path.join(HERE, "..", "..", "control", "engine",
+                         "smtp_reasons.h")
+RFC3339_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 BPF_FS_MAGIC = 0xCAFE4A11
 
 
@@ -71,6 +74,65 @@ def reason_names():
     """The stats names, from the X-macro in the shared header."""
     text = open(SHARED_H).read()
     return re.findall(r'X\(MXW_R_\w+,\s*"([a-z0-9_]+)"\)', text)
+
+
+def check_names():
+    """The engine's check names, from the X-macro in smtp_reasons.h."""
+    text = open(REASONS_H).read()
+    return re.findall(r'X\(SMTP_R_\w+,\s*"([a-z0-9_]+)"', text)
+
+
+def parse_prometheus(text):
+    """A strict reading of the text exposition format 0.0.4: returns
+    {(name, labels-tuple): value}; raises Fail on any malformed line, a
+    sample before its family's TYPE, a repeated TYPE or a family split."""
+    name_re = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+    sample_re = re.compile(r"^(%s)(\{(.*)\})? (\S+)$" % name_re)
+    label_re = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\.)*)"(,|$)')
+    typed, done, out = {}, set(), {}
+    current = None
+    check(text.endswith("\n"), "exposition ends with a newline")
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            continue
+        if line.startswith("# TYPE "):
+            parts = line.split(" ")
+            check(len(parts) == 4 and re.fullmatch(name_re, parts[2]) and
+                  parts[3] in ("counter", "gauge", "histogram", "summary",
+                               "untyped"), "TYPE line: " + line)
+            check(parts[2] not in typed, "TYPE repeated: " + line)
+            typed[parts[2]] = parts[3]
+            continue
+        check(not line.startswith("#"), "comment line: " + line)
+        m = sample_re.match(line)
+        check(m, "sample line: " + line)
+        name = m.group(1)
+        fam = name
+        for suf in ("_bucket", "_sum", "_count"):
+            if name.endswith(suf) and name[:-len(suf)] in typed:
+                fam = name[:-len(suf)]
+        check(fam in typed, "sample before its TYPE: " + line)
+        if fam != current:
+            check(fam not in done, "family split: " + line)
+            if current:
+                done.add(current)
+            current = fam
+        labels = ()
+        if m.group(3):
+            rest = m.group(3)
+            pos = 0
+            while pos < len(rest):
+                lm = label_re.match(rest, pos)
+                check(lm, "labels: " + line)
+                labels += ((lm.group(1), lm.group(2)),)
+                pos = lm.end()
+        try:
+            val = float(m.group(4))
+        except ValueError:
+            raise Fail("value: " + line)
+        check((name, labels) not in out, "sample repeated: " + line)
+        out[(name, labels)] = val
+    return out
 
 
 def mapped_key(addr):
@@ -323,6 +385,18 @@ def case_stats(lab):
           "stats carry every reason of MXW_REASONS, in order")
     for n in names:
         check(set(st["reasons"][n]) == {"packets", "bytes"}, n)
+    checks = check_names()
+    check(len(checks) >= 40, "check X-macro parsed")
+    check(list(st["checks"].keys()) == checks,
+          "stats carry every engine check, in order")
+    check(all(v == 0 for v in st["checks"].values()),
+          "checks all 0 with inspection disabled")
+    ins = st["inspection"]
+    check(ins["state"] == "disabled" and ins["frames"] == 0 and
+          ins["block_latency_us"]["p99"] is None, "inspection: %r" % ins)
+    check(set(st["events"]["published"]) == {
+        "violation", "audit", "block", "unblock", "lost", "reload"},
+        "event counters per type")
     c.close()
 
 
@@ -336,9 +410,17 @@ def case_metrics(lab):
                         text, re.M), "metric for " + n)
     check(re.search(r'^mxwall_list_entries\{list="block",kind="prefix"\} 1$',
                     text, re.M), "list gauge")
-    for line in text.splitlines():
-        check(line.startswith("#") or re.match(
-            r'^[a-z_]+(\{[^}]*\})? \d+$', line), "exposition line: " + line)
+    samples = parse_prometheus(text)
+    for n in check_names():
+        check(samples.get(("mxwall_check_total", (("check", n),))) == 0,
+              "mxwall_check_total for " + n)
+    check(samples.get(("mxwall_inspection_running", ())) == 0,
+          "inspection not running")
+    check(("mxwall_block_latency_microseconds", (("quantile", "0.99"),))
+          in samples, "block latency p99")
+    for t in ("violation", "audit", "block", "unblock", "lost", "reload"):
+        check(("mxwall_events_total", (("type", t),)) in samples,
+              "events counter for " + t)
     c.close()
 
 
@@ -926,6 +1008,262 @@ def case_check_config(lab):
           in r.stderr, "message names the key: " + r.stderr)
 
 
+def read_event(conn, want_type=None, timeout=5.0):
+    """Next line that is an event (has "type"), optionally of one type;
+    replies interleaved on the connection are skipped."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        conn.s.settimeout(max(0.05, deadline - time.time()))
+        try:
+            ev = conn.read_line()
+        except socket.timeout:
+            break
+        if "type" not in ev:
+            continue
+        check(RFC3339_MS.match(ev.get("time", "")), "time: %r" % ev)
+        if want_type is None or ev["type"] == want_type:
+            return ev
+    raise Fail("no %s event within %.1f s" % (want_type or "", timeout))
+
+
+def no_event(conn, wait=0.5):
+    conn.s.settimeout(wait)
+    try:
+        line = conn.read_line()
+    except socket.timeout:
+        return
+    raise Fail("unexpected line %r" % line)
+
+
+def case_events_block_unblock(lab):
+    sub = lab.conn()
+    r = sub.ok("events.subscribe")
+    check(r["types"] == ["violation", "audit", "block", "unblock", "lost",
+                         "reload"], "all types by default: %r" % r)
+    check(r["subscribers"] == 1, "one subscriber")
+    c = lab.conn()
+    check(c.ok("status")["control"]["subscribers"] == 1, "status counts it")
+    c.ok("block.add", addr="192.0.2.60", ttl=1, reason="policy")
+    ev = read_event(sub)
+    check(ev["type"] == "block" and ev["addr"] == "192.0.2.60" and
+          ev["ttl"] == 1 and ev["reason"] == "policy" and
+          ev["source"] == "manual" and ev["list"] == "block" and
+          ev["shadow"] is False and "latency_us" not in ev,
+          "block event: %r" % ev)
+    c.ok("block.add", addr="198.51.100.0/24", shadow=True)
+    c.ok("block.del", addr="198.51.100.0/24")
+    ev = read_event(sub)
+    check(ev["type"] == "block" and ev["addr"] == "198.51.100.0/24" and
+          ev["ttl"] == 0 and ev["shadow"] is True, "prefix block %r" % ev)
+    ev = read_event(sub)
+    check(ev["type"] == "unblock" and ev["addr"] == "198.51.100.0/24" and
+          ev["source"] == "manual" and ev["shadow"] is True,
+          "manual unblock %r" % ev)
+    # a failed del publishes nothing
+    c.err("block.del", "not_found", addr="198.51.100.0/24")
+    c.ok("allow.add", addr="192.0.2.61")
+    ev = read_event(sub)
+    check(ev["type"] == "block" and ev["list"] == "allow" and
+          ev["addr"] == "192.0.2.61", "allow.add event %r" % ev)
+    c.ok("allow.del", addr="192.0.2.61")
+    ev = read_event(sub)
+    check(ev["type"] == "unblock" and ev["list"] == "allow",
+          "allow.del event %r" % ev)
+    # the TTL sweep: unblock with source expiry, within ~1 s of the TTL
+    ev = read_event(sub, "unblock", timeout=4)
+    check(ev["addr"] == "192.0.2.60" and ev["source"] == "expiry" and
+          ev["reason"] == "policy", "expiry unblock %r" % ev)
+    # a subscriber may still send requests on the same connection
+    check(sub.ok("status")["pid"] > 0, "request on a subscribed connection")
+    c.ok("config.reload")
+    ev = read_event(sub, "reload")
+    check(ev["ok"] is True and ev["generation"] > 0 and
+          ev["error"] is None, "reload event %r" % ev)
+    st = c.ok("stats")["events"]
+    check(st["published"]["block"] >= 3 and st["published"]["unblock"] >= 3
+          and st["published"]["reload"] >= 1 and st["subscribers"] == 1,
+          "event counters %r" % st)
+    sub.close()
+    time.sleep(0.2)
+    check(c.ok("status")["control"]["subscribers"] == 0,
+          "unsubscribed by closing")
+    c.close()
+
+
+def case_events_filter(lab):
+    c = lab.conn()
+    for bad in ([], ["nope"], "block", ["block", "block"], [1]):
+        c.err("events.subscribe", "invalid_argument", types=bad)
+    c.err("events.subscribe", "invalid_argument", limit=3)
+    only = lab.conn()
+    r = only.ok("events.subscribe", types=["unblock"])
+    check(r["types"] == ["unblock"], "filter echoed: %r" % r)
+    both = lab.conn()
+    check(both.ok("events.subscribe")["subscribers"] == 2, "two subscribers")
+    c.ok("block.add", addr="192.0.2.62")
+    c.ok("block.del", addr="192.0.2.62")
+    ev = read_event(only)
+    check(ev["type"] == "unblock" and ev["addr"] == "192.0.2.62",
+          "filtered subscriber gets only unblock: %r" % ev)
+    no_event(only)
+    check(read_event(both)["type"] == "block", "second subscriber: block")
+    check(read_event(both)["type"] == "unblock", "second subscriber: unblock")
+    # re-subscribing changes the filter, not the count
+    r = only.ok("events.subscribe", types=["block", "reload"])
+    check(r["subscribers"] == 2 and r["types"] == ["block", "reload"],
+          "re-subscribe: %r" % r)
+    c.ok("block.add", addr="192.0.2.63")
+    c.ok("block.del", addr="192.0.2.63")
+    check(read_event(only)["type"] == "block", "new filter applies")
+    no_event(only)
+    only.close()
+    both.close()
+    c.close()
+
+
+def case_events_slow_subscriber(lab):
+    slow = lab.conn()
+    slow.ok("events.subscribe", types=["block", "unblock"])
+    slow.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c = lab.conn()
+    other = lab.conn()
+    # ~4000 events of ~200 bytes: more than the 256 KiB the daemon keeps
+    # for a subscriber plus what the socket holds.
+    n, batch = 2000, 100
+    t0 = time.time()
+    worst = 0.0
+    for b in range(0, n, batch):
+        reqs = b""
+        for i in range(b, b + batch):
+            a = "2001:db8:5::%x" % i
+            reqs += json.dumps({"id": i, "cmd": "block.add", "addr": a,
+                                "reason": "manual"}).encode() + b"\n"
+            reqs += json.dumps({"id": i, "cmd": "block.del",
+                                "addr": a}).encode() + b"\n"
+        c.send_raw(reqs)
+        for _ in range(2 * batch):
+            rep = c.read_line()
+            check(rep.get("ok") is True, "flood request: %r" % rep)
+        t1 = time.time()
+        other.ok("status")
+        worst = max(worst, time.time() - t1)
+    flood_s = time.time() - t0
+    check(worst < 0.5, "other client served within %.2f s" % worst)
+    check(flood_s < 1.8, "flood took %.2f s (stall_timeout is 2 s)"
+          % flood_s)
+    st = other.ok("stats")["events"]
+    check(st["dropped"] > 0, "events dropped for the slow subscriber: %r"
+          % st)
+    # the slow subscriber drains: events, then one "lost" with the count
+    got, lost = 0, None
+    deadline = time.time() + 10
+    while lost is None and time.time() < deadline:
+        ev = read_event(slow)
+        if ev["type"] == "lost":
+            lost = ev
+        else:
+            got += 1
+    check(lost is not None, "lost event after %d events" % got)
+    check(got > 1000, "events up to the bound delivered (%d)" % got)
+    check(lost["count"] + got == 2 * n and lost["count"] == st["dropped"],
+          "lost count %d + delivered %d == %d published (dropped %d)"
+          % (lost["count"], got, 2 * n, st["dropped"]))
+    # and it receives again
+    c.ok("block.add", addr="192.0.2.64")
+    ev = read_event(slow)
+    check(ev["type"] == "block" and ev["addr"] == "192.0.2.64",
+          "events flow again after lost: %r" % ev)
+    c.ok("block.del", addr="192.0.2.64")
+    check(other.ok("status")["control"]["subscribers"] == 1, "still there")
+    slow.close()
+    other.close()
+    c.close()
+
+
+def case_sessions_audit_disabled(lab):
+    c = lab.conn()
+    r = c.ok("sessions.list")
+    check(r["inspection"] == "disabled" and r["sessions"] == [] and
+          r["limit"] == 1000, "sessions.list disabled: %r" % r)
+    check(c.ok("sessions.list", limit=100000)["limit"] == 100000, "max")
+    for bad in (0, 100001, "5", -1):
+        c.err("sessions.list", "invalid_argument", limit=bad)
+    c.err("sessions.list", "invalid_argument", offset=1)
+    a = c.ok("audit")
+    check(a == {"findings": [], "overflow": 0}, "audit empty: %r" % a)
+    c.err("audit", "invalid_argument", limit=1)
+    check(c.ok("status")["inspection"] == "disabled", "status inspection")
+    r = lab.ctl("sessions")
+    check(r.returncode == 0 and "inspection is disabled" in r.stdout and
+          "(0 sessions)" in r.stdout, "mxwallctl sessions: " + r.stdout)
+    r = lab.ctl("audit")
+    check(r.returncode == 0 and "(0 findings)" in r.stdout,
+          "mxwallctl audit: " + r.stdout)
+    r = lab.ctl("sessions", "--limit", "x")
+    check(r.returncode == 2, "bad --limit is a usage error")
+    c.close()
+
+
+def wait_subscribers(c, n):
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        if c.ok("status")["control"]["subscribers"] == n:
+            return
+        time.sleep(0.05)
+    raise Fail("subscribers never reached %d" % n)
+
+
+def read_proc_line(proc, timeout=5.0):
+    """One stdout line of a child, or Fail after timeout."""
+    out = []
+
+    def rd():
+        out.append(proc.stdout.readline())
+    t = threading.Thread(target=rd, daemon=True)
+    t.start()
+    t.join(timeout)
+    if not out or not out[0]:
+        raise Fail("no line from %s within %.1f s" % (proc.args, timeout))
+    return out[0]
+
+
+def case_mxwallctl_events(lab):
+    c = lab.conn()
+    human = subprocess.Popen([lab.mxwallctl, "-s", lab.sock, "events",
+                              "--types", "block,unblock"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    raw = subprocess.Popen([lab.mxwallctl, "-s", lab.sock, "-j", "events"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+    try:
+        wait_subscribers(c, 2)
+        rep = json.loads(read_proc_line(raw))
+        check(rep["ok"] is True and "types" in rep["result"],
+              "-j prints the reply first: %r" % rep)
+        c.ok("block.add", addr="192.0.2.65", ttl=60)
+        line = read_proc_line(human)
+        check(re.match(r"^\S+Z block .*addr=192\.0\.2\.65 .*ttl=60 ",
+                       line) and "source=manual" in line,
+              "human event line: %r" % line)
+        ev = json.loads(read_proc_line(raw))
+        check(ev["type"] == "block" and ev["addr"] == "192.0.2.65",
+              "raw event line: %r" % ev)
+        c.ok("block.del", addr="192.0.2.65")
+        check(" unblock " in read_proc_line(human), "unblock line")
+    finally:
+        for p in (human, raw):
+            p.send_signal(signal.SIGINT)
+            p.wait(timeout=5)
+    wait_subscribers(c, 0)
+    r = lab.ctl("events", "--types", "block,nope")
+    check(r.returncode == 1 and "invalid_argument" in r.stderr,
+          "bad type: rc %d %s" % (r.returncode, r.stderr))
+    r = lab.ctl("events", "--types", "")
+    check(r.returncode == 2, "empty --types is a usage error")
+    c.close()
+
+
 CASES = [
     case_check_config,
     case_status,
@@ -938,6 +1276,11 @@ CASES = [
     case_table_full,
     case_allow,
     case_ttl_expiry,
+    case_events_block_unblock,
+    case_events_filter,
+    case_events_slow_subscriber,
+    case_sessions_audit_disabled,
+    case_mxwallctl_events,
     case_conn_reconcile,
     case_config_get,
     case_malformed_unknown,
