@@ -76,6 +76,7 @@ MXW_INLINE int mxw_reason_passes(__u32 r)
 	case MXW_R_PASS_MAIL:
 	case MXW_R_PASS_V6EXT:
 	case MXW_R_PASS_UNINSPECTED:
+	case MXW_R_PASS_BYPASS:
 		return 1;
 	default:
 		return 0;
@@ -304,6 +305,52 @@ MXW_INLINE void mxw_conn_release(struct mxw_vctx *v, const struct mxw_flow_key *
 		MXW_ATOMIC_ADD32(cnt, (__u32)-1);
 }
 
+/* What a segment due for inspection becomes when it cannot get there
+ * (DESIGN.md 2.1): forwarded and counted, or dropped with fail-closed. */
+MXW_INLINE enum mxw_reason mxw_uninspected(const struct mxw_config *cfg)
+{
+	return (cfg->flags & MXW_CF_FAIL_CLOSED) ? MXW_R_DROP_FAIL_CLOSED :
+						   MXW_R_PASS_UNINSPECTED;
+}
+
+/*
+ * A segment of an inspected mail flow (mxwall_shared.h, "inspection
+ * path"); fk is the flow oriented client -> server.  A live bypass entry
+ * wins (its idle deadline refreshed like mxw_ct's); otherwise the segment
+ * goes to the inspection path if the daemon's heartbeat is current and it
+ * is not overloaded, else to the fail mode.  Two lookups, only on this
+ * path.  The caller (mxw_xdp) falls back to the fail mode as well when no
+ * socket takes the frame.
+ */
+MXW_INLINE enum mxw_reason mxw_inspect(struct mxw_vctx *v,
+				       const struct mxw_flow_key *fk)
+{
+	const struct mxw_insp_state *st;
+	struct mxw_flow_val *bv;
+	__u32 zero = 0;
+	__u64 now = mxw_now(v), exp;
+
+	bv = MXW_TBL_LOOKUP(mxw_bypass, fk);
+	if (bv && bv->expires_ns > now) {
+		exp = now + mxw_ct_timeout(v->cfg, MXW_IPPROTO_TCP);
+		if (bv->expires_ns + MXW_REFRESH_SLACK_NS < exp)
+			bv->expires_ns = exp;
+		return MXW_R_PASS_BYPASS;
+	}
+	st = MXW_TBL_LOOKUP(mxw_insp, &zero);
+	if (st && now < st->alive_until_ns && !(st->flags & MXW_IF_OVERLOAD))
+		return MXW_R_TO_INSPECT;
+	return mxw_uninspected(v->cfg);
+}
+
+/* A mail port whose segments the inspection path reads: flagged
+ * MXW_PORT_INSPECT and not implicit TLS (opaque from the first byte). */
+MXW_INLINE int mxw_port_inspected(__u8 pf)
+{
+	return (pf & (MXW_PORT_INSPECT | MXW_PORT_IMPLICIT_TLS)) ==
+	       MXW_PORT_INSPECT;
+}
+
 /*
  * A SYN to a mail port: the source, prefix and global buckets, then the
  * connection cap.  A SYN refused by the cap has spent its tokens: it was a
@@ -370,13 +417,31 @@ MXW_INLINE enum mxw_reason mxw_outbound(struct mxw_vctx *v)
 	if (!(p->flags & MXW_PF_L4) || (p->flags & MXW_PF_FRAG))
 		return MXW_R_PASS_OUTBOUND;
 	if (p->proto == MXW_IPPROTO_TCP) {
-		if ((p->tcp_flags & (MXW_TCP_SYN | MXW_TCP_ACK)) == MXW_TCP_SYN)
+		__u8 fl = p->tcp_flags;
+
+		if ((fl & (MXW_TCP_SYN | MXW_TCP_ACK)) == MXW_TCP_SYN)
 			open = 1;
 		/* The server closing an inbound mail flow frees its slot. */
-		if ((p->tcp_flags & (MXW_TCP_FIN | MXW_TCP_RST)) &&
+		if ((fl & (MXW_TCP_FIN | MXW_TCP_RST)) &&
 		    v->cfg->max_conns_per_src) {
 			mxw_flow_key_reply(&k, p);
 			mxw_conn_release(v, &k, &p->dst);
+		}
+		/* The server's side of an inspected flow: its SYN-ACK (the
+		 * engine learns both initial sequence numbers from it),
+		 * payload, FIN, RST.  A SYN from a mail port (even one
+		 * with data) opens an outbound flow and is not inspected. */
+		if ((v->cfg->flags & MXW_CF_INSPECT) && !open &&
+		    (p->l4_payload || (fl & (MXW_TCP_FIN | MXW_TCP_RST)) ||
+		     (fl & (MXW_TCP_SYN | MXW_TCP_ACK)) ==
+		     (MXW_TCP_SYN | MXW_TCP_ACK))) {
+			__u32 port = bpf_ntohs(p->sport);
+			__u8 *pf = MXW_TBL_LOOKUP(mxw_ports, &port);
+
+			if (pf && mxw_port_inspected(*pf)) {
+				mxw_flow_key_reply(&k, p);
+				return mxw_inspect(v, &k);
+			}
 		}
 	} else if (p->proto == MXW_IPPROTO_UDP) {
 		open = 1;
@@ -409,6 +474,7 @@ MXW_INLINE enum mxw_reason mxw_inbound(struct mxw_vctx *v)
 	struct mxw_lpm_key lk;
 	struct mxw_flow_key fk;
 	struct mxw_flow_val *cv;
+	enum mxw_reason r;
 	__u8 *pf = 0;
 	__u32 port;
 	__u8 fl;
@@ -505,7 +571,16 @@ MXW_INLINE enum mxw_reason mxw_inbound(struct mxw_vctx *v)
 		 * SYN+FIN / SYN+RST are scanner tricks.  ECE/CWR are fine. */
 		if (fl & (MXW_TCP_ACK | MXW_TCP_FIN | MXW_TCP_RST))
 			return MXW_R_DROP_TCP_FLAGS;
-		return mxw_new_conn(v);
+		r = mxw_new_conn(v);
+		/* A new session on a 4-tuple that was bypassed earlier (the
+		 * client reuses its port after a STARTTLS session) must be
+		 * inspected again: forget the old bypass. */
+		if (r == MXW_R_PASS_MAIL_SYN && (cfg->flags & MXW_CF_INSPECT) &&
+		    mxw_port_inspected(*pf)) {
+			mxw_flow_key_fwd(&fk, p);
+			MXW_TBL_DELETE(mxw_bypass, &fk);
+		}
+		return r;
 	}
 	/* Past the handshake every segment carries ACK, except a bare RST.
 	 * Null, FIN and Xmas scans do not. */
@@ -523,13 +598,13 @@ MXW_INLINE enum mxw_reason mxw_inbound(struct mxw_vctx *v)
 			 * live flows away from LRU eviction */
 			MXW_TBL_LOOKUP(mxw_conn, &fk);
 	}
-	/* The inspection path (issue 4) is not attached yet: payload of
-	 * inspected ports is forwarded uninspected, or dropped if the
-	 * config says fail-closed (DESIGN.md 2.1). */
-	if (p->l4_payload && (cfg->flags & MXW_CF_INSPECT) &&
-	    (*pf & MXW_PORT_INSPECT) && !(*pf & MXW_PORT_IMPLICIT_TLS))
-		return (cfg->flags & MXW_CF_FAIL_CLOSED) ?
-			MXW_R_DROP_FAIL_CLOSED : MXW_R_PASS_UNINSPECTED;
+	/* The client's side of an inspected flow: payload, FIN, RST.  Bare
+	 * ACKs stay here: they carry nothing the engine reads. */
+	if ((cfg->flags & MXW_CF_INSPECT) && mxw_port_inspected(*pf) &&
+	    (p->l4_payload || (fl & (MXW_TCP_FIN | MXW_TCP_RST)))) {
+		mxw_flow_key_fwd(&fk, p);
+		return mxw_inspect(v, &fk);
+	}
 	return MXW_R_PASS_MAIL;
 }
 

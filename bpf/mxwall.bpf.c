@@ -125,6 +125,34 @@ struct {
 	__type(value, struct mxw_bucket);
 } mxw_global SEC(".maps");
 
+/* AF_XDP sockets of the inspection path, one per (port, rx queue).  Not
+ * pinned: sockets belong to the running daemon and leave the map when it
+ * closes them, so a restarted daemon starts from an empty map. */
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, MXW_XSK_KEYS);
+	__type(key, __u32);
+	__type(value, __u32);
+} mxw_xsks SEC(".maps");
+
+/* The daemon's heartbeat and overload flag (struct mxw_insp_state). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mxw_insp_state);
+} mxw_insp SEC(".maps");
+
+/* Flows bridged without inspection.  LRU with per-CPU lists like the other
+ * flow tables: an evicted entry only sends its flow back to inspection. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MXW_BYPASS_MAX);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct mxw_flow_key);
+	__type(value, struct mxw_flow_val);
+} mxw_bypass SEC(".maps");
+
 #include "mxw_verdict.h"
 
 static __always_inline void mxw_count(__u32 reason, __u32 bytes)
@@ -149,7 +177,7 @@ int mxw_xdp(struct xdp_md *ctx)
 	struct mxw_vctx v = {};
 	enum mxw_reason r;
 	enum mxw_dir dir;
-	__u32 zero = 0, slot, len;
+	__u32 zero = 0, slot, len, queue;
 	int act, pr;
 
 	v.cfg = bpf_map_lookup_elem(&mxw_config, &zero);
@@ -168,9 +196,25 @@ int mxw_xdp(struct xdp_md *ctx)
 	}
 	pr = mxw_parse_xdp(ctx, &v.pkt);
 	r = mxw_verdict_parsed(&v, pr, dir);
-	mxw_count(r, len);
 	if (v.shadow)
 		mxw_count(MXW_R_SHADOW_BLOCK, len);
+	if (r == MXW_R_TO_INSPECT) {
+		/* The socket of the port and queue the frame came in on (the
+		 * ingress slot is the other one than the egress slot).  With
+		 * flags 0 an empty slot gives XDP_ABORTED, not a pass. */
+		queue = ctx->rx_queue_index;
+		if (queue < MXW_XSK_QUEUES_MAX) {
+			act = bpf_redirect_map(&mxw_xsks,
+					       mxw_xsk_key(slot ^ 1, queue), 0);
+			if (act == XDP_REDIRECT) {
+				mxw_count(r, len);
+				return act;
+			}
+		}
+		mxw_count(MXW_R_ERR_XSK, len);
+		r = mxw_uninspected(v.cfg);
+	}
+	mxw_count(r, len);
 	if (!mxw_reason_passes(r))
 		return XDP_DROP;
 	act = bpf_redirect_map(&mxw_tx_ports, slot, 0);

@@ -6,9 +6,11 @@
  */
 #include <net/if.h>
 #include <sched.h>
+#include <sys/mman.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <xdp/xsk.h>
 
 #include "mxwall.skel.h"
 #include "mxw_netns_pair.h"
@@ -16,6 +18,88 @@
 static const char backend_name[] = "bpf";
 static struct mxwall_bpf *skel;
 static int prog_fd;
+
+/*
+ * A real AF_XDP socket per appliance port (copy mode, queue 0), so that
+ * bpf_redirect_map() on mxw_xsks can answer XDP_REDIRECT under test_run
+ * (an XSKMAP accepts only a bound socket).  libxdp is told not to load its
+ * own XDP program: only the map entry matters, test_run does not deliver.
+ */
+struct tb_xsk {
+	struct xsk_socket *xsk;
+	struct xsk_umem *umem;
+	struct xsk_ring_prod fill, tx;
+	struct xsk_ring_cons comp, rx;
+	void *area;
+};
+#define TB_XSK_FRAMES   64
+static struct tb_xsk tb_xsk[MXW_SLOT_MAX];
+static const char *const tb_ifname[MXW_SLOT_MAX] = { "mxwt-out", "mxwt-in" };
+
+/* Bind the socket of slot; 0 or -errno (reported by the caller). */
+static int tb_xsk_open(int slot)
+{
+	struct xsk_socket_config xc = {
+		.rx_size = XSK_RING_CONS__DEFAULT_NUM_DESCS,
+		.tx_size = XSK_RING_PROD__DEFAULT_NUM_DESCS,
+		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+		.bind_flags = XDP_COPY,
+	};
+	struct tb_xsk *x = &tb_xsk[slot];
+	size_t size = (size_t)TB_XSK_FRAMES * XSK_UMEM__DEFAULT_FRAME_SIZE;
+	int err;
+
+	x->area = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (x->area == MAP_FAILED) {
+		x->area = NULL;
+		return -errno;
+	}
+	err = xsk_umem__create(&x->umem, x->area, size, &x->fill, &x->comp, NULL);
+	if (err)
+		return err;
+	return xsk_socket__create(&x->xsk, tb_ifname[slot], 0, x->umem,
+				  &x->rx, &x->tx, &xc);
+}
+
+static void tb_xsk_close(void)
+{
+	for (int i = 0; i < MXW_SLOT_MAX; i++) {
+		struct tb_xsk *x = &tb_xsk[i];
+
+		if (x->xsk)
+			xsk_socket__delete(x->xsk);
+		if (x->umem)
+			xsk_umem__delete(x->umem);
+		if (x->area)
+			munmap(x->area, (size_t)TB_XSK_FRAMES *
+			       XSK_UMEM__DEFAULT_FRAME_SIZE);
+		memset(x, 0, sizeof(*x));
+	}
+}
+
+/* Put (or with on == false, remove) the socket of slot at the key the
+ * program computes for a frame of that port under test_run (rx queue 0).
+ * Returns false when no socket could be bound. */
+static bool xsk_bind(int slot, bool on)
+{
+	__u32 key = mxw_xsk_key((__u32)slot, 0);
+	int fd;
+
+	if (!on) {
+		bpf_map_delete_elem(bpf_map__fd(skel->maps.mxw_xsks), &key);
+		return true;
+	}
+	if (!tb_xsk[slot].xsk)
+		return false;
+	fd = xsk_socket__fd(tb_xsk[slot].xsk);
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.mxw_xsks), &key, &fd,
+				BPF_ANY)) {
+		fprintf(stderr, "mxw_xsks[%u] = socket: %s\n", key, strerror(errno));
+		return false;
+	}
+	return true;
+}
 
 static struct bpf_map *bmap(enum tbl t)
 {
@@ -47,6 +131,13 @@ static void tbl_clear(enum tbl t)
 {
 	uint8_t key[64];
 	int fd = bpf_map__fd(bmap(t));
+
+	/* Array-like maps always have a next key: empty them key by key. */
+	if (t == TBL_mxw_xsks) {
+		for (__u32 k = 0; k < MXW_XSK_KEYS; k++)
+			bpf_map_delete_elem(fd, &k);
+		return;
+	}
 
 	while (bpf_map_get_next_key(fd, NULL, key) == 0)
 		if (bpf_map_delete_elem(fd, key))
@@ -97,6 +188,17 @@ static int backend_init(void)
 		return SKIP;
 	}
 	prog_fd = bpf_program__fd(skel->progs.mxw_xdp);
+	for (int i = 0; i < MXW_SLOT_MAX; i++) {
+		err = tb_xsk_open(i);
+		if (err) {
+			fprintf(stderr, "\n*** WARNING: cannot bind an AF_XDP socket to %s "
+				"queue 0 (%s): the to_inspection cases cannot get "
+				"XDP_REDIRECT and are reported as NOT RUN ***\n\n",
+				tb_ifname[i], strerror(-err));
+			tb_xsk_close();
+			break;
+		}
+	}
 	ncpus = libbpf_num_possible_cpus();
 	if (ncpus <= 0) {
 		fprintf(stderr, "cannot count CPUs\n");
@@ -107,5 +209,6 @@ static int backend_init(void)
 
 static void backend_fini(void)
 {
+	tb_xsk_close();
 	mxwall_bpf__destroy(skel);
 }

@@ -129,6 +129,17 @@ static int ut_delete(struct utbl *t, const void *key)
 #define MXW_ATOMIC_ADD32(p, v)          __atomic_fetch_add(p, v, __ATOMIC_RELAXED)
 #include "mxw_verdict.h"
 
+/* A "socket" here is any value in mxw_xsks: the entry is what counts. */
+static bool xsk_bind(int slot, bool on)
+{
+	uint32_t key = mxw_xsk_key((uint32_t)slot, 0), fd = 100 + (uint32_t)slot;
+
+	if (on)
+		return ut_update(&ut[TBL_mxw_xsks], &key, &fd, BPF_ANY) == 0;
+	ut_delete(&ut[TBL_mxw_xsks], &key);
+	return true;
+}
+
 static int tbl_update(enum tbl t, const void *key, const void *val, uint64_t flags)
 {
 	int err = ut_update(&ut[t], key, val, flags);
@@ -201,9 +212,21 @@ static int run_frame(const uint8_t *frame, size_t len, enum port port)
 		return XDP_DROP;
 	}
 	r = mxw_verdict(&v, copy, copy + len, dir);
-	ut_count(r, (uint32_t)len);
 	if (v.shadow)
 		ut_count(MXW_R_SHADOW_BLOCK, (uint32_t)len);
+	if (r == MXW_R_TO_INSPECT) {
+		/* rx queue 0, as under test_run */
+		uint32_t key = mxw_xsk_key(slot ^ 1, 0);
+
+		if (ut_lookup(&ut[TBL_mxw_xsks], &key)) {
+			ut_count(r, (uint32_t)len);
+			free(copy);
+			return XDP_REDIRECT;
+		}
+		ut_count(MXW_R_ERR_XSK, (uint32_t)len);
+		r = mxw_uninspected(v.cfg);
+	}
+	ut_count(r, (uint32_t)len);
 	if (!mxw_reason_passes(r)) {
 		act = XDP_DROP;
 	} else if (ut_lookup(&ut[TBL_mxw_tx_ports], &slot)) {
@@ -249,6 +272,9 @@ static int backend_init(void)
 	ut_make(TBL_mxw_stats, UT_ARRAY, 4, sizeof(struct mxw_counter), MXW_R_MAX);
 	ut_make(TBL_mxw_tx_ports, UT_HASH, 4, 4, MXW_SLOT_MAX);
 	ut_make(TBL_mxw_global, UT_ARRAY, 4, sizeof(struct mxw_bucket), MXW_GB_MAX);
+	ut_make(TBL_mxw_xsks, UT_HASH, 4, 4, MXW_XSK_KEYS);
+	ut_make(TBL_mxw_insp, UT_ARRAY, 4, sizeof(struct mxw_insp_state), 1);
+	ut_make(TBL_mxw_bypass, UT_HASH, sizeof(struct mxw_flow_key), sizeof(struct mxw_flow_val), 64);
 	return 0;
 }
 

@@ -59,7 +59,8 @@ static int failures, checks;
 	X(mxw_config) X(mxw_ports) X(mxw_protected) X(mxw_allow_exact) \
 	X(mxw_allow_lpm) X(mxw_block_exact) X(mxw_block_lpm) \
 	X(mxw_src_bucket) X(mxw_pfx_bucket) X(mxw_ct) X(mxw_conn) \
-	X(mxw_conn_count) X(mxw_stats) X(mxw_tx_ports) X(mxw_global)
+	X(mxw_conn_count) X(mxw_stats) X(mxw_tx_ports) X(mxw_global) \
+	X(mxw_xsks) X(mxw_insp) X(mxw_bypass)
 
 enum tbl {
 #define X(n) TBL_##n,
@@ -77,6 +78,9 @@ static int tbl_update(enum tbl t, const void *key, const void *val, uint64_t fla
 static int tbl_lookup(enum tbl t, const void *key, void *val);
 static int tbl_delete(enum tbl t, const void *key);
 static void tbl_clear(enum tbl t);
+/* Socket of an appliance port (enum mxw_port_slot) in mxw_xsks at rx
+ * queue 0, or out of it; false if the backend has no socket to put. */
+static bool xsk_bind(int slot, bool on);
 static int run_frame(const uint8_t *frame, size_t len, enum port port);
 static int backend_init(void);
 static void backend_fini(void);
@@ -196,6 +200,43 @@ static void list_add(enum list l, const char *what, int64_t ttl_ms, uint32_t fla
 
 static struct mxw_config cfg;
 
+/* The daemon's heartbeat: alive for ttl_ms from now (< 0: went stale),
+ * 0 = absent. */
+static void insp_state(int64_t ttl_ms, uint32_t flags)
+{
+	struct mxw_insp_state st = { 0 };
+	uint32_t zero = 0;
+
+	if (ttl_ms)
+		st.alive_until_ns = (uint64_t)((int64_t)mono_ns() + ttl_ms * 1000000);
+	st.flags = flags;
+	if (tbl_update(TBL_mxw_insp, &zero, &st, BPF_ANY)) {
+		perror("mxw_insp write");
+		exit(1);
+	}
+}
+
+/* A bypass entry for the flow client:cport -> server:25, idle deadline
+ * ttl_ms from now (< 0: already past). */
+static void bypass_add(const char *client, uint16_t cport, const char *server,
+		       int64_t ttl_ms)
+{
+	struct mxw_flow_key k;
+	struct mxw_flow_val v = { 0 };
+
+	memset(&k, 0, sizeof(k));
+	addr_from_text(client, &k.src);
+	addr_from_text(server, &k.dst);
+	k.sport = htons(cport);
+	k.dport = htons(25);
+	k.proto = PB_TCP;
+	v.expires_ns = (uint64_t)((int64_t)mono_ns() + ttl_ms * 1000000);
+	if (tbl_update(TBL_mxw_bypass, &k, &v, BPF_ANY)) {
+		perror("mxw_bypass write");
+		exit(1);
+	}
+}
+
 static void cfg_write(void)
 {
 	uint32_t zero = 0;
@@ -266,8 +307,11 @@ static void reset(void)
 	tbl_clear(TBL_mxw_ct);
 	tbl_clear(TBL_mxw_conn);
 	tbl_clear(TBL_mxw_conn_count);
+	tbl_clear(TBL_mxw_bypass);
+	tbl_clear(TBL_mxw_xsks);
 	for (i = 0; i < MXW_GB_MAX; i++)
 		tbl_update(TBL_mxw_global, &i, &zero_b, BPF_ANY);
+	insp_state(0, 0);
 }
 
 /* Per-reason counters summed over CPUs. */
@@ -467,9 +511,31 @@ static void apply_setup(enum setup s)
 #define C6 .family = 6, .src = "2001:db8:ff::10", .dst = "2001:db8:1::25"
 #define SYN25 .proto = PB_TCP, .sport = 40000, .dport = 25, .flags = F_SYN
 #define ACK25 .proto = PB_TCP, .sport = 40000, .dport = 25, .flags = F_ACK
+#define CLI25 .proto = PB_TCP, .sport = 40000, .dport = 25
 /* inside -> outside */
 #define S4 .family = 4, .src = "10.0.0.25", .dst = "198.51.100.53"
 #define S6 .family = 6, .src = "2001:db8:1::25", .dst = "2001:db8:53::53"
+
+/* The server's side of the C4 / C6 flows (inside -> outside). */
+#define R4 .family = 4, .src = "10.0.0.25", .dst = "192.0.2.10"
+#define R6 .family = 6, .src = "2001:db8:1::25", .dst = "2001:db8:ff::10"
+#define FROM25 .proto = PB_TCP, .sport = 25, .dport = 40000
+
+/* Inspection-path state of a fixture, as bits (fixture.insp). */
+enum {
+	I_ON = 1 << 0,          /* MXW_CF_INSPECT */
+	I_CLOSED = 1 << 1,      /* MXW_CF_FAIL_CLOSED */
+	I_ALIVE = 1 << 2,       /* heartbeat one hour ahead */
+	I_STALE = 1 << 3,       /* heartbeat ran out a second ago */
+	I_OVERLOAD = 1 << 4,    /* MXW_IF_OVERLOAD (with I_ALIVE) */
+	I_SOCK = 1 << 5,        /* a socket on queue 0 of both ports */
+	I_BYPASS = 1 << 6,      /* the C4 and C6 flows bypassed, live */
+	I_BYPASS_OLD = 1 << 7,  /* the same entries, idle deadline past */
+};
+#define I_LIVE (I_ON | I_ALIVE | I_SOCK)
+
+/* fixture.also: a reason counted in addition, stored + 1 (0 = none). */
+#define ALSO(r) ((r) + 1)
 
 struct fixture {
 	const char *label;
@@ -480,6 +546,8 @@ struct fixture {
 	enum port port;
 	int action;
 	int reason;
+	int also;               /* ALSO(reason) or 0 */
+	unsigned int insp;      /* I_* */
 };
 
 static const struct fixture fixtures[] = {
@@ -660,7 +728,102 @@ static const struct fixture fixtures[] = {
 	{ "inspected port, pure ACK", S_INSPECT_CLOSED, {0}, 0, { C4, ACK25 }, P_OUT, PASSV(MXW_R_PASS_MAIL) },
 	{ "implicit-TLS port payload", S_INSPECT_CLOSED, {0}, 0, { C4, .sport = 1, .dport = 465, .flags = F_ACK, .payload = 30 }, P_OUT, PASSV(MXW_R_PASS_MAIL) },
 	{ "inspection off: payload", 0, {0}, 0, { C4, ACK25, .payload = 30 }, P_OUT, PASSV(MXW_R_PASS_MAIL) },
+	{ "inspection off: server payload", 0, {0}, 0, { R4, FROM25, .flags = F_ACK, .payload = 30 }, P_IN, PASSV(MXW_R_PASS_OUTBOUND) },
+
+	/* inspection path live: what goes to the socket, inbound */
+	{ "insp v4 client payload", 0, {0}, 0, { C4, ACK25, .payload = 30 }, P_OUT, XDP_REDIRECT, MXW_R_TO_INSPECT, 0, I_LIVE },
+	{ "insp v6 client payload", 0, {0}, 0, { C6, ACK25, .payload = 30 }, P_OUT, XDP_REDIRECT, MXW_R_TO_INSPECT, 0, I_LIVE },
+	{ "insp v4 802.1Q client payload", 0, {0}, 0, { C4, ACK25, .payload = 30, .vlans = 1 }, P_OUT, XDP_REDIRECT, MXW_R_TO_INSPECT, 0, I_LIVE },
+	{ "insp v6 QinQ client payload", 0, {0}, 0, { C6, ACK25, .payload = 30, .vlans = 2, .tpid = { 0x88a8, 0x8100 } }, P_OUT, XDP_REDIRECT, MXW_R_TO_INSPECT, 0, I_LIVE },
+	{ "insp v4 client FIN", 0, {0}, 0, { C4, CLI25, .flags = F_FIN | F_ACK }, P_OUT, XDP_REDIRECT, MXW_R_TO_INSPECT, 0, I_LIVE },
+	{ "insp v6 client bare RST", 0, {0}, 0, { C6, CLI25, .flags = F_RST }, P_OUT, XDP_REDIRECT, MXW_R_TO_INSPECT, 0, I_LIVE },
+	{ "insp v4 payload to 587", 0, {0}, 0, { C4, .proto = PB_TCP, .sport = 40000, .dport = 587, .flags = F_ACK, .payload = 10 }, P_OUT, XDP_REDIRECT, MXW_R_TO_INSPECT, 0, I_LIVE },
+	{ "insp v4 pure ACK stays", 0, {0}, 0, { C4, ACK25 }, P_OUT, PASSV(MXW_R_PASS_MAIL), 0, I_LIVE },
+	{ "insp v6 pure ACK stays", 0, {0}, 0, { C6, ACK25, .vlans = 1 }, P_OUT, PASSV(MXW_R_PASS_MAIL), 0, I_LIVE },
+	{ "insp v4 SYN stays", 0, {0}, 0, { C4, SYN25 }, P_OUT, PASSV(MXW_R_PASS_MAIL_SYN), 0, I_LIVE },
+	{ "insp v6 SYN stays", 0, {0}, 0, { C6, SYN25 }, P_OUT, PASSV(MXW_R_PASS_MAIL_SYN), 0, I_LIVE },
+	{ "insp v4 implicit-TLS 465 payload", 0, {0}, 0, { C4, .proto = PB_TCP, .sport = 40000, .dport = 465, .flags = F_ACK, .payload = 30 }, P_OUT, PASSV(MXW_R_PASS_MAIL), 0, I_LIVE },
+	{ "insp v6 implicit-TLS 993 FIN", 0, {0}, 0, { C6, .proto = PB_TCP, .sport = 40000, .dport = 993, .flags = F_FIN | F_ACK }, P_OUT, PASSV(MXW_R_PASS_MAIL), 0, I_LIVE },
+	{ "insp mail port without the inspect flag", S_PORT_2525, {0}, 0, { C4, .proto = PB_TCP, .sport = 40000, .dport = 2525, .flags = F_ACK, .payload = 30 }, P_OUT, PASSV(MXW_R_PASS_MAIL), 0, I_LIVE },
+	{ "insp allowlisted source not inspected", S_ALLOW_EXACT4, {0}, 0, { .family = 4, .src = "198.51.100.7", .dst = "10.0.0.25", ACK25, .payload = 30 }, P_OUT, PASSV(MXW_R_PASS_ALLOW), 0, I_LIVE },
+	{ "insp v6 allowlisted /48 not inspected", S_ALLOW_CIDR6, {0}, 0, { .family = 6, .src = "2001:db8:aa::1", .dst = "2001:db8:1::25", ACK25, .payload = 30 }, P_OUT, PASSV(MXW_R_PASS_ALLOW), 0, I_LIVE },
+	{ "insp blocked source dropped before", S_BLOCK_EXACT4, {0}, 0, { .family = 4, .src = "203.0.113.9", .dst = "10.0.0.25", ACK25, .payload = 30 }, P_OUT, DROPV(MXW_R_DROP_BLOCK), 0, I_LIVE },
+	{ "insp v6 blocked /48 dropped before", S_BLOCK_CIDR6, {0}, 0, { .family = 6, .src = "2001:db8:bad::1", .dst = "2001:db8:1::25", ACK25, .payload = 30 }, P_OUT, DROPV(MXW_R_DROP_BLOCK), 0, I_LIVE },
+	{ "insp payload fragment not inspected", 0, {0}, 0, { C4, ACK25, .payload = 30, .mf = 1 }, P_OUT, DROPV(MXW_R_DROP_FRAG), 0, I_LIVE },
+
+	/* inspection path live: the server's side, outbound */
+	{ "insp v4 server SYN-ACK from 25", 0, {0}, 0, { R4, FROM25, .flags = F_SYN | F_ACK }, P_IN, XDP_REDIRECT, MXW_R_TO_INSPECT, 0, I_LIVE },
+	{ "insp v6 server SYN-ACK from 25", 0, {0}, 0, { R6, FROM25, .flags = F_SYN | F_ACK }, P_IN, XDP_REDIRECT, MXW_R_TO_INSPECT, 0, I_LIVE },
+	{ "insp v4 server payload from 25", 0, {0}, 0, { R4, FROM25, .flags = F_ACK | F_PSH, .payload = 40 }, P_IN, XDP_REDIRECT, MXW_R_TO_INSPECT, 0, I_LIVE },
+	{ "insp v6 802.1Q server payload", 0, {0}, 0, { R6, FROM25, .flags = F_ACK, .payload = 40, .vlans = 1 }, P_IN, XDP_REDIRECT, MXW_R_TO_INSPECT, 0, I_LIVE },
+	{ "insp v4 QinQ server SYN-ACK", 0, {0}, 0, { R4, FROM25, .flags = F_SYN | F_ACK, .vlans = 2, .tpid = { 0x88a8, 0x8100 } }, P_IN, XDP_REDIRECT, MXW_R_TO_INSPECT, 0, I_LIVE },
+	{ "insp v4 server FIN", 0, {0}, 0, { R4, FROM25, .flags = F_FIN | F_ACK }, P_IN, XDP_REDIRECT, MXW_R_TO_INSPECT, 0, I_LIVE },
+	{ "insp v6 server RST", 0, {0}, 0, { R6, FROM25, .flags = F_RST | F_ACK }, P_IN, XDP_REDIRECT, MXW_R_TO_INSPECT, 0, I_LIVE },
+	{ "insp v4 server pure ACK stays", 0, {0}, 0, { R4, FROM25, .flags = F_ACK }, P_IN, PASSV(MXW_R_PASS_OUTBOUND), 0, I_LIVE },
+	{ "insp v4 SYN from 25 (outbound open)", 0, {0}, 0, { R4, FROM25, .flags = F_SYN, .payload = 8 }, P_IN, PASSV(MXW_R_PASS_OUTBOUND), 0, I_LIVE },
+	{ "insp v4 server payload from 465", 0, {0}, 0, { R4, .proto = PB_TCP, .sport = 465, .dport = 40000, .flags = F_ACK, .payload = 40 }, P_IN, PASSV(MXW_R_PASS_OUTBOUND), 0, I_LIVE },
+	{ "insp v4 payload from non-mail port 80", 0, {0}, 0, { R4, .proto = PB_TCP, .sport = 80, .dport = 40000, .flags = F_ACK, .payload = 40 }, P_IN, PASSV(MXW_R_PASS_OUTBOUND), 0, I_LIVE },
+	{ "insp v6 SYN-ACK from non-mail port 443", 0, {0}, 0, { R6, .proto = PB_TCP, .sport = 443, .dport = 40000, .flags = F_SYN | F_ACK }, P_IN, PASSV(MXW_R_PASS_OUTBOUND), 0, I_LIVE },
+	{ "insp outbound SMTP to a remote 25", 0, {0}, 0, { S4, .proto = PB_TCP, .sport = 41000, .dport = 25, .flags = F_ACK, .payload = 40 }, P_IN, PASSV(MXW_R_PASS_OUTBOUND), 0, I_LIVE },
+	{ "insp outbound UDP from 25", 0, {0}, 0, { R4, .proto = PB_UDP, .sport = 25, .dport = 40000, .payload = 40 }, P_IN, PASSV(MXW_R_PASS_OUTBOUND), 0, I_LIVE },
+
+	/* fail modes: no socket on the queue, stale heartbeat, overload */
+	{ "insp v4 no socket: fail-open", 0, {0}, 0, { C4, ACK25, .payload = 30 }, P_OUT, PASSV(MXW_R_PASS_UNINSPECTED), ALSO(MXW_R_ERR_XSK), I_ON | I_ALIVE },
+	{ "insp v6 no socket: fail-closed", 0, {0}, 0, { C6, ACK25, .payload = 30 }, P_OUT, DROPV(MXW_R_DROP_FAIL_CLOSED), ALSO(MXW_R_ERR_XSK), I_ON | I_ALIVE | I_CLOSED },
+	{ "insp v4 server, no socket: fail-open", 0, {0}, 0, { R4, FROM25, .flags = F_SYN | F_ACK }, P_IN, PASSV(MXW_R_PASS_UNINSPECTED), ALSO(MXW_R_ERR_XSK), I_ON | I_ALIVE },
+	{ "insp v6 server, no socket: fail-closed", 0, {0}, 0, { R6, FROM25, .flags = F_ACK, .payload = 9 }, P_IN, DROPV(MXW_R_DROP_FAIL_CLOSED), ALSO(MXW_R_ERR_XSK), I_ON | I_ALIVE | I_CLOSED },
+	{ "insp v4 stale heartbeat: fail-open", 0, {0}, 0, { C4, ACK25, .payload = 30 }, P_OUT, PASSV(MXW_R_PASS_UNINSPECTED), 0, I_ON | I_STALE | I_SOCK },
+	{ "insp v6 stale heartbeat: fail-closed", 0, {0}, 0, { C6, ACK25, .payload = 30 }, P_OUT, DROPV(MXW_R_DROP_FAIL_CLOSED), 0, I_ON | I_STALE | I_SOCK | I_CLOSED },
+	{ "insp v4 server, stale: fail-closed", 0, {0}, 0, { R4, FROM25, .flags = F_FIN | F_ACK }, P_IN, DROPV(MXW_R_DROP_FAIL_CLOSED), 0, I_ON | I_STALE | I_SOCK | I_CLOSED },
+	{ "insp v4 daemon never seen: fail-open", 0, {0}, 0, { C4, ACK25, .payload = 30 }, P_OUT, PASSV(MXW_R_PASS_UNINSPECTED), 0, I_ON | I_SOCK },
+	{ "insp v4 overload: fail-open", 0, {0}, 0, { C4, ACK25, .payload = 30 }, P_OUT, PASSV(MXW_R_PASS_UNINSPECTED), 0, I_LIVE | I_OVERLOAD },
+	{ "insp v6 overload: fail-closed", 0, {0}, 0, { C6, ACK25, .payload = 30, .vlans = 1 }, P_OUT, DROPV(MXW_R_DROP_FAIL_CLOSED), 0, I_LIVE | I_OVERLOAD | I_CLOSED },
+	{ "insp v6 server, overload: fail-open", 0, {0}, 0, { R6, FROM25, .flags = F_ACK, .payload = 9 }, P_IN, PASSV(MXW_R_PASS_UNINSPECTED), 0, I_LIVE | I_OVERLOAD },
+	{ "insp fail-closed keeps pure ACKs", 0, {0}, 0, { C4, ACK25 }, P_OUT, PASSV(MXW_R_PASS_MAIL), 0, I_ON | I_CLOSED },
+	{ "insp fail-closed keeps SYNs", 0, {0}, 0, { C6, SYN25 }, P_OUT, PASSV(MXW_R_PASS_MAIL_SYN), 0, I_ON | I_CLOSED },
+
+	/* bypass */
+	{ "bypass v4 client payload", 0, {0}, 0, { C4, ACK25, .payload = 30 }, P_OUT, PASSV(MXW_R_PASS_BYPASS), 0, I_LIVE | I_BYPASS },
+	{ "bypass v6 client payload", 0, {0}, 0, { C6, ACK25, .payload = 30 }, P_OUT, PASSV(MXW_R_PASS_BYPASS), 0, I_LIVE | I_BYPASS },
+	{ "bypass v4 server payload", 0, {0}, 0, { R4, FROM25, .flags = F_ACK, .payload = 30 }, P_IN, PASSV(MXW_R_PASS_BYPASS), 0, I_LIVE | I_BYPASS },
+	{ "bypass v6 802.1Q server FIN", 0, {0}, 0, { R6, FROM25, .flags = F_FIN | F_ACK, .vlans = 1 }, P_IN, PASSV(MXW_R_PASS_BYPASS), 0, I_LIVE | I_BYPASS },
+	{ "bypass wins over fail-closed", 0, {0}, 0, { C4, ACK25, .payload = 30 }, P_OUT, PASSV(MXW_R_PASS_BYPASS), 0, I_ON | I_STALE | I_CLOSED | I_BYPASS },
+	{ "bypass is per flow (other client port)", 0, {0}, 0, { C4, .proto = PB_TCP, .sport = 40001, .dport = 25, .flags = F_ACK, .payload = 30 }, P_OUT, XDP_REDIRECT, MXW_R_TO_INSPECT, 0, I_LIVE | I_BYPASS },
+	{ "bypass v4 expired", 0, {0}, 0, { C4, ACK25, .payload = 30 }, P_OUT, XDP_REDIRECT, MXW_R_TO_INSPECT, 0, I_LIVE | I_BYPASS_OLD },
+	{ "bypass v6 server, expired", 0, {0}, 0, { R6, FROM25, .flags = F_ACK, .payload = 30 }, P_IN, XDP_REDIRECT, MXW_R_TO_INSPECT, 0, I_LIVE | I_BYPASS_OLD },
+	{ "bypass blocked source still dropped", S_BLOCK_EXACT4, {0}, 0, { .family = 4, .src = "203.0.113.9", .dst = "10.0.0.25", ACK25, .payload = 30 }, P_OUT, DROPV(MXW_R_DROP_BLOCK), 0, I_LIVE | I_BYPASS },
 };
+
+/* The inspection state of a fixture into the maps and the config. */
+static void apply_insp(unsigned int in)
+{
+	if (in & I_ON)
+		cfg.flags |= MXW_CF_INSPECT;
+	if (in & I_CLOSED)
+		cfg.flags |= MXW_CF_FAIL_CLOSED;
+	cfg_write();
+	if (in & (I_ALIVE | I_STALE))
+		insp_state((in & I_ALIVE) ? 3600 * 1000 : -1000,
+			   (in & I_OVERLOAD) ? MXW_IF_OVERLOAD : 0);
+	if (in & (I_BYPASS | I_BYPASS_OLD)) {
+		int64_t ttl = (in & I_BYPASS) ? 3600 * 1000 : -1000;
+
+		bypass_add("192.0.2.10", 40000, "10.0.0.25", ttl);
+		bypass_add("2001:db8:ff::10", 40000, "2001:db8:1::25", ttl);
+	}
+}
+
+static int not_run;
+
+/* Sockets on both ports, or a loud note that the case cannot run. */
+static bool sockets_on(const char *label)
+{
+	if (xsk_bind(MXW_SLOT_OUTSIDE, true) && xsk_bind(MXW_SLOT_INSIDE, true))
+		return true;
+	fprintf(stderr, "NOT RUN %s: no AF_XDP socket could be bound\n", label);
+	not_run++;
+	return false;
+}
 
 static void run_fixtures(void)
 {
@@ -669,11 +832,19 @@ static void run_fixtures(void)
 	for (i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
 		const struct fixture *f = &fixtures[i];
 
+		uint8_t frame[PB_MAX_FRAME];
+		size_t len;
+
 		reset();
 		apply_setup(f->setup);
+		apply_insp(f->insp);
+		if ((f->insp & I_SOCK) && !sockets_on(f->label))
+			continue;
 		if (f->pre.family || f->pre.ethertype)
 			run_spec(&f->pre, f->pre_port);
-		expect(f->label, &f->pkt, f->port, f->action, f->reason);
+		len = pb_build(&f->pkt, frame);
+		expect_frame(f->label, frame, len, f->port, f->action, f->reason,
+			     f->also - 1);
 	}
 	printf("fixtures: %zu cases\n", i);
 }
@@ -1125,6 +1296,74 @@ static void test_shadow(void)
 	expect_n("shadow allow entry does not allow", &s, DROPV(MXW_R_DROP_NOT_MAIL));
 }
 
+/*
+ * Inspection over time: a bypass entry's idle deadline is pushed forward
+ * by traffic; a new SYN on a bypassed 4-tuple puts the flow back under
+ * inspection; the heartbeat running out turns the path off.
+ */
+static void test_inspection_time(void)
+{
+	struct pspec pay = { C4, ACK25, .payload = 30 };
+	struct pspec syn = { C4, SYN25 };
+	struct mxw_flow_key k;
+	struct mxw_flow_val v;
+	uint64_t t0;
+
+	reset();
+	apply_insp(I_LIVE);
+	if (!sockets_on("inspection over time"))
+		return;
+	/* Deadline 2 s ahead; one segment pushes it to now + the TCP
+	 * timeout (default 1 h; a 10 s margin covers any scheduling). */
+	bypass_add("192.0.2.10", 40000, "10.0.0.25", 2000);
+	t0 = mono_ns();
+	expect_n("bypass before refresh", &pay, PASSV(MXW_R_PASS_BYPASS));
+	memset(&k, 0, sizeof(k));
+	addr_from_text("192.0.2.10", &k.src);
+	addr_from_text("10.0.0.25", &k.dst);
+	k.sport = htons(40000);
+	k.dport = htons(25);
+	k.proto = PB_TCP;
+	checks++;
+	if (tbl_lookup(TBL_mxw_bypass, &k, &v))
+		fail("bypass refresh", "entry gone: %s", strerror(errno));
+	else if (v.expires_ns < t0 + MXW_CT_TCP_TIMEOUT_DEFAULT_NS - 10ull * 1000000000ull)
+		fail("bypass refresh", "deadline %.1f s ahead, want about %llu s",
+		     (double)(int64_t)(v.expires_ns - t0) / 1e9,
+		     MXW_CT_TCP_TIMEOUT_DEFAULT_NS / 1000000000ull);
+
+	/* A deadline 150 ms ahead has passed after 400 ms (coarse clock:
+	 * a tick is at most 10 ms), traffic in between or not: with a
+	 * 200 ms TCP timeout a refresh cannot carry it past 400 ms. */
+	reset();
+	cfg.ct_tcp_timeout_ns = 200ull * 1000000ull;
+	apply_insp(I_LIVE);
+	sockets_on("bypass expiry");
+	bypass_add("192.0.2.10", 40000, "10.0.0.25", 150);
+	expect_n("bypass live", &pay, PASSV(MXW_R_PASS_BYPASS));
+	sleep_ms(400);
+	expect_n("bypass ran out", &pay, XDP_REDIRECT, MXW_R_TO_INSPECT);
+
+	/* The client reuses its port for a new session: its SYN drops the
+	 * old bypass, so the new session is inspected from its first byte. */
+	reset();
+	apply_insp(I_LIVE);
+	sockets_on("bypass reuse");
+	bypass_add("192.0.2.10", 40000, "10.0.0.25", 3600 * 1000);
+	expect_n("bypassed session", &pay, PASSV(MXW_R_PASS_BYPASS));
+	expect_n("new SYN on the 4-tuple", &syn, PASSV(MXW_R_PASS_MAIL_SYN));
+	expect_n("new session inspected", &pay, XDP_REDIRECT, MXW_R_TO_INSPECT);
+
+	/* Heartbeat 150 ms ahead: inspected now, fail mode after 400 ms. */
+	reset();
+	apply_insp(I_ON | I_SOCK | I_CLOSED);
+	sockets_on("heartbeat");
+	insp_state(150, 0);
+	expect_n("heartbeat current", &pay, XDP_REDIRECT, MXW_R_TO_INSPECT);
+	sleep_ms(400);
+	expect_n("heartbeat ran out", &pay, DROPV(MXW_R_DROP_FAIL_CLOSED));
+}
+
 /* Empty devmap slot: the pass verdict is counted, plus err_redirect. */
 static void test_redirect_error(void)
 {
@@ -1155,10 +1394,14 @@ int main(void)
 	test_expiry();
 	test_shadow();
 	test_redirect_error();
+	test_inspection_time();
 	test_spoofed_flood();
 	test_conn_eviction();
 
 	backend_fini();
 	printf("%s: %d checks, %d failures\n", backend_name, checks, failures);
+	if (not_run)
+		printf("*** %s: %d inspection cases NOT RUN (no AF_XDP socket) ***\n",
+		       backend_name, not_run);
 	return failures ? 1 : 0;
 }
