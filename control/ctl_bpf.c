@@ -6,7 +6,11 @@
  *  - Every map named mxw_* is pinned as <pin_dir>/<name>: an existing pin
  *    is reused (ctl_map_reuse), a missing one is created and pinned by
  *    libbpf (bpf_map__set_pin_path).  A restarted daemon therefore shares the
- *    running program's maps: blocks, buckets and flows survive.  A pinned
+ *    running program's maps: blocks, buckets, flows and bypass entries
+ *    survive.  mxw_xsks is the exception: it holds the running daemon's
+ *    AF_XDP sockets, which leave it when their owner exits, so each load
+ *    gets a fresh, empty one (frames find no socket and take the fail mode
+ *    until the new daemon binds its own).  A pinned
  *    map whose layout or size no longer matches stops the start (the
  *    operator removes the pins deliberately; state comes back from the
  *    state file).
@@ -26,6 +30,7 @@
 #include <limits.h>
 #include <linux/if_link.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,7 +222,8 @@ int ctl_bpf_open(struct ctl_bpf *b, const struct ctl_config *cfg)
 	}
 	bpf_object__for_each_map(m, b->skel->obj) {
 		if (bpf_map__is_internal(m) ||
-		    strncmp(bpf_map__name(m), "mxw_", 4) != 0)
+		    strncmp(bpf_map__name(m), "mxw_", 4) != 0 ||
+		    strcmp(bpf_map__name(m), "mxw_xsks") == 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", cfg->pin_dir,
 			 bpf_map__name(m));
@@ -247,10 +253,14 @@ int ctl_bpf_open(struct ctl_bpf *b, const struct ctl_config *cfg)
 	b->fd_stats = ctl_map_fd(b, "mxw_stats");
 	b->fd_conn = ctl_map_fd(b, "mxw_conn");
 	b->fd_conn_count = ctl_map_fd(b, "mxw_conn_count");
+	b->fd_xsks = ctl_map_fd(b, "mxw_xsks");
+	b->fd_insp = ctl_map_fd(b, "mxw_insp");
+	b->fd_bypass = ctl_map_fd(b, "mxw_bypass");
 	if (b->fd_exact[0] < 0 || b->fd_exact[1] < 0 || b->fd_lpm[0] < 0 ||
 	    b->fd_lpm[1] < 0 || b->fd_config < 0 || b->fd_ports < 0 ||
 	    b->fd_protected < 0 || b->fd_tx < 0 || b->fd_stats < 0 ||
-	    b->fd_conn < 0 || b->fd_conn_count < 0) {
+	    b->fd_conn < 0 || b->fd_conn_count < 0 || b->fd_xsks < 0 ||
+	    b->fd_insp < 0 || b->fd_bypass < 0) {
 		log_error("XDP object lacks a map of the contract");
 		err = -ENOENT;
 		goto fail;
@@ -491,6 +501,12 @@ int ctl_bpf_apply(struct ctl_bpf *b, const struct ctl_config *cfg)
 	    (err = ctl_apply_static(b, CTL_LIST_BLOCK, cfg->block,
 				    cfg->n_block)))
 		return err;
+	/* The inspection switch lives in insp.enabled, not in the fast
+	 * path's section of the config. */
+	if (cfg->insp.enabled)
+		mc.flags |= MXW_CF_INSPECT;
+	else
+		mc.flags &= ~(__u32)MXW_CF_INSPECT;
 	mc.outside_ifindex = (__u32)ifi[MXW_SLOT_OUTSIDE];
 	mc.inside_ifindex = (__u32)ifi[MXW_SLOT_INSIDE];
 	mc.generation = ++b->generation;
@@ -609,6 +625,37 @@ void ctl_bpf_close(struct ctl_bpf *b, bool detach)
 	}
 	mxwall_bpf__destroy(b->skel);
 	b->skel = NULL;
+}
+
+int ctl_bpf_bypass_add(struct ctl_bpf *b, const struct mxw_flow_key *k,
+		       uint64_t expires_ns)
+{
+	struct mxw_flow_val v;
+	struct mxw_flow_key key = *k;
+
+	/* The fast path looks the key up as a whole: padding must be 0. */
+	memset(key._pad, 0, sizeof(key._pad));
+	if (key.proto != IPPROTO_TCP)
+		return -EINVAL;
+	memset(&v, 0, sizeof(v));
+	v.expires_ns = expires_ns;
+	if (bpf_map_update_elem(b->fd_bypass, &key, &v, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int ctl_bpf_insp_alive(struct ctl_bpf *b, uint64_t alive_until_ns,
+		       uint32_t flags)
+{
+	struct mxw_insp_state st;
+	__u32 key = 0;
+
+	memset(&st, 0, sizeof(st));
+	st.alive_until_ns = alive_until_ns;
+	st.flags = flags;
+	if (bpf_map_update_elem(b->fd_insp, &key, &st, BPF_ANY))
+		return -errno;
+	return 0;
 }
 
 int ctl_bpf_list_put(struct ctl_bpf *b, enum ctl_list l,

@@ -28,6 +28,8 @@ struct ctl_bpf {
 	int fd_lpm[2];
 	int fd_config, fd_ports, fd_protected, fd_tx, fd_stats;
 	int fd_conn, fd_conn_count;
+	int fd_xsks;            /* mxw_xsks: for ctl_xsk, not pinned */
+	int fd_insp, fd_bypass; /* inspection heartbeat, bypassed flows */
 	bool pins_reused;       /* list maps came from existing pins */
 	int ifindex[MXW_SLOT_MAX];
 	uint32_t xdp_flags;     /* XDP_FLAGS_DRV_MODE or _SKB_MODE */
@@ -92,6 +94,22 @@ struct ctl_rc_totals {
 int ctl_bpf_reconcile(struct ctl_bpf *b, struct ctl_rc *rc,
 		      unsigned src6_len, uint64_t now_ns,
 		      struct ctl_rc_totals *tot);
+
+/*
+ * Inspection path (mxwall_shared.h): plain map updates on fds, safe from
+ * any thread.  bypass_add puts flow k (oriented client -> server, proto
+ * TCP, else -EINVAL) on mxw_bypass with idle deadline expires_ns
+ * (CLOCK_MONOTONIC); the fast path pushes the deadline forward while the
+ * flow carries traffic, and the entry is forgotten when the client opens
+ * a new session on the same 4-tuple.  insp_alive writes the heartbeat:
+ * the fast path hands segments to the sockets while now < alive_until_ns
+ * and flags lack MXW_IF_OVERLOAD; 0 turns the path off (fail mode).
+ * Both return 0 or -errno.
+ */
+int ctl_bpf_bypass_add(struct ctl_bpf *b, const struct mxw_flow_key *k,
+		       uint64_t expires_ns);
+int ctl_bpf_insp_alive(struct ctl_bpf *b, uint64_t alive_until_ns,
+		       uint32_t flags);
 
 /* Per-reason counters summed over CPUs. */
 int ctl_bpf_stats(struct ctl_bpf *b, struct mxw_counter out[MXW_R_MAX]);

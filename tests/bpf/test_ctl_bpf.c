@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_ctl_bpf.c - mxwalld's loader side of the inspection path
+ * (control/ctl_bpf.c): which maps are pinned, the MXW_CF_INSPECT switch,
+ * ctl_bpf_bypass_add() and ctl_bpf_insp_alive() seen by the real program
+ * through BPF_PROG_TEST_RUN, and bypass entries surviving a restart.
+ *
+ * How: private network and mount namespaces (the kernel tears both down
+ * with the process), a veth pair for the two ports, and a private bpffs
+ * mounted on a temporary directory for the pins, so nothing touches the
+ * host's /sys/fs/bpf.  The to_inspection verdict itself, with a bound
+ * AF_XDP socket, is test_mxwall_bpf.c's business.
+ *
+ * Needs root and BPF: exits 77 (meson: skipped) with a message otherwise.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include "ctl_bpf.h"
+#include "ctl_config.h"
+#include "mxwall.skel.h"
+#include "mxw_netns_pair.h"
+#include "mxw_pktbuild.h"
+
+#define SKIP 77
+
+static int failures, checks;
+static unsigned int if_out, if_in;
+
+#define CHECK(cond, ...) do {                                           \
+	checks++;                                                       \
+	if (!(cond)) {                                                  \
+		failures++;                                             \
+		fprintf(stderr, "FAIL line %d: ", __LINE__);            \
+		fprintf(stderr, __VA_ARGS__);                           \
+		fputc('\n', stderr);                                    \
+	}                                                               \
+} while (0)
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The client -> server key of 192.0.2.10:40000 -> 10.0.0.25:25. */
+static void flow_key(struct mxw_flow_key *k)
+{
+	static const uint8_t c[4] = { 192, 0, 2, 10 }, s[4] = { 10, 0, 0, 25 };
+
+	memset(k, 0, sizeof(*k));
+	k->src.a[10] = k->src.a[11] = 0xff;
+	memcpy(&k->src.a[12], c, 4);
+	k->dst.a[10] = k->dst.a[11] = 0xff;
+	memcpy(&k->dst.a[12], s, 4);
+	k->sport = htons(40000);
+	k->dport = htons(25);
+	k->proto = PB_TCP;
+}
+
+/* One client payload segment of that flow from the outside port; returns
+ * the reason counters that moved (bit per reason) and the action. */
+static uint64_t run_payload(struct ctl_bpf *b, int *action)
+{
+	struct pspec s = { .family = 4, .src = "192.0.2.10", .dst = "10.0.0.25",
+			   .proto = PB_TCP, .sport = 40000, .dport = 25,
+			   .flags = F_ACK | F_PSH, .payload = 20 };
+	struct mxw_counter before[MXW_R_MAX], after[MXW_R_MAX];
+	uint8_t frame[PB_MAX_FRAME];
+	size_t len = pb_build(&s, frame);
+	struct xdp_md ctx = { 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame,
+		    .data_size_in = (uint32_t)len, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+	uint64_t moved = 0;
+
+	ctx.data_end = (uint32_t)len;
+	ctx.ingress_ifindex = if_out;
+	if (ctl_bpf_stats(b, before) ||
+	    bpf_prog_test_run_opts(bpf_program__fd(b->skel->progs.mxw_xdp), &o) ||
+	    ctl_bpf_stats(b, after)) {
+		fprintf(stderr, "test run: %s\n", strerror(errno));
+		exit(1);
+	}
+	for (int r = 0; r < MXW_R_MAX; r++)
+		if (after[r].packets != before[r].packets)
+			moved |= 1ull << r;
+	*action = (int)o.retval;
+	return moved;
+}
+
+#define BIT(r) (1ull << (r))
+
+static bool pinned(const char *dir, const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return access(path, F_OK) == 0;
+}
+
+static uint32_t config_flags(struct ctl_bpf *b)
+{
+	struct mxw_config mc;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(b->fd_config, &zero, &mc))
+		return 0;
+	return mc.flags;
+}
+
+static struct ctl_config *make_config(const char *pin_dir, const char *tmp)
+{
+	char json[1024], err[CTL_ERR_MAX];
+	struct ctl_config *cfg;
+
+	snprintf(json, sizeof(json),
+		 "{\"interfaces\": {\"outside\": \"mxwc-out\", \"inside\": \"mxwc-in\"},"
+		 " \"bpf\": {\"pin_dir\": \"%s\"}, \"state_dir\": \"%s/state\","
+		 " \"control\": {\"socket\": \"%s/sock\"}}", pin_dir, tmp, tmp);
+	cfg = ctl_config_parse(json, strlen(json), err, sizeof(err));
+	if (!cfg) {
+		fprintf(stderr, "config: %s\n", err);
+		exit(1);
+	}
+	return cfg;
+}
+
+static void test_loader(const char *pin_dir, const char *tmp)
+{
+	struct ctl_config *cfg = make_config(pin_dir, tmp);
+	struct mxw_flow_key k, kl;
+	struct mxw_flow_val v;
+	struct mxw_insp_state st;
+	struct ctl_bpf b;
+	uint64_t now, moved;
+	__u32 zero = 0;
+	int act;
+
+	cfg->insp.enabled = true;
+	if (ctl_bpf_open(&b, cfg) || ctl_bpf_apply(&b, cfg)) {
+		fprintf(stderr, "ctl_bpf_open/apply failed\n");
+		exit(1);
+	}
+	CHECK(!b.pins_reused, "fresh pin dir reported as reused");
+	CHECK(config_flags(&b) & MXW_CF_INSPECT, "insp.enabled did not set MXW_CF_INSPECT");
+	CHECK(pinned(pin_dir, "mxw_insp"), "mxw_insp not pinned");
+	CHECK(pinned(pin_dir, "mxw_bypass"), "mxw_bypass not pinned");
+	CHECK(!pinned(pin_dir, "mxw_xsks"), "mxw_xsks pinned (sockets belong to one daemon)");
+
+	/* Heartbeat absent: fail-open, no socket tried. */
+	moved = run_payload(&b, &act);
+	CHECK(moved == BIT(MXW_R_PASS_UNINSPECTED) && act == XDP_REDIRECT,
+	      "no heartbeat: counters %#llx action %d", (unsigned long long)moved, act);
+
+	/* Alive: the program tries the (empty) socket slot. */
+	now = mono_ns();
+	CHECK(ctl_bpf_insp_alive(&b, now + 60ull * 1000000000ull, 0) == 0, "insp_alive");
+	CHECK(bpf_map_lookup_elem(b.fd_insp, &zero, &st) == 0 &&
+	      st.alive_until_ns == now + 60ull * 1000000000ull && st.flags == 0,
+	      "heartbeat not in mxw_insp");
+	moved = run_payload(&b, &act);
+	CHECK(moved == (BIT(MXW_R_PASS_UNINSPECTED) | BIT(MXW_R_ERR_XSK)) &&
+	      act == XDP_REDIRECT, "alive, no socket: counters %#llx action %d",
+	      (unsigned long long)moved, act);
+
+	/* Overloaded: fail mode without trying a socket. */
+	CHECK(ctl_bpf_insp_alive(&b, now + 60ull * 1000000000ull, MXW_IF_OVERLOAD) == 0,
+	      "insp_alive overload");
+	moved = run_payload(&b, &act);
+	CHECK(moved == BIT(MXW_R_PASS_UNINSPECTED), "overload: counters %#llx",
+	      (unsigned long long)moved);
+
+	/* Bypass: junk in the key's padding must not matter. */
+	flow_key(&k);
+	memset(k._pad, 0xa5, sizeof(k._pad));
+	CHECK(ctl_bpf_bypass_add(&b, &k, now + 60ull * 1000000000ull) == 0, "bypass_add");
+	flow_key(&kl);
+	CHECK(bpf_map_lookup_elem(b.fd_bypass, &kl, &v) == 0 &&
+	      v.expires_ns == now + 60ull * 1000000000ull, "bypass entry not found");
+	moved = run_payload(&b, &act);
+	CHECK(moved == BIT(MXW_R_PASS_BYPASS) && act == XDP_REDIRECT,
+	      "bypassed: counters %#llx action %d", (unsigned long long)moved, act);
+	k.proto = PB_UDP;
+	CHECK(ctl_bpf_bypass_add(&b, &k, now) == -EINVAL, "bypass_add accepted UDP");
+
+	/* Inspection switched off: back to pass_mail, bypass or not. */
+	cfg->insp.enabled = false;
+	CHECK(ctl_bpf_apply(&b, cfg) == 0, "apply without inspection");
+	CHECK(!(config_flags(&b) & MXW_CF_INSPECT), "MXW_CF_INSPECT left set");
+	moved = run_payload(&b, &act);
+	CHECK(moved == BIT(MXW_R_PASS_MAIL), "inspection off: counters %#llx",
+	      (unsigned long long)moved);
+	ctl_bpf_close(&b, false);
+
+	/* Restart: the bypass entry and heartbeat maps come back from the
+	 * pins, with a new, empty socket map. */
+	cfg->insp.enabled = true;
+	if (ctl_bpf_open(&b, cfg) || ctl_bpf_apply(&b, cfg)) {
+		fprintf(stderr, "reopen failed\n");
+		exit(1);
+	}
+	CHECK(b.pins_reused, "restart did not reuse the pins");
+	CHECK(bpf_map_lookup_elem(b.fd_bypass, &kl, &v) == 0, "bypass lost at restart");
+	CHECK(bpf_map_lookup_elem(b.fd_insp, &zero, &st) == 0 &&
+	      (st.flags & MXW_IF_OVERLOAD), "heartbeat state lost at restart");
+	moved = run_payload(&b, &act);
+	CHECK(moved == BIT(MXW_R_PASS_BYPASS), "bypass after restart: counters %#llx",
+	      (unsigned long long)moved);
+	ctl_bpf_close(&b, false);
+	ctl_config_free(cfg);
+}
+
+int main(void)
+{
+	char tmp[] = "/tmp/mxw-test-ctlbpf-XXXXXX";
+	char pin_dir[sizeof(tmp) + 8];
+	int err;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (geteuid() != 0) {
+		fprintf(stderr, "SKIP: needs root (BPF, namespaces)\n");
+		return SKIP;
+	}
+	if (unshare(CLONE_NEWNS) ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) {
+		fprintf(stderr, "SKIP: private mount namespace: %s\n", strerror(errno));
+		return SKIP;
+	}
+	err = mxw_netns_pair("mxwc-out", "mxwc-in", &if_out, &if_in);
+	if (err)
+		return err;
+	if (!mkdtemp(tmp)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	if (mount("bpf", tmp, "bpf", 0, NULL)) {
+		fprintf(stderr, "SKIP: mount bpffs: %s\n", strerror(errno));
+		rmdir(tmp);
+		return SKIP;
+	}
+	snprintf(pin_dir, sizeof(pin_dir), "%s/pins", tmp);
+	ctl_log_set_level(CTL_LOG_WARN);
+
+	test_loader(pin_dir, tmp);
+
+	/* The private bpffs and its pins go with the unmount. */
+	umount2(tmp, MNT_DETACH);
+	rmdir(tmp);
+	printf("ctl_bpf: %d checks, %d failures\n", checks, failures);
+	return failures ? 1 : 0;
+}
