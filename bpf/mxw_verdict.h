@@ -330,6 +330,8 @@ MXW_INLINE enum mxw_reason mxw_inspect(struct mxw_vctx *v,
 	__u32 zero = 0;
 	__u64 now = mxw_now(v), exp;
 
+	/* XXX: a bypass entry outlives its flow's FIN/RST until its idle
+	 * deadline; only a new SYN on the 4-tuple forgets it (mxw_inbound). */
 	bv = MXW_TBL_LOOKUP(mxw_bypass, fk);
 	if (bv && bv->expires_ns > now) {
 		exp = now + mxw_ct_timeout(v->cfg, MXW_IPPROTO_TCP);

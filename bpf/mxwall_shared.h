@@ -210,7 +210,10 @@ enum mxw_port_slot {
  * mxw_xsks key = mxw_xsk_key(ingress slot, rx_queue_index).  When no socket
  * is bound there, the daemon is not alive or says it is overloaded, the
  * segment is bridged uninspected (pass_uninspected) or, with
- * MXW_CF_FAIL_CLOSED, dropped (drop_fail_closed). */
+ * MXW_CF_FAIL_CLOSED, dropped (drop_fail_closed); so is a frame from an rx
+ * queue >= MXW_XSK_QUEUES_MAX, which has no key of its own.  A client SYN
+ * that passes the buckets deletes the bypass entry of its 4-tuple: a
+ * reused client port starts a new session, inspected again. */
 #define MXW_XSK_KEYS            (MXW_SLOT_MAX * MXW_XSK_QUEUES_MAX)
 #define mxw_xsk_key(slot, queue) ((slot) * MXW_XSK_QUEUES_MAX + (queue))
 

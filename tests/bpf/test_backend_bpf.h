@@ -157,6 +157,7 @@ static int run_frame(const uint8_t *frame, size_t len, enum port port)
 
 	ctx.data_end = (uint32_t)len;
 	ctx.ingress_ifindex = port == P_OUT ? if_out : port == P_IN ? if_in : 1;
+	ctx.rx_queue_index = rx_queue;
 	if (bpf_prog_test_run_opts(prog_fd, &opts)) {
 		fprintf(stderr, "test_run (len %zu): %s\n", len, strerror(errno));
 		exit(1);

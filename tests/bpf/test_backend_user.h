@@ -215,10 +215,10 @@ static int run_frame(const uint8_t *frame, size_t len, enum port port)
 	if (v.shadow)
 		ut_count(MXW_R_SHADOW_BLOCK, (uint32_t)len);
 	if (r == MXW_R_TO_INSPECT) {
-		/* rx queue 0, as under test_run */
-		uint32_t key = mxw_xsk_key(slot ^ 1, 0);
+		uint32_t key = mxw_xsk_key(slot ^ 1, rx_queue);
 
-		if (ut_lookup(&ut[TBL_mxw_xsks], &key)) {
+		if (rx_queue < MXW_XSK_QUEUES_MAX &&
+		    ut_lookup(&ut[TBL_mxw_xsks], &key)) {
 			ut_count(r, (uint32_t)len);
 			free(copy);
 			return XDP_REDIRECT;

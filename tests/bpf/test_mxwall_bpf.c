@@ -52,6 +52,7 @@ enum port { P_OUT, P_IN, P_LO };
 
 static int ncpus;
 static unsigned int if_out, if_in;
+static uint32_t rx_queue;       /* rx_queue_index of the frames run */
 static int failures, checks;
 
 /* Every table of mxwall_shared.h, by the name of its map. */
@@ -1364,6 +1365,61 @@ static void test_inspection_time(void)
 	expect_n("heartbeat ran out", &pay, DROPV(MXW_R_DROP_FAIL_CLOSED));
 }
 
+/*
+ * Multi-queue ports: the socket is looked up by (ingress port, rx queue).
+ * A queue index past MXW_XSK_QUEUES_MAX must not reach another key: on
+ * the outside port queue 64 would compute the key of the inside port's
+ * queue 0, where a socket is bound here.  The kernel refuses a test_run
+ * rx_queue_index the device does not have, hence a veth with 80 queues
+ * standing in for the outside port.
+ */
+static void test_xsk_queues(void)
+{
+	struct pspec pay = { C4, ACK25, .payload = 30 };
+	uint8_t frame[PB_MAX_FRAME];
+	size_t len = pb_build(&pay, frame);
+	unsigned int saved = if_out, mq;
+
+#ifdef MXW_TEST_USERSPACE
+	mq = 40;
+#else
+	if (system("ip link add mxwt-mq numrxqueues 80 type veth peer name mxwt-mqp"
+		   " numrxqueues 80 && ip link set mxwt-mq up") != 0 ||
+	    !(mq = if_nametoindex("mxwt-mq"))) {
+		fprintf(stderr, "NOT RUN xsk queues: no 80-queue veth\n");
+		not_run++;
+		return;
+	}
+#endif
+	if_out = mq;
+	reset();
+	apply_insp(I_LIVE);
+	if (!sockets_on("xsk queues"))
+		goto out;
+	rx_queue = 0;
+	expect_frame("queue 0 of the outside port", frame, len, P_OUT,
+		     XDP_REDIRECT, MXW_R_TO_INSPECT, -1);
+	rx_queue = 63;
+	expect_frame("queue 63: no socket there", frame, len, P_OUT,
+		     XDP_REDIRECT, MXW_R_PASS_UNINSPECTED, MXW_R_ERR_XSK);
+	rx_queue = 64;
+	expect_frame("queue 64: past the bound, not the inside port's key",
+		     frame, len, P_OUT, XDP_REDIRECT, MXW_R_PASS_UNINSPECTED,
+		     MXW_R_ERR_XSK);
+	rx_queue = 79;
+	cfg.flags |= MXW_CF_FAIL_CLOSED;
+	cfg_write();
+	expect_frame("queue 79 fail-closed", frame, len, P_OUT, XDP_DROP,
+		     MXW_R_DROP_FAIL_CLOSED, MXW_R_ERR_XSK);
+out:
+	rx_queue = 0;
+	if_out = saved;
+#ifndef MXW_TEST_USERSPACE
+	if (system("ip link del mxwt-mq") != 0)
+		fprintf(stderr, "cannot delete mxwt-mq\n");
+#endif
+}
+
 /* Empty devmap slot: the pass verdict is counted, plus err_redirect. */
 static void test_redirect_error(void)
 {
@@ -1395,6 +1451,7 @@ int main(void)
 	test_shadow();
 	test_redirect_error();
 	test_inspection_time();
+	test_xsk_queues();
 	test_spoofed_flood();
 	test_conn_eviction();
 
