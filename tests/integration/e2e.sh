@@ -29,27 +29,6 @@ CASES=(
 	block_restored_from_state
 )
 
-check() {
-	local what=$1
-	shift
-	if "$@"; then
-		lab_log "ok: $what"
-	else
-		lab_fail "$what"
-		FAILED=1
-	fi
-}
-refute() {
-	local what=$1
-	shift
-	if "$@"; then
-		lab_fail "$what"
-		FAILED=1
-	else
-		lab_log "ok: $what"
-	fi
-}
-
 # hping_stream NAME SRC USEC: SYNs to port 25 from SRC every USEC µs until
 # stopped with kill; pid left in LAB_LAST_PID.
 hping_stream() {
@@ -67,8 +46,6 @@ count_from_after() {
 			side == "before" && $1 <= t { n++ }
 			END { print n + 0 }'
 }
-
-now() { date +%s.%N; }
 
 # ------------------------------------------------------------------ cases
 
@@ -274,27 +251,4 @@ block_restored_from_state() {
 
 # ------------------------------------------------------------------ main
 
-main() {
-	local c=${1:-}
-	if [[ $c == list ]]; then
-		printf '%s\n' "${CASES[@]}"
-		return 0
-	fi
-	if [[ -z $c || " ${CASES[*]} " != *" $c "* ]]; then
-		echo "usage: $0 list | CASE  (cases: ${CASES[*]})" >&2
-		return 2
-	fi
-	lab_require_root
-	lab_require_tools ip nsenter ethtool tcpdump swaks socat nc postfix script
-	[[ -x /usr/bin/python3 ]] && /usr/bin/python3 -c 'import scapy' 2>/dev/null ||
-		lab_skip "Debian python3-scapy missing (/usr/bin/python3)"
-	FAILED=0
-	"$c" || FAILED=1
-	if ((FAILED)); then
-		lab_log "CASE $c FAILED"
-		return 1
-	fi
-	lab_log "CASE $c passed"
-}
-
-main "$@"
+lab_main "$@"

@@ -73,6 +73,62 @@ LAB_DOWN_DONE=0
 lab_log() { printf '[lab %s] %s\n' "$(date +%H:%M:%S.%3N)" "$*" >&2; }
 lab_fail() { lab_log "FAIL: $*"; return 1; }
 
+# check WHAT CMD...: CMD must succeed; refute: it must fail.  A failure is
+# logged and sets FAILED=1 (the case goes on, so one run shows every
+# broken check).
+check() {
+	local what=$1
+	shift
+	if "$@"; then
+		lab_log "ok: $what"
+	else
+		lab_fail "$what"
+		FAILED=1
+	fi
+}
+refute() {
+	local what=$1
+	shift
+	if "$@"; then
+		lab_fail "$what"
+		FAILED=1
+	else
+		lab_log "ok: $what"
+	fi
+}
+
+now() { date +%s.%N; }
+
+# matches STRING REGEX: for check (a command, unlike [[ =~ ]]).
+matches() { [[ $1 =~ $2 ]]; }
+
+# lab_main ARG: the main of the case scripts (e2e.sh, e2e_insp.sh), which
+# define CASES and one function per case.  "list" prints the cases;
+# otherwise ARG is run as one case: exit 0 pass, 1 fail, 77 skip.
+lab_main() {
+	local c=${1:-}
+	if [[ $c == list ]]; then
+		printf '%s\n' "${CASES[@]}"
+		return 0
+	fi
+	if [[ -z $c || " ${CASES[*]} " != *" $c "* ]]; then
+		echo "usage: $0 list | CASE  (cases: ${CASES[*]})" >&2
+		return 2
+	fi
+	lab_require_root
+	lab_require_tools ip nsenter ethtool tcpdump swaks socat nc postfix script \
+		openssl saslpasswd2
+	[[ -x $LAB_PY ]] && "$LAB_PY" -c 'import scapy' 2>/dev/null ||
+		lab_skip "Debian python3-scapy missing ($LAB_PY)"
+	FAILED=0
+	"$c" || FAILED=1
+	if ((FAILED)); then
+		lab_log "CASE $c FAILED"
+		return 1
+	fi
+	lab_log "CASE $c passed"
+}
+
 # Exit 77 (meson: skipped) with a loud reason.
 lab_skip() {
 	echo "=== SKIP: $* ===" >&2
@@ -210,17 +266,18 @@ lab_postfix_secure() {
 	fi
 	chmod 600 "$d/etc/tls/key.pem"
 	# sasldb: smtpd (user postfix, no chroot) reads it through smtpd.conf.
-	echo "$LAB_SASL_PASS" | saslpasswd2 -p -c -f "$d/etc/sasl/sasldb2" \
+	# Outside etc/: postfix-script wants everything there owned by root.
+	echo "$LAB_SASL_PASS" | saslpasswd2 -p -c -f "$d/sasldb2" \
 		-u "${LAB_SASL_USER#*@}" "${LAB_SASL_USER%@*}" || {
 		lab_fail "saslpasswd2 failed"
 		return 1
 	}
-	chown postfix "$d/etc/sasl/sasldb2"
-	chmod 600 "$d/etc/sasl/sasldb2"
+	chown postfix "$d/sasldb2"
+	chmod 600 "$d/sasldb2"
 	cat >"$d/etc/sasl/smtpd.conf" <<-EOF
 	pwcheck_method: auxprop
 	auxprop_plugin: sasldb
-	sasldb_path: $d/etc/sasl/sasldb2
+	sasldb_path: $d/sasldb2
 	mech_list: PLAIN LOGIN
 	EOF
 	# Replaces lab_postfix_start's relay rule (no "overriding" warnings).
@@ -487,6 +544,82 @@ import json, sys
 d = json.load(sys.stdin)
 d = d.get("result", d)
 print(d["reasons"][sys.argv[1]]["packets"])' "$1"
+}
+
+# lab_blocked ADDR[/LEN]: the blocklist holds exactly this entry.
+lab_blocked() {
+	lab_ctl -j block list --limit 100000 | "$LAB_PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+d = d.get("result", d)
+sys.exit(0 if any(e["addr"] == sys.argv[1] for e in d["entries"]) else 1)' "$1"
+}
+
+# lab_block_clear: delete every blocklist entry (between attacks that share
+# one lab; the policy's memory of past offences stays, by design).
+lab_block_clear() {
+	local a
+	for a in $(lab_ctl -j block list --limit 100000 | "$LAB_PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+d = d.get("result", d)
+print("\n".join(e["addr"] for e in d["entries"]))'); do
+		lab_ctl_q block del "$a"
+	done
+}
+
+# lab_events_start: record mxwalld's event stream (events.subscribe, one
+# JSON object per line) into $LAB_TMP/events.log until the lab goes down
+# or the daemon dies (lab_events_start again after a restart).
+lab_events_start() {
+	"$LAB_PY" -u - "$LAB_SOCK" >>"$LAB_TMP/events.log" 2>>"$LAB_TMP/events.err" <<-'PY' &
+	import json, socket, sys
+	s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+	s.connect(sys.argv[1])
+	s.sendall(b'{"id": "lab", "cmd": "events.subscribe"}\n')
+	f = s.makefile("rb")
+	for line in f:
+	    sys.stdout.write(line.decode("utf-8", "replace"))
+	PY
+	LAB_PIDS+=("$!")
+	LAB_EVENTS_PID=$!
+	sleep 0.3
+}
+
+# lab_events_count REGEX: events recorded so far whose line matches REGEX
+# (extended regex on the raw JSON line, e.g. '"vrfy"').
+lab_events_count() {
+	grep -cE -- "$1" "$LAB_TMP/events.log" 2>/dev/null || true
+}
+
+# lab_attack NAME ARGS: attacks.py from the client namespace; its RESULT line
+# goes to stdout and to $LAB_TMP/attacks.log.
+lab_attack() {
+	local out
+	out=$(lab_smtpc attacks.py "$@" 2>>"$LAB_TMP/attacks.err" | grep '^RESULT')
+	echo "$out" >>"$LAB_TMP/attacks.log"
+	lab_log "attack: $out"
+	echo "$out"
+}
+
+# lab_result_field LINE KEY: the value of KEY= in an attacks.py RESULT line.
+lab_result_field() {
+	local w
+	for w in $1; do
+		[[ $w == "$2="* ]] && { echo "${w#*=}"; return 0; }
+	done
+	return 1
+}
+
+# lab_maillog_count REGEX: lines of the server Postfix's log matching REGEX.
+lab_maillog_count() {
+	grep -cE -- "$1" "$LAB_TMP/srv/maillog" 2>/dev/null || true
+}
+
+# lab_capture_text NAME REGEX: packets of capture NAME whose payload (as
+# `tcpdump -A` prints it) matches REGEX: "did these bytes reach the wire".
+lab_capture_text() {
+	tcpdump -A -n -r "$LAB_TMP/$1.pcap" 2>/dev/null | grep -cE -- "$2" || true
 }
 
 # Start mxwalld in the appliance namespace (nsenter: keeps host bpffs).
