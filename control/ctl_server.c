@@ -43,8 +43,16 @@ static void ctl_client_close(struct ctl_server *s, struct ctl_client *c)
 {
 	if (c->fd < 0)
 		return;
-	if (c->sub_mask)
-		s->n_subscribers--;
+	if (c->sub_mask) {
+		uint16_t slot = (uint16_t)(c - s->clients);
+
+		for (uint32_t i = 0; i < s->n_subscribers; i++)
+			if (s->sub_slot[i] == slot) {
+				s->sub_slot[i] =
+					s->sub_slot[--s->n_subscribers];
+				break;
+			}
+	}
 	c->sub_mask = 0;
 	c->sub_lost = 0;
 	close(c->fd);
@@ -501,7 +509,7 @@ int ctl_server_subscribe(struct ctl_server *s, uint32_t mask)
 	if (!c->sub_mask) {
 		if (s->n_subscribers >= CTL_SUBSCRIBERS_MAX)
 			return -EBUSY;
-		s->n_subscribers++;
+		s->sub_slot[s->n_subscribers++] = (uint16_t)(c - s->clients);
 	}
 	c->sub_mask = mask;
 	return 0;
@@ -513,8 +521,8 @@ void ctl_server_publish(struct ctl_server *s, unsigned type,
 {
 	uint32_t bit = 1u << type;
 
-	for (int i = 0; i < CTL_SERVER_SLOTS_MAX; i++) {
-		struct ctl_client *c = &s->clients[i];
+	for (uint32_t i = 0; i < s->n_subscribers; i++) {
+		struct ctl_client *c = &s->clients[s->sub_slot[i]];
 
 		if (c->fd < 0 || !(c->sub_mask & bit))
 			continue;

@@ -22,6 +22,9 @@
 /* Lines are processed only while less than this much output waits, so a
  * client that does not read cannot make the daemon buffer without bound. */
 #define CTL_OUT_HIGH            (256u << 10)
+/* Event subscribers at once: each may hold CTL_OUT_HIGH of unsent events,
+ * so this bounds that memory (8 MiB). */
+#define CTL_SUBSCRIBERS_MAX     32
 
 struct ctl_client {
 	int fd;                 /* -1: free slot */
@@ -55,13 +58,13 @@ struct ctl_server {
 	/* counters for status / metrics */
 	uint64_t accepted, refused, requests, too_large, stalled;
 	uint32_t n_subscribers;
+	/* client slots of the subscribers, [0, n_subscribers): publishing
+	 * walks these, not every slot */
+	uint16_t sub_slot[CTL_SUBSCRIBERS_MAX];
 	struct ctl_client *cur;         /* client whose request runs now */
 };
 
 #define CTL_SERVER_SLOTS_MAX 4096   /* = control.max_clients maximum */
-/* Event subscribers at once: each may hold CTL_OUT_HIGH of unsent events,
- * so this bounds that memory (8 MiB). */
-#define CTL_SUBSCRIBERS_MAX  32
 
 int ctl_server_open(struct ctl_server *s, const struct ctl_config *cfg);
 /* Apply reloadable limits (max_clients, max_request_bytes for new

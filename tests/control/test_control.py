@@ -1180,6 +1180,50 @@ def case_events_slow_subscriber(lab):
     c.close()
 
 
+def case_events_subscriber_limit(lab):
+    """32 subscribers at most; the 33rd gets busy and its connection stays
+    usable.  max_clients is raised by a reload for this and restored."""
+    c = lab.conn()
+    cfg = json.loads(json.dumps(lab.cfg))
+    cfg["control"]["max_clients"] = 40
+    lab.write_cfg(cfg)
+    c.ok("config.reload")
+    subs = []
+    try:
+        for i in range(32):
+            k = lab.conn()
+            check(k.ok("events.subscribe", types=["reload"])["subscribers"]
+                  == i + 1, "subscriber %d" % (i + 1))
+            subs.append(k)
+        extra = lab.conn()
+        e = extra.err("events.subscribe", "busy")
+        check("subscribers" in e["message"], "says why: %r" % e)
+        check(extra.ok("status")["control"]["subscribers"] == 32,
+              "busy connection still usable")
+        extra.close()
+        subs.pop().close()
+        k = lab.conn()
+        deadline = time.time() + 3
+        while time.time() < deadline and \
+                k.ok("status")["control"]["subscribers"] != 31:
+            time.sleep(0.05)
+        check(k.ok("events.subscribe", types=["reload"])["subscribers"] == 32,
+              "slot freed by closing")
+        subs.append(k)
+        # every subscriber gets the reload event that restores the config
+        lab.write_cfg()
+        c.ok("config.reload")
+        for k in subs:
+            ev = read_event(k, "reload")
+            check(ev["ok"] is True, "reload event %r" % ev)
+    finally:
+        for k in subs:
+            k.close()
+        lab.write_cfg()
+        c.ok("config.reload")
+    c.close()
+
+
 def case_sessions_audit_disabled(lab):
     c = lab.conn()
     r = c.ok("sessions.list")
@@ -1279,6 +1323,7 @@ CASES = [
     case_events_block_unblock,
     case_events_filter,
     case_events_slow_subscriber,
+    case_events_subscriber_limit,
     case_sessions_audit_disabled,
     case_mxwallctl_events,
     case_conn_reconcile,
