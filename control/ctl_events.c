@@ -279,13 +279,9 @@ void ctl_events_publish(struct ctl_events *e, json_t *ev)
 		json_decref(ev);
 		return;
 	}
-	line = json_dumps(ev, JSON_COMPACT);
-	json_decref(ev);
+	line = ctl_encode_line(ev, &len);
 	if (!line)
 		return;
-	len = strlen(line);
-	/* the terminating NUL becomes the newline: one line per event */
-	line[len++] = '\n';
 	ctl_server_publish(e->srv, (unsigned)t, line, len, &e->delivered,
 			   &e->dropped);
 	free(line);

@@ -282,8 +282,7 @@ void ctl_request_free(struct ctl_request *req)
 	req->id = NULL;
 }
 
-/* Encode obj (stolen) as one line. */
-static char *ctl_encode_line(json_t *obj, size_t *len)
+char *ctl_encode_line(json_t *obj, size_t *len)
 {
 	char *s, *line;
 	size_t n;

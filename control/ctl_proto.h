@@ -123,6 +123,11 @@ int ctl_request_parse(const char *line, size_t len, struct ctl_request *req,
 		      struct ctl_error *err);
 void ctl_request_free(struct ctl_request *req);
 
+/* obj (stolen) as one compact line ending in '\n' (malloc'd, NUL after
+ * the newline), its length in *len; NULL on failure.  Replies and
+ * events are written with it. */
+char *ctl_encode_line(json_t *obj, size_t *len);
+
 /* Replies: malloc'd, one line ending in '\n'.  result is stolen. */
 char *ctl_reply_ok(json_t *id, json_t *result, size_t *len);
 char *ctl_reply_error(json_t *id, enum ctl_errcode code, const char *msg,

@@ -322,13 +322,9 @@ static void ctl_report_lost(struct ctl_client *c)
 	if (!ev)
 		return;
 	json_object_set_new(ev, "count", json_integer((json_int_t)c->sub_lost));
-	line = json_dumps(ev, JSON_COMPACT);
-	json_decref(ev);
+	line = ctl_encode_line(ev, &n);
 	if (!line)
 		return;
-	/* the terminating NUL becomes the newline */
-	n = strlen(line);
-	line[n++] = '\n';
 	if (ctl_out_append(c, line, n) == 0)
 		c->sub_lost = 0;
 	free(line);

@@ -97,50 +97,72 @@ static int write_all(int fd, const char *p, size_t n)
 }
 
 /* Read one line (the reply), bounded in size and time. */
-static char *read_line(int fd, int timeout_ms, size_t *lenp)
-{
-	size_t len = 0, cap = 65536;
-	char *buf = malloc(cap);
+/* A growing receive buffer, bounded by CTLC_REPLY_MAX per line. */
+struct ctlc_buf {
+	char *buf;
+	size_t len, cap;
+};
 
-	while (buf) {
+/*
+ * Receive more bytes into b (timeout_ms < 0: wait as long as it takes).
+ * Returns the count (> 0), or -1 after saying why on stderr: timeout,
+ * a line longer than the bound, memory, or the daemon closing (eof_msg).
+ */
+static ssize_t ctlc_fill(int fd, struct ctlc_buf *b, int timeout_ms,
+			 const char *eof_msg)
+{
+	for (;;) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
-		char *nl;
 		ssize_t n;
 
-		if (poll(&p, 1, timeout_ms) <= 0) {
+		if (timeout_ms >= 0 && poll(&p, 1, timeout_ms) <= 0) {
 			fprintf(stderr, "mxwallctl: no reply within %d ms\n",
 				timeout_ms);
-			break;
+			return -1;
 		}
-		if (len == cap) {
+		if (b->len == b->cap) {
+			size_t cap = b->cap ? b->cap * 2 : 65536;
 			char *nb;
 
-			if (cap >= CTLC_REPLY_MAX) {
-				fprintf(stderr, "mxwallctl: reply too long\n");
-				break;
+			if (b->cap >= CTLC_REPLY_MAX) {
+				fprintf(stderr, "mxwallctl: line too long\n");
+				return -1;
 			}
-			cap *= 2;
-			nb = realloc(buf, cap);
-			if (!nb)
-				break;
-			buf = nb;
+			nb = realloc(b->buf, cap);
+			if (!nb) {
+				fprintf(stderr, "mxwallctl: out of memory\n");
+				return -1;
+			}
+			b->buf = nb;
+			b->cap = cap;
 		}
-		n = recv(fd, buf + len, cap - len, 0);
+		n = recv(fd, b->buf + b->len, b->cap - b->len, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			fprintf(stderr, "mxwallctl: connection closed without "
-				"a complete reply\n");
-			break;
+			fprintf(stderr, "mxwallctl: %s\n", eof_msg);
+			return -1;
 		}
-		nl = memchr(buf + len, '\n', (size_t)n);
-		len += (size_t)n;
+		b->len += (size_t)n;
+		return n;
+	}
+}
+
+static char *read_line(int fd, int timeout_ms, size_t *lenp)
+{
+	struct ctlc_buf b = {0};
+	ssize_t n;
+
+	while ((n = ctlc_fill(fd, &b, timeout_ms, "connection closed without "
+			      "a complete reply")) > 0) {
+		char *nl = memchr(b.buf + b.len - (size_t)n, '\n', (size_t)n);
+
 		if (nl) {
-			*lenp = (size_t)(nl - buf);
-			return buf;
+			*lenp = (size_t)(nl - b.buf);
+			return b.buf;
 		}
 	}
-	free(buf);
+	free(b.buf);
 	return NULL;
 }
 
@@ -450,19 +472,16 @@ static void print_event(json_t *ev)
  */
 static int follow_events(int fd, bool raw_json)
 {
-	size_t len = 0, cap = 65536;
-	char *buf = malloc(cap);
+	struct ctlc_buf b = {0};
 	bool first = true;
 	int rc = CTLC_OK;
+	char *nl;
 
-	while (buf) {
-		char *nl;
-		ssize_t n;
-
-		while ((nl = memchr(buf, '\n', len))) {
-			size_t ll = (size_t)(nl - buf);
+	for (;;) {
+		while (b.len && (nl = memchr(b.buf, '\n', b.len))) {
+			size_t ll = (size_t)(nl - b.buf);
 			json_error_t jerr;
-			json_t *o = json_loadb(buf, ll, 0, &jerr);
+			json_t *o = json_loadb(b.buf, ll, 0, &jerr);
 
 			if (!o) {
 				fprintf(stderr, "mxwallctl: invalid line: %s\n",
@@ -470,54 +489,33 @@ static int follow_events(int fd, bool raw_json)
 				rc = CTLC_CONNECT;
 				goto out;
 			}
+			if (raw_json)
+				printf("%.*s\n", (int)ll, b.buf);
 			if (first && !json_is_true(json_object_get(o, "ok"))) {
 				json_t *e = json_object_get(o, "error");
 
-				if (raw_json)
-					printf("%.*s\n", (int)ll, buf);
 				fprintf(stderr, "mxwallctl: %s: %s\n",
 					jstr(e, "code"), jstr(e, "message"));
 				json_decref(o);
 				rc = CTLC_ERR_REPLY;
 				goto out;
 			}
-			if (raw_json)
-				printf("%.*s\n", (int)ll, buf);
-			else if (!first)
+			if (!raw_json && !first)
 				print_event(o);
 			fflush(stdout);
 			first = false;
 			json_decref(o);
-			memmove(buf, nl + 1, len - ll - 1);
-			len -= ll + 1;
+			memmove(b.buf, nl + 1, b.len - ll - 1);
+			b.len -= ll + 1;
 		}
-		if (len == cap) {
-			char *nb;
-
-			if (cap >= CTLC_REPLY_MAX) {
-				fprintf(stderr, "mxwallctl: line too long\n");
-				rc = CTLC_CONNECT;
-				break;
-			}
-			cap *= 2;
-			nb = realloc(buf, cap);
-			if (!nb)
-				break;
-			buf = nb;
-		}
-		n = recv(fd, buf + len, cap - len, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			fprintf(stderr, "mxwallctl: the daemon closed the "
-				"event stream\n");
+		if (ctlc_fill(fd, &b, -1, "the daemon closed the event "
+			      "stream") < 0) {
 			rc = CTLC_CONNECT;
 			break;
 		}
-		len += (size_t)n;
 	}
 out:
-	free(buf);
+	free(b.buf);
 	return rc;
 }
 
