@@ -30,6 +30,7 @@ CASES=(
 	auth_bruteforce
 	harvest
 	escalation
+	pop3_imap_cleartext
 	kill9_failopen
 )
 
@@ -100,6 +101,10 @@ attacks_bridge() {
 	r=$(lab_attack smuggle "${A4[@]}" --source "$LAB_CLI4" --variant lf)
 	check "bridge: the smuggling attack is real: Postfix delivers the forged message ($r)" \
 		lab_mailbox_has srv alice "Subject: smuggled-lf"
+	r=$(lab_attack pop3 "${A4[@]}" --port 110 --source "$LAB_CLI4")
+	check "bridge: POP3 clear-text login answered by the server ($r)" test "$(lab_result_field "$r" outcome)" = reply
+	r=$(lab_attack imap "${A4[@]}" --port 143 --source "$LAB_CLI4")
+	check "bridge: IMAP clear-text login answered by the server ($r)" test "$(lab_result_field "$r" outcome)" = reply
 	lab_capture_stop wire
 	check "bridge: VRFY seen on the server's wire" test "$(lab_capture_text wire 'VRFY alice')" -ge 1
 	check "bridge: the long command seen on the server's wire" test "$(lab_capture_text wire 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')" -ge 1
@@ -260,6 +265,24 @@ harvest() {
 		test "$(lab_result_field "$r" refused_after)" = "$LAB_HARVEST_LIMIT"
 	check "invalid_recipient events reported" test "$(check_events invalid_recipient)" -ge $((2 * LAB_HARVEST_LIMIT))
 	check "a mistyped recipient from another source is not punished" lab_corpus --only mistyped
+}
+
+# Clear-text POP3 USER/PASS and IMAP LOGIN (v4 and v6) are reported.
+pop3_imap_cleartext() {
+	insp_up || return 1
+	local srv src r
+	for srv in "$LAB_SRV4" "$LAB_SRV6"; do
+		src=$LAB_CLI4
+		[[ $srv == *:* ]] && src=$LAB_CLI6
+		r=$(lab_attack pop3 --server "$srv" --port 110 --source "$src")
+		check "POP3 clear-text login to $srv performed ($r)" matches "$(lab_result_field "$r" outcome)" '^(reply|killed)$'
+		r=$(lab_attack imap --server "$srv" --port 143 --source "$src")
+		check "IMAP clear-text login to $srv performed ($r)" matches "$(lab_result_field "$r" outcome)" '^(reply|killed)$'
+	done
+	sleep 0.3
+	check "pop3_cleartext_login reported for v4 and v6" test "$(check_events pop3_cleartext_login)" -ge 2
+	check "imap_cleartext_login reported for v4 and v6" test "$(check_events imap_cleartext_login)" -ge 2
+	check "the refused logins counted as login_failed" test "$(check_events login_failed)" -ge 4
 }
 
 # Addresses of one prefix each earn a block (3 killed sessions apiece);

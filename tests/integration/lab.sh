@@ -765,6 +765,10 @@ lab_up() {
 	lab_spawn "$LAB_NS_SRV" "$LAB_TMP/web.log" socat \
 		"TCP6-LISTEN:$LAB_WEB_PORT,fork,reuseaddr,ipv6only=0" \
 		SYSTEM:'echo mxw-non-mail-service'
+	lab_spawn "$LAB_NS_SRV" "$LAB_TMP/mailsvc.log" "$LAB_PY" \
+		"$LAB_DIR_SRC/mailsvc.py" "$LAB_SRV4" "$LAB_SRV6"
+	lab_wait_for 5 grep -q serving "$LAB_TMP/mailsvc.log" ||
+		lab_fail "POP3/IMAP listeners did not start" || return 1
 	lab_spawn "$LAB_NS_CLI" "$LAB_TMP/dns.log" /usr/bin/python3 \
 		"$LAB_DIR_SRC/dnsmini.py" serve "$LAB_OUT4" "$LAB_OUT6"
 	lab_wait_for 5 grep -q serving "$LAB_TMP/dns.log" ||
