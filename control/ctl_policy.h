@@ -31,6 +31,10 @@ enum ctl_pcounter {
 	CTL_PC_MAX = 3,
 };
 
+#define CTL_PC_LIMIT_MAX        32      /* counter limit: events kept */
+#define CTL_ESC_COUNT_MAX       16      /* escalate_count */
+#define CTL_POLICY_SOURCES_MAX  (1u << 24)  /* max_sources */
+
 struct ctl_policy_cfg {
 	bool shadow;                    /* decide and count, enforce nothing */
 	uint32_t weight[SMTP_R__COUNT]; /* points per event; 0 = unscored */
@@ -54,6 +58,9 @@ struct ctl_policy_cfg {
 	/* Allowlist test (the fast path's allow maps); NULL = none. */
 	bool (*allowed)(void *ctx, const struct mxw_addr *a);
 	void *allowed_ctx;
+	/* Added: bucket hash seed, random per process (hash flooding);
+	 * fixed for the life of a ctl_policy (set_cfg keeps the first). */
+	uint64_t hash_seed;
 };
 
 /* Defaults documented in docs/config.md (policy section). */
@@ -102,5 +109,9 @@ size_t ctl_policy_expire(struct ctl_policy *p, uint64_t now_ns,
 			 size_t budget);
 
 void ctl_policy_stats(const struct ctl_policy *p, struct ctl_policy_stats *out);
+
+/* Added: "auth_failed", "invalid_recipient", "killed_sessions" (the
+ * config keys under policy.counters). */
+const char *ctl_policy_counter_name(enum ctl_pcounter c);
 
 #endif /* CTL_POLICY_H */
