@@ -8,6 +8,8 @@
  *
  * Threading: all calls from one thread (the inspection worker), except
  * ctl_xsk_stats(), which reads counters that may be a poll behind.
+ * ctl_xsk_send() may be called from inside the callback (a KILL verdict
+ * sends its RSTs at once): it touches only TX rings.
  */
 #ifndef CTL_XSK_H
 #define CTL_XSK_H
