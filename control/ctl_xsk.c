@@ -59,6 +59,7 @@
 #define XSK_RING_MAX            16384
 #define XSK_FRAME_DEFAULT       4096
 #define XSK_RX_BATCH            64
+#define XSK_BUSY_WAIT_MS        2000
 
 #define CNT_ADD(c, n) __atomic_store_n(&(c), (c) + (n), __ATOMIC_RELAXED)
 #define CNT_GET(c) __atomic_load_n(&(c), __ATOMIC_RELAXED)
@@ -223,8 +224,15 @@ static struct xsk_sock *sock_open(const struct ctl_xsk_opts *o, uint8_t slot,
 		else
 			s->zerocopy = true;
 	}
-	if (!s->xsk)
+	/* A queue whose previous socket was just closed stays busy until
+	 * the kernel's deferred UMEM release has run (a workqueue): a
+	 * restart or reopen waits for it, up to XSK_BUSY_WAIT_MS. */
+	for (i = 0; !s->xsk && i <= XSK_BUSY_WAIT_MS / 10; i++) {
 		rc = sock_create(s, ifname, ring, fsize, false);
+		if (rc != -EBUSY)
+			break;
+		usleep(10000);
+	}
 	if (rc) {
 		snprintf(err, errlen, "AF_XDP socket on %s queue %u: %s",
 			 ifname, queue, strerror(-rc));

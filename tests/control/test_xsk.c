@@ -506,6 +506,18 @@ int main(void)
 	      strstr(err, "a1") != NULL, "open: too many queues refused");
 	o.queues[MXW_SLOT_INSIDE] = 0;
 
+	/* zero-copy asked: veth refuses it, every socket falls back */
+	o.zerocopy = true;
+	t.x = ctl_xsk_open(&o, err, sizeof(err));
+	CHECK(t.x != NULL, err);
+	if (t.x) {
+		ctl_xsk_stats(t.x, &st);
+		CHECK(st.sockets == 4 && !st.zerocopy,
+		      "open: zero-copy refused, copy-mode fallback");
+		ctl_xsk_close(t.x);
+	}
+	o.zerocopy = false;
+
 	memset(&t, 0, sizeof(t));
 	t.x = ctl_xsk_open(&o, err, sizeof(err));
 	CHECK(t.x != NULL, err);
