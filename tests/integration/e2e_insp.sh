@@ -41,17 +41,7 @@ export LAB_SYN_RATE=500 LAB_SYN_BURST=1000
 # insp_up: a lab with mxwalld inspecting (or skip while the daemon has no
 # inspection path), events recorded from the start.
 insp_up() {
-	lab_require_mxwalld
-	# XXX: until the inspection path is on main, a daemon that does not
-	# know the config key skips the inspection cases instead of failing.
-	local t
-	t=$(mktemp /tmp/mxw-insp-probe.XXXXXX)
-	echo '{"inspection": {"enabled": true}}' >"$t"
-	if [[ $("$MXWALLD" --check-config "$t" 2>&1) == *"inspection: unknown key"* ]]; then
-		rm -f "$t"
-		lab_skip "this mxwalld has no inspection path ($MXWALLD)"
-	fi
-	rm -f "$t"
+	lab_require_inspection
 	LAB_INSPECT=1
 	lab_up mxwalld || return 1
 	lab_events_start

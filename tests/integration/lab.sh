@@ -506,6 +506,20 @@ lab_insp_sections() {
 	EOF
 }
 
+# Skip (77) with a daemon whose config parser does not know the
+# inspection section (a build from before the inspection path).
+lab_require_inspection() {
+	lab_require_mxwalld
+	local t
+	t=$(mktemp /tmp/mxw-insp-probe.XXXXXX)
+	echo '{"inspection": {"enabled": true}}' >"$t"
+	if [[ $("$MXWALLD" --check-config "$t" 2>&1) == *"inspection: unknown key"* ]]; then
+		rm -f "$t"
+		lab_skip "this mxwalld has no inspection path ($MXWALLD)"
+	fi
+	rm -f "$t"
+}
+
 lab_write_config() {
 	local f=$LAB_TMP/mxwalld.json
 	cat >"$f" <<-EOF
