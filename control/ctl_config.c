@@ -367,6 +367,15 @@ static void ctl_config_defaults(struct ctl_config *c)
 	for (int i = 0; i < CTL_T_MAX; i++)
 		c->table_size[i] = ctl_tables[i].def;
 	c->reconcile_interval = 10;
+
+	c->insp.enabled = false;
+	c->insp.queues = 0;
+	c->insp.ring_size = 2048;
+	c->insp.zerocopy = false;
+	c->insp.heartbeat_ms = 500;
+	c->insp.ndpi = true;
+	mxi_config_default(&c->insp.engine);
+	ctl_policy_cfg_default(&c->policy);
 }
 
 static int cfg_interfaces(struct cfgp *p, json_t *root, struct ctl_config *c)
@@ -596,10 +605,395 @@ static int cfg_fastpath(struct cfgp *p, json_t *root, struct ctl_config *c)
 	return 0;
 }
 
+/* ---- inspection -------------------------------------------------------- */
+
+static const char *const ctl_action_names[] = {
+	[SMTP_A_ALLOW] = "allow", [SMTP_A_SCORE] = "score",
+	[SMTP_A_DENY] = "deny", [SMTP_A_KILL] = "kill", NULL
+};
+
+/* The check named key, or -1. */
+static int cfg_reason(const char *key)
+{
+	for (int r = 0; r < SMTP_R__COUNT; r++)
+		if (strcmp(key, smtp_reason_name((enum smtp_reason)r)) == 0)
+			return r;
+	return -1;
+}
+
+/*
+ * A local domain: "example.org" (exactly) or ".example.org" (any
+ * subdomain); LDH labels of 1..63 bytes, not starting or ending with '-',
+ * at least two labels, at most CTL_DOMAIN_MAX bytes.  Stored lower-case.
+ */
+static int cfg_domain(struct cfgp *p, const char *kp, size_t idx,
+		      json_t *v, char *out)
+{
+	const char *s;
+	size_t n, label = 0, labels = 0;
+
+	if (!json_is_string(v))
+		return cfg_fail(p, kp, "[%zu] must be a string", idx);
+	s = json_string_value(v);
+	n = json_string_length(v);
+	if (n == 0 || n > CTL_DOMAIN_MAX)
+		return cfg_fail(p, kp, "[%zu] must be 1..%d characters", idx,
+				CTL_DOMAIN_MAX);
+	for (size_t i = s[0] == '.' ? 1 : 0; i <= n; i++) {
+		char c = i < n ? s[i] : '.';
+
+		if (c == '.') {
+			if (label == 0 || label > 63 || s[i - 1] == '-')
+				goto bad;
+			labels++;
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || (c == '-' && label > 0)))
+			goto bad;
+		label++;
+	}
+	if (labels < 2)
+		goto bad;
+	for (size_t i = 0; i <= n; i++)
+		out[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' :
+				s[i]);
+	return 0;
+bad:
+	return cfg_fail(p, kp, "[%zu] \"%.64s\" is not a domain name "
+			"(\"example.org\" or \".example.org\")", idx, s);
+}
+
+/* An inspection port list: a subset of fastpath.mail_ports, no
+ * implicit-TLS port, no port in two lists.  Absent: the defaults that
+ * are plain mail ports in this config. */
+static int cfg_insp_ports(struct cfgp *p, json_t *o, const char *key,
+			  const uint16_t *defaults, size_t n_def,
+			  const struct ctl_config *c, uint16_t *out,
+			  uint8_t *taken)
+{
+	char kp[256];
+	uint16_t ports[CTL_PORTS_MAX];
+	uint32_t n = 0;
+	bool given = false;
+	int err;
+
+	cfg_join(kp, sizeof(kp), "inspection", key);
+	if (o && (err = cfg_ports(p, o, "inspection", key, ports, &n, &given)))
+		return err;
+	if (!given) {
+		for (size_t i = 0; i < n_def; i++) {
+			bool mail = false, tls = false;
+
+			for (uint32_t j = 0; j < c->n_mail_ports; j++)
+				mail |= c->mail_ports[j] == defaults[i];
+			for (uint32_t j = 0; j < c->n_tls_ports; j++)
+				tls |= c->tls_ports[j] == defaults[i];
+			if (mail && !tls)
+				ports[n++] = defaults[i];
+		}
+	}
+	if (n > MXI_PORTS_MAX)
+		return cfg_fail(p, kp, "at most %d ports", MXI_PORTS_MAX);
+	for (uint32_t i = 0; i < n; i++) {
+		bool mail = false;
+
+		for (uint32_t j = 0; j < c->n_mail_ports; j++)
+			mail |= c->mail_ports[j] == ports[i];
+		if (!mail)
+			return cfg_fail(p, kp, "[%u] port %u is not in "
+					"fastpath.mail_ports", i, ports[i]);
+		for (uint32_t j = 0; j < c->n_tls_ports; j++)
+			if (c->tls_ports[j] == ports[i])
+				return cfg_fail(p, kp, "[%u] port %u is in "
+						"fastpath.implicit_tls_ports",
+						i, ports[i]);
+		if (taken[ports[i] / 8] & (1u << (ports[i] % 8)))
+			return cfg_fail(p, kp, "[%u] port %u is in another "
+					"inspection port list", i, ports[i]);
+		taken[ports[i] / 8] |= (uint8_t)(1u << (ports[i] % 8));
+	}
+	memset(out, 0, MXI_PORTS_MAX * sizeof(*out));
+	memcpy(out, ports, n * sizeof(*out));
+	return 0;
+}
+
+static int cfg_insp_limits(struct cfgp *p, json_t *o, struct smtp_config *sc)
+{
+	static const char *const keys[] = {"command_line", "data_line",
+		"errors", "junk", "recipients", NULL};
+	const char *path = "inspection.limits";
+	json_t *l;
+	int err;
+
+	/* Never below the RFC 5321 4.5.3.1 minimums: a legitimate client
+	 * may use all of them.  Commands above 1024 would pass MAIL/RCPT's
+	 * extended limit (mail_line_max). */
+	if ((err = cfg_obj(p, o, "inspection", "limits", &l)) || !l)
+		return err;
+	if ((err = cfg_keys(p, l, path, keys)) ||
+	    (err = cfg_u32(p, l, path, "command_line", 512, sc->mail_line_max,
+			   &sc->cmd_line_max)) ||
+	    (err = cfg_u32(p, l, path, "data_line", 1000, 1u << 20,
+			   &sc->data_line_max)) ||
+	    (err = cfg_u32(p, l, path, "errors", 0, 1000, &sc->error_limit)) ||
+	    (err = cfg_u32(p, l, path, "junk", 0, 100000, &sc->junk_limit)) ||
+	    (err = cfg_u32(p, l, path, "recipients", 0, 100000,
+			   &sc->rcpt_limit)))
+		return err;
+	return 0;
+}
+
+static int cfg_insp_actions(struct cfgp *p, json_t *o, struct smtp_config *sc)
+{
+	const char *path = "inspection.actions", *k;
+	char kp[256];
+	json_t *a, *v;
+	int err;
+
+	if ((err = cfg_obj(p, o, "inspection", "actions", &a)) || !a)
+		return err;
+	json_object_foreach(a, k, v) {
+		int r, act = 0;
+
+		if (strncmp(k, "//", 2) == 0)
+			continue;       /* cfg_keys-style comment */
+		cfg_join(kp, sizeof(kp), path, k);
+		if ((r = cfg_reason(k)) < 0)
+			return cfg_fail(p, kp, "unknown key (not a check name)");
+		if ((err = cfg_enum(p, a, path, k, ctl_action_names, &act)))
+			return err;
+		sc->action[r] = (uint8_t)act;
+	}
+	return 0;
+}
+
+static int cfg_inspection(struct cfgp *p, json_t *root, struct ctl_config *c)
+{
+	static const char *const keys[] = {"enabled", "queues", "ring_size",
+		"zerocopy", "heartbeat_ms", "ndpi", "max_flows", "memory_mb",
+		"idle_timeout", "smtp_ports", "pop3_ports", "imap_ports",
+		"local_domains", "limits", "actions", NULL};
+	static const uint16_t def_smtp[] = {25, 587}, def_pop3[] = {110},
+			      def_imap[] = {143};
+	const char *path = "inspection";
+	struct mxi_config *e = &c->insp.engine;
+	uint32_t mem_mb = 256, idle = 600;
+	uint8_t taken[65536 / 8] = {0};
+	json_t *o, *d, *v;
+	size_t i;
+	int err;
+
+	if ((err = cfg_obj(p, root, "", path, &o)))
+		return err;
+	if (o && ((err = cfg_keys(p, o, path, keys)) ||
+		  (err = cfg_bool(p, o, path, "enabled", &c->insp.enabled)) ||
+		  (err = cfg_u32(p, o, path, "queues", 0, 256,
+				 &c->insp.queues)) ||
+		  (err = cfg_u32(p, o, path, "ring_size", 64, 32768,
+				 &c->insp.ring_size)) ||
+		  (err = cfg_bool(p, o, path, "zerocopy",
+				  &c->insp.zerocopy)) ||
+		  (err = cfg_u32(p, o, path, "heartbeat_ms", 50, 60000,
+				 &c->insp.heartbeat_ms)) ||
+		  (err = cfg_bool(p, o, path, "ndpi", &c->insp.ndpi)) ||
+		  (err = cfg_u32(p, o, path, "max_flows", 1, 1u << 24,
+				 &e->max_flows)) ||
+		  (err = cfg_u32(p, o, path, "memory_mb", 1, 65536, &mem_mb)) ||
+		  (err = cfg_u32(p, o, path, "idle_timeout", 10, 86400,
+				 &idle))))
+		return err;
+	/* AF_XDP rings are powers of two. */
+	if (c->insp.ring_size & (c->insp.ring_size - 1))
+		return cfg_fail(p, "inspection.ring_size",
+				"must be a power of two 64..32768");
+	e->mem_limit = (uint64_t)mem_mb << 20;
+	e->idle_timeout_ns = (uint64_t)idle * NS_PER_SEC;
+	/* One bucket per flow, as mxi_config_default() has it. */
+	e->buckets = 16;
+	while (e->buckets < e->max_flows)
+		e->buckets <<= 1;
+	if ((err = cfg_insp_ports(p, o, "smtp_ports", def_smtp, 2, c,
+				  e->smtp_ports, taken)) ||
+	    (err = cfg_insp_ports(p, o, "pop3_ports", def_pop3, 1, c,
+				  e->pop3_ports, taken)) ||
+	    (err = cfg_insp_ports(p, o, "imap_ports", def_imap, 1, c,
+				  e->imap_ports, taken)))
+		return err;
+	/* The engine treats implicit-TLS ports as opaque; it has room for
+	 * MXI_PORTS_MAX of them. */
+	if (c->n_tls_ports > MXI_PORTS_MAX && c->insp.enabled)
+		return cfg_fail(p, "fastpath.implicit_tls_ports",
+				"at most %d ports with inspection enabled",
+				MXI_PORTS_MAX);
+	memset(e->tls_ports, 0, sizeof(e->tls_ports));
+	for (i = 0; i < c->n_tls_ports && i < MXI_PORTS_MAX; i++)
+		e->tls_ports[i] = c->tls_ports[i];
+	if (!o)
+		return 0;
+	if ((err = cfg_insp_limits(p, o, &e->smtp)) ||
+	    (err = cfg_insp_actions(p, o, &e->smtp)))
+		return err;
+	d = json_object_get(o, "local_domains");
+	if (!d)
+		return 0;
+	if (!json_is_array(d))
+		return cfg_fail(p, "inspection.local_domains",
+				"must be an array of domain names");
+	if (json_array_size(d) > SMTP_LOCAL_DOMAINS_MAX)
+		return cfg_fail(p, "inspection.local_domains",
+				"at most %d domains", SMTP_LOCAL_DOMAINS_MAX);
+	json_array_foreach(d, i, v) {
+		if ((err = cfg_domain(p, "inspection.local_domains", i, v,
+				      c->insp.domains[i])))
+			return err;
+		e->smtp.local_domains[i] = c->insp.domains[i];
+	}
+	e->smtp.n_local_domains = (uint32_t)json_array_size(d);
+	return 0;
+}
+
+/* ---- policy ------------------------------------------------------------ */
+
+#define TTL_MAX (366u * 86400)  /* a year: longer belongs in "block" */
+
+static int cfg_weights(struct cfgp *p, json_t *o, struct ctl_policy_cfg *pc)
+{
+	const char *path = "policy.weights", *k;
+	char kp[256];
+	json_t *w, *v;
+	int err;
+
+	if ((err = cfg_obj(p, o, "policy", "weights", &w)) || !w)
+		return err;
+	json_object_foreach(w, k, v) {
+		enum smtp_kind kind;
+		uint32_t n = 0;
+		int r;
+
+		if (strncmp(k, "//", 2) == 0)
+			continue;
+		cfg_join(kp, sizeof(kp), path, k);
+		if ((r = cfg_reason(k)) < 0)
+			return cfg_fail(p, kp, "unknown key (not a check name)");
+		if ((err = cfg_u32(p, w, path, k, 0, 1000000, &n)))
+			return err;
+		kind = smtp_reason_kind((enum smtp_reason)r);
+		if (n && (kind == SMTP_K_AUDIT || kind == SMTP_K_INFO))
+			return cfg_fail(p, kp, "must be 0: audit and info "
+					"findings are not the client's doing");
+		pc->weight[r] = n;
+	}
+	return 0;
+}
+
+static int cfg_counters(struct cfgp *p, json_t *o, struct ctl_policy_cfg *pc)
+{
+	static const char *const keys[] = {"auth_failed",
+		"invalid_recipient", "killed_sessions", NULL};
+	static const char *const ckeys[] = {"limit", "window", NULL};
+	json_t *cs, *one;
+	char kp[256];
+	int err;
+
+	if ((err = cfg_obj(p, o, "policy", "counters", &cs)) || !cs)
+		return err;
+	if ((err = cfg_keys(p, cs, "policy.counters", keys)))
+		return err;
+	for (int i = 0; i < CTL_PC_MAX; i++) {
+		const char *name = ctl_policy_counter_name(i);
+
+		cfg_join(kp, sizeof(kp), "policy.counters", name);
+		if ((err = cfg_obj(p, cs, "policy.counters", name, &one)))
+			return err;
+		if (one && ((err = cfg_keys(p, one, kp, ckeys)) ||
+			    (err = cfg_u32(p, one, kp, "limit", 0,
+					   CTL_PC_LIMIT_MAX,
+					   &pc->counter[i].limit)) ||
+			    (err = cfg_u32(p, one, kp, "window", 1, TTL_MAX,
+					   &pc->counter[i].window))))
+			return err;
+	}
+	return 0;
+}
+
+static int cfg_policy(struct cfgp *p, json_t *root, struct ctl_config *c)
+{
+	static const char *const keys[] = {"shadow", "threshold",
+		"score_half_life", "weights", "counters", "block",
+		"escalation", "max_sources", NULL};
+	static const char *const bkeys[] = {"ttl", "factor", "max_ttl",
+					    "repeat_window", NULL};
+	static const char *const ekeys[] = {"count", "window", "ttl",
+					    "ipv4_len", "ipv6_len", NULL};
+	struct ctl_policy_cfg *pc = &c->policy;
+	const char *path = "policy";
+	uint32_t v4 = pc->prefix4_len, v6 = pc->prefix6_len;
+	json_t *o, *b = NULL, *e = NULL;
+	int err;
+
+	pc->source6_len = c->fp.src6_len;
+	if ((err = cfg_obj(p, root, "", path, &o)))
+		return err;
+	if (o && ((err = cfg_keys(p, o, path, keys)) ||
+		  (err = cfg_bool(p, o, path, "shadow", &pc->shadow)) ||
+		  (err = cfg_u32(p, o, path, "threshold", 1, 1000000,
+				 &pc->threshold)) ||
+		  (err = cfg_u32(p, o, path, "score_half_life", 1, TTL_MAX,
+				 &pc->score_half_life)) ||
+		  (err = cfg_weights(p, o, pc)) ||
+		  (err = cfg_counters(p, o, pc)) ||
+		  (err = cfg_obj(p, o, path, "block", &b)) ||
+		  (err = cfg_obj(p, o, path, "escalation", &e)) ||
+		  (err = cfg_u32(p, o, path, "max_sources", 1024,
+				 CTL_POLICY_SOURCES_MAX, &pc->max_sources))))
+		return err;
+	if (b && ((err = cfg_keys(p, b, "policy.block", bkeys)) ||
+		  (err = cfg_u32(p, b, "policy.block", "ttl", 1, TTL_MAX,
+				 &pc->block_ttl)) ||
+		  (err = cfg_u32(p, b, "policy.block", "factor", 1, 100,
+				 &pc->ttl_factor)) ||
+		  (err = cfg_u32(p, b, "policy.block", "max_ttl", 1, TTL_MAX,
+				 &pc->ttl_max)) ||
+		  (err = cfg_u32(p, b, "policy.block", "repeat_window", 0,
+				 TTL_MAX, &pc->repeat_window))))
+		return err;
+	if (e && ((err = cfg_keys(p, e, "policy.escalation", ekeys)) ||
+		  (err = cfg_u32(p, e, "policy.escalation", "count", 2,
+				 CTL_ESC_COUNT_MAX, &pc->escalate_count)) ||
+		  (err = cfg_u32(p, e, "policy.escalation", "window", 0,
+				 TTL_MAX, &pc->escalate_window)) ||
+		  (err = cfg_u32(p, e, "policy.escalation", "ttl", 1, TTL_MAX,
+				 &pc->escalate_ttl)) ||
+		  (err = cfg_u32(p, e, "policy.escalation", "ipv4_len", 8, 31,
+				 &v4)) ||
+		  (err = cfg_u32(p, e, "policy.escalation", "ipv6_len", 16, 127,
+				 &v6))))
+		return err;
+	if (pc->ttl_max < pc->block_ttl)
+		return cfg_fail(p, "policy.block.max_ttl",
+				"must be >= policy.block.ttl (%u)",
+				pc->block_ttl);
+	if (pc->ttl_max < pc->escalate_ttl)
+		return cfg_fail(p, "policy.block.max_ttl",
+				"must be >= policy.escalation.ttl (%u)",
+				pc->escalate_ttl);
+	/* A prefix must hold more than one source. */
+	if (v6 >= pc->source6_len)
+		return cfg_fail(p, "policy.escalation.ipv6_len",
+				"must be < fastpath.syn.ipv6_source_len (%u)",
+				pc->source6_len);
+	pc->prefix4_len = (uint8_t)v4;
+	pc->prefix6_len = (uint8_t)v6;
+	return 0;
+}
+
 static int cfg_root(struct cfgp *p, json_t *root, struct ctl_config *c)
 {
 	static const char *const keys[] = {"interfaces", "bpf", "control",
-		"state_dir", "log", "fastpath", "allow", "block", NULL};
+		"state_dir", "log", "fastpath", "inspection", "policy", "allow",
+		"block", NULL};
 	static const char *const bpf_keys[] = {"pin_dir", "detach_on_exit",
 					       NULL};
 	static const char *const log_keys[] = {"level", NULL};
@@ -631,6 +1025,8 @@ static int cfg_root(struct cfgp *p, json_t *root, struct ctl_config *c)
 		return err;
 	c->log_level = (enum ctl_log_level)level;
 	if ((err = cfg_fastpath(p, root, c)) ||
+	    (err = cfg_inspection(p, root, c)) ||
+	    (err = cfg_policy(p, root, c)) ||
 	    (err = cfg_prefixes(p, root, "", "allow", CTL_STATIC_MAX,
 				&c->allow, &c->n_allow)) ||
 	    (err = cfg_prefixes(p, root, "", "block", CTL_STATIC_MAX,
@@ -742,15 +1138,102 @@ static json_t *ctl_prefixes_json(const struct ctl_prefix *pfx, uint32_t n)
 	return a;
 }
 
+/* An engine port list (0 ends it). */
+static json_t *ctl_insp_ports_json(const uint16_t *ports)
+{
+	uint32_t n = 0;
+
+	while (n < MXI_PORTS_MAX && ports[n])
+		n++;
+	return ctl_ports_json(ports, n);
+}
+
+static json_t *ctl_insp_json(const struct ctl_config *c)
+{
+	const struct mxi_config *e = &c->insp.engine;
+	json_t *actions = json_object(), *domains = json_array();
+
+	for (int r = 0; r < SMTP_R__COUNT; r++)
+		json_object_set_new(actions,
+				    smtp_reason_name((enum smtp_reason)r),
+				    json_string(ctl_action_names[
+					    e->smtp.action[r] & 3]));
+	for (uint32_t i = 0; i < e->smtp.n_local_domains; i++)
+		json_array_append_new(domains,
+				      json_string(c->insp.domains[i]));
+	return json_pack(
+		"{s:b,s:I,s:I,s:b,s:I,s:b,s:I,s:I,s:I,s:o,s:o,s:o,s:o,"
+		"s:{s:I,s:I,s:I,s:I,s:I},s:o}",
+		"enabled", c->insp.enabled,
+		"queues", (json_int_t)c->insp.queues,
+		"ring_size", (json_int_t)c->insp.ring_size,
+		"zerocopy", c->insp.zerocopy,
+		"heartbeat_ms", (json_int_t)c->insp.heartbeat_ms,
+		"ndpi", c->insp.ndpi,
+		"max_flows", (json_int_t)e->max_flows,
+		"memory_mb", (json_int_t)(e->mem_limit >> 20),
+		"idle_timeout", (json_int_t)(e->idle_timeout_ns / NS_PER_SEC),
+		"smtp_ports", ctl_insp_ports_json(e->smtp_ports),
+		"pop3_ports", ctl_insp_ports_json(e->pop3_ports),
+		"imap_ports", ctl_insp_ports_json(e->imap_ports),
+		"local_domains", domains,
+		"limits",
+		"command_line", (json_int_t)e->smtp.cmd_line_max,
+		"data_line", (json_int_t)e->smtp.data_line_max,
+		"errors", (json_int_t)e->smtp.error_limit,
+		"junk", (json_int_t)e->smtp.junk_limit,
+		"recipients", (json_int_t)e->smtp.rcpt_limit,
+		"actions", actions);
+}
+
+static json_t *ctl_policy_json(const struct ctl_policy_cfg *pc)
+{
+	json_t *weights = json_object(), *counters = json_object();
+
+	for (int r = 0; r < SMTP_R__COUNT; r++) {
+		enum smtp_kind k = smtp_reason_kind((enum smtp_reason)r);
+
+		if (k == SMTP_K_AUDIT || k == SMTP_K_INFO)
+			continue;       /* never scored (cfg_weights) */
+		json_object_set_new(weights,
+				    smtp_reason_name((enum smtp_reason)r),
+				    json_integer(pc->weight[r]));
+	}
+	for (int i = 0; i < CTL_PC_MAX; i++)
+		json_object_set_new(counters, ctl_policy_counter_name(i),
+			json_pack("{s:I,s:I}",
+				  "limit", (json_int_t)pc->counter[i].limit,
+				  "window",
+				  (json_int_t)pc->counter[i].window));
+	return json_pack(
+		"{s:b,s:I,s:I,s:o,s:o,s:{s:I,s:I,s:I,s:I},"
+		"s:{s:I,s:I,s:I,s:I,s:I},s:I}",
+		"shadow", pc->shadow,
+		"threshold", (json_int_t)pc->threshold,
+		"score_half_life", (json_int_t)pc->score_half_life,
+		"weights", weights,
+		"counters", counters,
+		"block", "ttl", (json_int_t)pc->block_ttl,
+		"factor", (json_int_t)pc->ttl_factor,
+		"max_ttl", (json_int_t)pc->ttl_max,
+		"repeat_window", (json_int_t)pc->repeat_window,
+		"escalation", "count", (json_int_t)pc->escalate_count,
+		"window", (json_int_t)pc->escalate_window,
+		"ttl", (json_int_t)pc->escalate_ttl,
+		"ipv4_len", (json_int_t)pc->prefix4_len,
+		"ipv6_len", (json_int_t)pc->prefix6_len,
+		"max_sources", (json_int_t)pc->max_sources);
+}
+
 json_t *ctl_config_to_json(const struct ctl_config *c)
 {
 	const struct mxw_config *f = &c->fp;
-	json_t *sizes = json_object();
+	json_t *sizes = json_object(), *root;
 
 	for (int i = 0; i < CTL_T_MAX; i++)
 		json_object_set_new(sizes, ctl_tables[i].key,
 				    json_integer(c->table_size[i]));
-	return json_pack(
+	root = json_pack(
 		"{s:{s:s,s:s,s:s},s:{s:s,s:b},"
 		"s:{s:s,s:s,s:I,s:I,s:I},s:s,s:{s:s},"
 		"s:{s:o,s:o,s:o,s:s,s:s,s:s,s:s,"
@@ -798,6 +1281,11 @@ json_t *ctl_config_to_json(const struct ctl_config *c)
 		"table_sizes", sizes,
 		"allow", ctl_prefixes_json(c->allow, c->n_allow),
 		"block", ctl_prefixes_json(c->block, c->n_block));
+	if (root) {
+		json_object_set_new(root, "inspection", ctl_insp_json(c));
+		json_object_set_new(root, "policy", ctl_policy_json(&c->policy));
+	}
+	return root;
 }
 
 const char *ctl_config_restart_key(const struct ctl_config *cur,
@@ -818,5 +1306,14 @@ const char *ctl_config_restart_key(const struct ctl_config *cur,
 	for (int i = 0; i < CTL_T_MAX; i++)
 		if (cur->table_size[i] != n->table_size[i])
 			return "fastpath.table_sizes";
+	/* The AF_XDP sockets and their UMEMs are set up once. */
+	if (cur->insp.enabled != n->insp.enabled)
+		return "inspection.enabled";
+	if (cur->insp.queues != n->insp.queues)
+		return "inspection.queues";
+	if (cur->insp.ring_size != n->insp.ring_size)
+		return "inspection.ring_size";
+	if (cur->insp.zerocopy != n->insp.zerocopy)
+		return "inspection.zerocopy";
 	return NULL;
 }

@@ -164,11 +164,166 @@ static const struct bad_case bad[] = {
 	{"{" IFACES ",\"//\":5}", "//: a comment must be a string"},
 	{"{" IFACES ",\"fastpath\":{\"//x\":[\"a\",2]}}",
 	 "fastpath.//x: a comment must be a string"},
+	/* inspection */
+	{"{" IFACES ",\"inspection\":{\"ring_size\":1000}}",
+	 "inspection.ring_size: must be a power of two 64..32768"},
+	{"{" IFACES ",\"inspection\":{\"ring_size\":65536}}",
+	 "inspection.ring_size: must be an integer 64..32768"},
+	{"{" IFACES ",\"inspection\":{\"queues\":257}}",
+	 "inspection.queues: must be an integer 0..256"},
+	{"{" IFACES ",\"inspection\":{\"heartbeat_ms\":10}}",
+	 "inspection.heartbeat_ms: must be an integer 50..60000"},
+	{"{" IFACES ",\"inspection\":{\"max_flows\":0}}",
+	 "inspection.max_flows: must be an integer 1..16777216"},
+	{"{" IFACES ",\"inspection\":{\"memory_mb\":0}}",
+	 "inspection.memory_mb: must be an integer 1..65536"},
+	{"{" IFACES ",\"inspection\":{\"idle_timeout\":9}}",
+	 "inspection.idle_timeout: must be an integer 10..86400"},
+	{"{" IFACES ",\"inspection\":{\"enabled\":1}}",
+	 "inspection.enabled: must be true or false"},
+	{"{" IFACES ",\"inspection\":{\"smtp\":[25]}}",
+	 "inspection.smtp: unknown key"},
+	{"{" IFACES ",\"inspection\":{\"smtp_ports\":[2525]}}",
+	 "inspection.smtp_ports: [0] port 2525 is not in fastpath.mail_ports"},
+	{"{" IFACES ",\"inspection\":{\"smtp_ports\":[25,465]}}",
+	 "inspection.smtp_ports: [1] port 465 is in "
+	 "fastpath.implicit_tls_ports"},
+	{"{" IFACES ",\"inspection\":{\"imap_ports\":[25]}}",
+	 "inspection.imap_ports: [0] port 25 is in another inspection port "
+	 "list"},
+	{"{" IFACES ",\"inspection\":{\"pop3_ports\":[110,110]}}",
+	 "inspection.pop3_ports: [1] duplicate port 110"},
+	{"{" IFACES ",\"fastpath\":{\"mail_ports\":[1,2,3,4,5,6,7,8,9,25]},"
+	 "\"inspection\":{\"smtp_ports\":[1,2,3,4,5,6,7,8,9]}}",
+	 "inspection.smtp_ports: at most 8 ports"},
+	{"{" IFACES ",\"inspection\":{\"local_domains\":\"example.org\"}}",
+	 "inspection.local_domains: must be an array of domain names"},
+	{"{" IFACES ",\"inspection\":{\"local_domains\":[\"example\"]}}",
+	 "inspection.local_domains: [0] \"example\" is not a domain name"},
+	{"{" IFACES ",\"inspection\":{\"local_domains\":[\"a.org\","
+	 "\"-a.org\"]}}",
+	 "inspection.local_domains: [1] \"-a.org\" is not a domain name"},
+	{"{" IFACES ",\"inspection\":{\"local_domains\":[\"a-.org\"]}}",
+	 "inspection.local_domains: [0] \"a-.org\" is not a domain name"},
+	{"{" IFACES ",\"inspection\":{\"local_domains\":[\"a..org\"]}}",
+	 "inspection.local_domains: [0] \"a..org\" is not a domain name"},
+	{"{" IFACES ",\"inspection\":{\"local_domains\":[\"a.org.\"]}}",
+	 "inspection.local_domains: [0] \"a.org.\" is not a domain name"},
+	{"{" IFACES ",\"inspection\":{\"local_domains\":[\"a_b.org\"]}}",
+	 "inspection.local_domains: [0] \"a_b.org\" is not a domain name"},
+	{"{" IFACES ",\"inspection\":{\"local_domains\":[\"..org\"]}}",
+	 "inspection.local_domains: [0] \"..org\" is not a domain name"},
+	{"{" IFACES ",\"inspection\":{\"local_domains\":[\"a.b\\u0000c\"]}}",
+	 "invalid JSON"},       /* no NUL reaches the domain check */
+	{"{" IFACES ",\"inspection\":{\"local_domains\":[\"a"
+	 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.org\"]}}",
+	 "inspection.local_domains: [0] \"aaaa"},
+	{"{" IFACES ",\"inspection\":{\"local_domains\":[5]}}",
+	 "inspection.local_domains: [0] must be a string"},
+	{"{" IFACES ",\"inspection\":{\"limits\":{\"command_line\":511}}}",
+	 "inspection.limits.command_line: must be an integer 512..1024"},
+	{"{" IFACES ",\"inspection\":{\"limits\":{\"data_line\":999}}}",
+	 "inspection.limits.data_line: must be an integer 1000..1048576"},
+	{"{" IFACES ",\"inspection\":{\"limits\":{\"errors\":1001}}}",
+	 "inspection.limits.errors: must be an integer 0..1000"},
+	{"{" IFACES ",\"inspection\":{\"limits\":{\"junk\":-1}}}",
+	 "inspection.limits.junk: must be an integer 0..100000"},
+	{"{" IFACES ",\"inspection\":{\"limits\":{\"recipients\":1e3}}}",
+	 "inspection.limits.recipients: must be an integer 0..100000"},
+	{"{" IFACES ",\"inspection\":{\"limits\":{\"lines\":1}}}",
+	 "inspection.limits.lines: unknown key"},
+	{"{" IFACES ",\"inspection\":{\"actions\":{\"vrfy\":\"block\"}}}",
+	 "inspection.actions.vrfy: must be one of \"allow\", \"score\", "
+	 "\"deny\", \"kill\""},
+	{"{" IFACES ",\"inspection\":{\"actions\":{\"VRFY\":\"deny\"}}}",
+	 "inspection.actions.VRFY: unknown key (not a check name)"},
+	{"{" IFACES ",\"inspection\":{\"actions\":[]}}",
+	 "inspection.actions: must be an object"},
+	/* policy */
+	{"{" IFACES ",\"policy\":{\"threshold\":0}}",
+	 "policy.threshold: must be an integer 1..1000000"},
+	{"{" IFACES ",\"policy\":{\"score_half_life\":0}}",
+	 "policy.score_half_life: must be an integer 1..31622400"},
+	{"{" IFACES ",\"policy\":{\"shadow\":\"yes\"}}",
+	 "policy.shadow: must be true or false"},
+	{"{" IFACES ",\"policy\":{\"weights\":{\"vrfy\":-1}}}",
+	 "policy.weights.vrfy: must be an integer 0..1000000"},
+	{"{" IFACES ",\"policy\":{\"weights\":{\"vrfy\":1000001}}}",
+	 "policy.weights.vrfy: must be an integer 0..1000000"},
+	{"{" IFACES ",\"policy\":{\"weights\":{\"nope\":1}}}",
+	 "policy.weights.nope: unknown key (not a check name)"},
+	{"{" IFACES ",\"policy\":{\"weights\":{\"audit_banner_version\":1}}}",
+	 "policy.weights.audit_banner_version: must be 0"},
+	{"{" IFACES ",\"policy\":{\"counters\":{\"auth\":{}}}}",
+	 "policy.counters.auth: unknown key"},
+	{"{" IFACES ",\"policy\":{\"counters\":{\"auth_failed\":"
+	 "{\"limit\":33}}}}",
+	 "policy.counters.auth_failed.limit: must be an integer 0..32"},
+	{"{" IFACES ",\"policy\":{\"counters\":{\"killed_sessions\":"
+	 "{\"window\":0}}}}",
+	 "policy.counters.killed_sessions.window: must be an integer "
+	 "1..31622400"},
+	{"{" IFACES ",\"policy\":{\"counters\":{\"invalid_recipient\":"
+	 "{\"max\":3}}}}",
+	 "policy.counters.invalid_recipient.max: unknown key"},
+	{"{" IFACES ",\"policy\":{\"block\":{\"ttl\":0}}}",
+	 "policy.block.ttl: must be an integer 1..31622400"},
+	{"{" IFACES ",\"policy\":{\"block\":{\"factor\":0}}}",
+	 "policy.block.factor: must be an integer 1..100"},
+	{"{" IFACES ",\"policy\":{\"block\":{\"ttl\":700,"
+	 "\"max_ttl\":600}}}",
+	 "policy.block.max_ttl: must be >= policy.block.ttl (700)"},
+	{"{" IFACES ",\"policy\":{\"block\":{\"max_ttl\":3000}}}",
+	 "policy.block.max_ttl: must be >= policy.escalation.ttl (3600)"},
+	{"{" IFACES ",\"policy\":{\"block\":{\"repeat_window\":31622401}}}",
+	 "policy.block.repeat_window: must be an integer 0..31622400"},
+	{"{" IFACES ",\"policy\":{\"escalation\":{\"count\":1}}}",
+	 "policy.escalation.count: must be an integer 2..16"},
+	{"{" IFACES ",\"policy\":{\"escalation\":{\"ipv4_len\":32}}}",
+	 "policy.escalation.ipv4_len: must be an integer 8..31"},
+	{"{" IFACES ",\"policy\":{\"escalation\":{\"ipv6_len\":64}}}",
+	 "policy.escalation.ipv6_len: must be < fastpath.syn.ipv6_source_len "
+	 "(64)"},
+	{"{" IFACES ",\"policy\":{\"escalation\":{\"prefix\":24}}}",
+	 "policy.escalation.prefix: unknown key"},
+	{"{" IFACES ",\"policy\":{\"max_sources\":100}}",
+	 "policy.max_sources: must be an integer 1024..16777216"},
+	{"{" IFACES ",\"policy\":{\"block_ttl\":100}}",
+	 "policy.block_ttl: unknown key"},
 	{"{" IFACES "," IFACES "}", "invalid JSON"},
 	{"{" IFACES ",}", "invalid JSON"},
 	{"", "invalid JSON"},
 	{"{" IFACES "} trailing", "invalid JSON"},
 };
+
+/* The inspection and policy defaults are the engine's and the policy
+ * module's own, plus the ports of this config. */
+static void test_insp_policy_defaults(const struct ctl_config *c)
+{
+	struct mxi_config e;
+	struct ctl_policy_cfg pc;
+
+	mxi_config_default(&e);
+	ctl_policy_cfg_default(&pc);
+	/* implicit_tls_ports' order (465, 995, 993), not the engine's */
+	memset(e.tls_ports, 0, sizeof(e.tls_ports));
+	for (uint32_t i = 0; i < c->n_tls_ports; i++)
+		e.tls_ports[i] = c->tls_ports[i];
+	CHECK(!c->insp.enabled && c->insp.queues == 0 &&
+	      c->insp.ring_size == 2048 && !c->insp.zerocopy &&
+	      c->insp.heartbeat_ms == 500 && c->insp.ndpi, "insp defaults");
+	CHECK(memcmp(&c->insp.engine, &e, sizeof(e)) == 0,
+	      "engine defaults = mxi_config_default()");
+	CHECK(c->insp.engine.smtp_ports[0] == 25 &&
+	      c->insp.engine.smtp_ports[1] == 587 &&
+	      c->insp.engine.smtp_ports[2] == 0 &&
+	      c->insp.engine.pop3_ports[0] == 110 &&
+	      c->insp.engine.imap_ports[0] == 143, "insp ports");
+	CHECK(memcmp(&c->policy, &pc, sizeof(pc)) == 0,
+	      "policy defaults = ctl_policy_cfg_default()");
+	CHECK(c->policy.threshold == 10 && c->policy.weight[SMTP_R_VRFY] == 3,
+	      "policy defaults");
+}
 
 static void test_defaults(void)
 {
@@ -207,12 +362,26 @@ static void test_defaults(void)
 	for (int i = 0; i < CTL_T_MAX; i++)
 		CHECK(c->table_size[i] == ctl_tables[i].def, ctl_tables[i].key);
 	CHECK(c->n_allow == 0 && c->n_block == 0, "defaults");
+	test_insp_policy_defaults(c);
 	ctl_config_free(c);
 
 	/* The implicit-TLS default follows mail_ports. */
 	c = parse("{" IFACES ",\"fastpath\":{\"mail_ports\":[25,465]}}", err);
 	CHECK(c && c->n_tls_ports == 1 && c->tls_ports[0] == 465,
 	      "tls default subset");
+	/* So do the inspection ports, and the engine's TLS ports follow
+	 * implicit_tls_ports. */
+	CHECK(c && c->insp.engine.smtp_ports[0] == 25 &&
+	      c->insp.engine.smtp_ports[1] == 0 &&
+	      c->insp.engine.pop3_ports[0] == 0 &&
+	      c->insp.engine.imap_ports[0] == 0 &&
+	      c->insp.engine.tls_ports[0] == 465 &&
+	      c->insp.engine.tls_ports[1] == 0, "insp ports default subset");
+	ctl_config_free(c);
+	/* The policy's sources are the fast path's IPv6 source length. */
+	c = parse("{" IFACES ",\"fastpath\":{\"syn\":{\"ipv6_source_len\":"
+		  "56}}}", err);
+	CHECK(c && c->policy.source6_len == 56, "policy source6_len");
 	ctl_config_free(c);
 }
 
@@ -244,8 +413,85 @@ static const char *full_config =
 	"     \"allow_prefix\": 64, \"block_prefix\": 128, \"src_bucket\": 8192,"
 	"     \"pfx_bucket\": 16384, \"conn_count\": 32768,"
 	"     \"conntrack\": 65536, \"conn\": 131072}},"
+	" \"inspection\": {\"enabled\": true, \"queues\": 2,"
+	"   \"ring_size\": 4096, \"zerocopy\": true, \"heartbeat_ms\": 250,"
+	"   \"ndpi\": false, \"max_flows\": 1000, \"memory_mb\": 64,"
+	"   \"idle_timeout\": 300, \"smtp_ports\": [25],"
+	"   \"pop3_ports\": [2525], \"imap_ports\": [],"
+	"   \"local_domains\": [\"Example.ORG\", \".example.net\"],"
+	"   \"limits\": {\"command_line\": 600, \"data_line\": 2000,"
+	"     \"errors\": 5, \"junk\": 0, \"recipients\": 50},"
+	"   \"actions\": {\"vrfy\": \"deny\", \"null_sender\": \"kill\"}},"
+	" \"policy\": {\"shadow\": true, \"threshold\": 20,"
+	"   \"score_half_life\": 60,"
+	"   \"weights\": {\"vrfy\": 0, \"null_sender\": 4},"
+	"   \"counters\": {\"auth_failed\": {\"limit\": 3, \"window\": 60},"
+	"     \"invalid_recipient\": {\"limit\": 0, \"window\": 61},"
+	"     \"killed_sessions\": {\"limit\": 32, \"window\": 62}},"
+	"   \"block\": {\"ttl\": 60, \"factor\": 2, \"max_ttl\": 7200,"
+	"     \"repeat_window\": 0},"
+	"   \"escalation\": {\"count\": 16, \"window\": 0, \"ttl\": 120,"
+	"     \"ipv4_len\": 16, \"ipv6_len\": 44},"
+	"   \"max_sources\": 1024},"
 	" \"allow\": [\"192.0.2.25\"],"
 	" \"block\": [\"198.51.100.0/24\", \"2001:db8:bad::/48\", \"203.0.113.9\"]}";
+
+static void check_full_insp_policy(const struct ctl_config *c,
+				   const char *label)
+{
+	const struct mxi_config *e = &c->insp.engine;
+	const struct ctl_policy_cfg *pc = &c->policy;
+
+	CHECK(c->insp.enabled && c->insp.queues == 2 &&
+	      c->insp.ring_size == 4096 && c->insp.zerocopy &&
+	      c->insp.heartbeat_ms == 250 && !c->insp.ndpi, label);
+	CHECK(e->max_flows == 1000 && e->buckets == 1024 &&
+	      e->mem_limit == 64ull << 20 &&
+	      e->idle_timeout_ns == 300ull * 1000000000ull, label);
+	CHECK(e->smtp_ports[0] == 25 && e->smtp_ports[1] == 0 &&
+	      e->pop3_ports[0] == 2525 && e->pop3_ports[1] == 0 &&
+	      e->imap_ports[0] == 0 && e->tls_ports[0] == 465 &&
+	      e->tls_ports[1] == 0, label);
+	CHECK(e->smtp.n_local_domains == 2 &&
+	      e->smtp.local_domains[0] == c->insp.domains[0] &&
+	      strcmp(e->smtp.local_domains[0], "example.org") == 0 &&
+	      strcmp(e->smtp.local_domains[1], ".example.net") == 0, label);
+	CHECK(e->smtp.cmd_line_max == 600 && e->smtp.data_line_max == 2000 &&
+	      e->smtp.error_limit == 5 && e->smtp.junk_limit == 0 &&
+	      e->smtp.rcpt_limit == 50, label);
+	CHECK(e->smtp.action[SMTP_R_VRFY] == SMTP_A_DENY &&
+	      e->smtp.action[SMTP_R_NULL_SENDER] == SMTP_A_KILL &&
+	      e->smtp.action[SMTP_R_EXPN] == SMTP_A_SCORE, label);
+	CHECK(pc->shadow && pc->threshold == 20 && pc->score_half_life == 60,
+	      label);
+	CHECK(pc->weight[SMTP_R_VRFY] == 0 && pc->weight[SMTP_R_NULL_SENDER] == 4
+	      && pc->weight[SMTP_R_EXPN] == 3, label);
+	CHECK(pc->counter[CTL_PC_AUTH_FAILED].limit == 3 &&
+	      pc->counter[CTL_PC_AUTH_FAILED].window == 60 &&
+	      pc->counter[CTL_PC_INVALID_RCPT].limit == 0 &&
+	      pc->counter[CTL_PC_INVALID_RCPT].window == 61 &&
+	      pc->counter[CTL_PC_KILLED].limit == 32 &&
+	      pc->counter[CTL_PC_KILLED].window == 62, label);
+	CHECK(pc->block_ttl == 60 && pc->ttl_factor == 2 &&
+	      pc->ttl_max == 7200 && pc->repeat_window == 0, label);
+	CHECK(pc->escalate_count == 16 && pc->escalate_window == 0 &&
+	      pc->escalate_ttl == 120 && pc->prefix4_len == 16 &&
+	      pc->prefix6_len == 44 && pc->source6_len == 56, label);
+	CHECK(pc->max_sources == 1024, label);
+}
+
+/* Engine configs equal but for where local_domains point. */
+static bool engine_equal(const struct ctl_config *a, const struct ctl_config *b)
+{
+	struct mxi_config ea = a->insp.engine, eb = b->insp.engine;
+
+	for (uint32_t i = 0; i < ea.smtp.n_local_domains; i++)
+		if (strcmp(ea.smtp.local_domains[i], eb.smtp.local_domains[i]))
+			return false;
+	memset(ea.smtp.local_domains, 0, sizeof(ea.smtp.local_domains));
+	memset(eb.smtp.local_domains, 0, sizeof(eb.smtp.local_domains));
+	return memcmp(&ea, &eb, sizeof(ea)) == 0;
+}
 
 static void check_full(const struct ctl_config *c, const char *label)
 {
@@ -288,6 +534,48 @@ static void check_full(const struct ctl_config *c, const char *label)
 	CHECK(c->n_allow == 1 && c->n_block == 3, label);
 	CHECK(c->n_block == 3 && c->block[1].plen == 48 &&
 	      c->block[2].plen == 128, label);
+	check_full_insp_policy(c, label);
+}
+
+/* inspection.enabled, queues, ring_size, zerocopy need a restart; the
+ * engine and policy settings reload. */
+static void test_insp_restart_keys(void)
+{
+	static const struct {
+		const char *insp, *key;
+	} rows[] = {
+		{"\"enabled\":true", "inspection.enabled"},
+		{"\"queues\":1", "inspection.queues"},
+		{"\"ring_size\":64", "inspection.ring_size"},
+		{"\"zerocopy\":true", "inspection.zerocopy"},
+		{"\"heartbeat_ms\":100", NULL},
+		{"\"ndpi\":false", NULL},
+		{"\"max_flows\":5", NULL},
+		{"\"limits\":{\"errors\":3}", NULL},
+		{"\"actions\":{\"vrfy\":\"kill\"}", NULL},
+	};
+	char err[CTL_ERR_MAX], text[512];
+	struct ctl_config *base = parse("{" IFACES ",\"policy\":"
+					"{\"threshold\":3}}", err), *c;
+
+	CHECK(base != NULL, "restart base");
+	if (!base)
+		return;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const char *k;
+
+		snprintf(text, sizeof(text), "{" IFACES ",\"inspection\":{%s}}",
+			 rows[i].insp);
+		c = parse(text, err);
+		CHECK(c != NULL, rows[i].insp);
+		if (!c)
+			continue;
+		k = ctl_config_restart_key(base, c);
+		CHECK(rows[i].key ? k && strcmp(k, rows[i].key) == 0 : !k,
+		      rows[i].insp);
+		ctl_config_free(c);
+	}
+	ctl_config_free(base);
 }
 
 static void test_full_and_roundtrip(void)
@@ -315,6 +603,9 @@ static void test_full_and_roundtrip(void)
 	if (c2) {
 		check_full(c2, "roundtrip");
 		CHECK(memcmp(&c->fp, &c2->fp, sizeof(c->fp)) == 0, "roundtrip");
+		CHECK(memcmp(&c->policy, &c2->policy, sizeof(c->policy)) == 0,
+		      "roundtrip policy");
+		CHECK(engine_equal(c, c2), "roundtrip engine");
 		CHECK(ctl_config_restart_key(c, c2) == NULL, "same config");
 	}
 	free(text);
@@ -328,6 +619,7 @@ static void test_full_and_roundtrip(void)
 	      "restart key");
 	ctl_config_free(c2);
 	ctl_config_free(c);
+	test_insp_restart_keys();
 }
 
 static void test_bad(void)
@@ -400,10 +692,11 @@ static void test_every_key_wrong_type(void)
 		return;
 	wrong_type_walk(root, root, "");
 	/* 3 interfaces + 2 bpf + 5 control + state_dir + log.level + 31
-	 * fastpath leaves + allow + block: a key added to the parser must be
-	 * added to full_config too. */
-	CHECK(n_leaves == 45, "leaf count");
-	if (n_leaves != 45)
+	 * fastpath leaves + 20 inspection (2 actions) + 21 policy (2
+	 * weights) + allow + block: a key added to the parser must be added
+	 * to full_config too. */
+	CHECK(n_leaves == 86, "leaf count");
+	if (n_leaves != 86)
 		fprintf(stderr, "  %d leaves\n", n_leaves);
 	json_decref(root);
 }
