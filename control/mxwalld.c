@@ -333,10 +333,7 @@ static int mxwd_lock(const char *dir)
 
 /* ---- reload ---------------------------------------------------------- */
 
-/* "reload" event: ok, generation running now, error (null when ok).
- * XXX: static entries a reload adds or removes publish no block /
- * unblock events (source "config") yet: ctl_bpf_apply() does not say
- * which entries changed. */
+/* "reload" event: ok, generation running now, error (null when ok). */
 static void mxwd_reload_event(struct mxwd *d, const char *err)
 {
 	json_t *ev = ctl_event_new(CTL_EV_RELOAD, ctl_wall_now());
@@ -347,6 +344,75 @@ static void mxwd_reload_event(struct mxwd *d, const char *err)
 			"generation", (json_int_t)d->bpf.generation,
 			"error", err));
 	ctl_events_publish(d->ev, ev);
+}
+
+static int mxwd_prefix_cmp(const void *a, const void *b)
+{
+	/* struct ctl_prefix has no padding and zero host bits */
+	return memcmp(a, b, sizeof(struct ctl_prefix));
+}
+
+static struct ctl_prefix *mxwd_sorted(const struct ctl_prefix *p, uint32_t n)
+{
+	struct ctl_prefix *s = malloc((n ? n : 1) * sizeof(*s));
+
+	if (s && n) {
+		memcpy(s, p, n * sizeof(*p));
+		qsort(s, n, sizeof(*s), mxwd_prefix_cmp);
+	}
+	return s;
+}
+
+/*
+ * block / unblock events (source "config") for the static entries a
+ * reload added or dropped, by comparing the two files' lists.  A dropped
+ * one counts only if it left the map (ctl_bpf_apply() keeps an operator's
+ * own entry for the same prefix).  Out of memory: no events, logged.
+ */
+static void mxwd_static_events(struct mxwd *d, enum ctl_list l,
+			       const struct ctl_prefix *op, uint32_t on,
+			       const struct ctl_prefix *np, uint32_t nn)
+{
+	struct ctl_prefix *o = mxwd_sorted(op, on), *n = mxwd_sorted(np, nn);
+	double wall = ctl_wall_now();
+	uint32_t i = 0, j = 0;
+
+	if (!o || !n) {
+		log_warn("reload: no memory for static entry events");
+		goto out;
+	}
+	while (i < on || j < nn) {
+		int c = i == on ? 1 : j == nn ? -1 :
+			mxwd_prefix_cmp(&o[i], &n[j]);
+		struct mxw_list_entry v;
+
+		if (c == 0) {
+			i++;
+			j++;
+		} else if (c > 0) {
+			ctl_events_publish(d->ev, ctl_event_block(
+				&(struct ctl_block_info){
+					.allow = l == CTL_LIST_ALLOW,
+					.addr = &n[j], .reason = MXW_LR_CONFIG,
+					.source = CTL_BS_CONFIG,
+					.latency_us = -1 }, wall));
+			j++;
+		} else {
+			if (ctl_bpf_list_get(&d->bpf, l, &o[i], &v) == -ENOENT)
+				ctl_events_publish(d->ev, ctl_event_block(
+					&(struct ctl_block_info){
+						.unblock = true,
+						.allow = l == CTL_LIST_ALLOW,
+						.addr = &o[i],
+						.reason = MXW_LR_CONFIG,
+						.source = CTL_BS_CONFIG,
+						.latency_us = -1 }, wall));
+			i++;
+		}
+	}
+out:
+	free(o);
+	free(n);
 }
 
 int mxwd_reload(struct mxwd *d, char *err, size_t errlen)
@@ -375,6 +441,10 @@ int mxwd_reload(struct mxwd *d, char *err, size_t errlen)
 		ctl_config_free(n);
 		goto fail;
 	}
+	mxwd_static_events(d, CTL_LIST_BLOCK, d->cfg->block, d->cfg->n_block,
+			   n->block, n->n_block);
+	mxwd_static_events(d, CTL_LIST_ALLOW, d->cfg->allow, d->cfg->n_allow,
+			   n->allow, n->n_allow);
 	ctl_config_free(d->cfg);
 	d->cfg = n;
 	ctl_log_set_level(d->verbose ? CTL_LOG_DEBUG : n->log_level);

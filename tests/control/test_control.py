@@ -1224,6 +1224,47 @@ def case_events_subscriber_limit(lab):
     c.close()
 
 
+def case_events_config_reload(lab):
+    sub = lab.conn()
+    sub.ok("events.subscribe", types=["block", "unblock", "reload"])
+    c = lab.conn()
+    cfg = json.loads(json.dumps(lab.cfg))
+    cfg["block"] = cfg["block"] + ["198.18.0.0/15"]
+    cfg["allow"] = ["192.0.2.200"]
+    lab.write_cfg(cfg)
+    c.ok("config.reload")
+    got = {}
+    for _ in range(3):
+        ev = read_event(sub)
+        got[(ev["type"], ev.get("addr"))] = ev
+    b = got.get(("block", "198.18.0.0/15"))
+    check(b and b["source"] == "config" and b["reason"] == "config" and
+          b["list"] == "block" and b["ttl"] == 0, "static block: %r" % got)
+    a = got.get(("block", "192.0.2.200"))
+    check(a and a["list"] == "allow" and a["source"] == "config",
+          "static allow: %r" % got)
+    check(got.get(("reload", None), {}).get("ok") is True, "reload event")
+    check(("block", "203.0.113.0/24") not in got, "unchanged entry silent")
+    lab.write_cfg()
+    c.ok("config.reload")
+    got = {}
+    for _ in range(3):
+        ev = read_event(sub)
+        got[(ev["type"], ev.get("addr"))] = ev
+    check(got.get(("unblock", "198.18.0.0/15"), {}).get("source") ==
+          "config", "static entry dropped: %r" % got)
+    check(got.get(("unblock", "192.0.2.200"), {}).get("list") == "allow",
+          "static allow dropped: %r" % got)
+    lab.write_cfg(text="{")
+    c.err("config.reload", "config_error")
+    ev = read_event(sub, "reload")
+    check(ev["ok"] is False and ev["error"], "rejected reload: %r" % ev)
+    no_event(sub, 0.3)
+    lab.write_cfg()
+    sub.close()
+    c.close()
+
+
 def case_sessions_audit_disabled(lab):
     c = lab.conn()
     r = c.ok("sessions.list")
@@ -1324,6 +1365,7 @@ CASES = [
     case_events_filter,
     case_events_slow_subscriber,
     case_events_subscriber_limit,
+    case_events_config_reload,
     case_sessions_audit_disabled,
     case_mxwallctl_events,
     case_conn_reconcile,
