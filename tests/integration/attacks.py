@@ -207,35 +207,48 @@ def auth_attempt(c, user, password):
     return c.auth_plain(user, password)
 
 
-def a_authbrute():
-    """Guess passwords, A.per_session per session, until A.count guesses
-    were answered or the source can no longer connect."""
-    n535 = sessions = 0
-    refused_after = -1
+def until_refused(setup, attempt, hit):
+    """Sessions of up to A.per_session attempts each, until A.count
+    attempts were hits (refused by the server in the way the policy
+    counts) or the source can no longer connect.  setup(c) opens a
+    session's transaction (False: give up), attempt(c, i) returns the
+    reply to guess i.  Returns (hits, sessions, refused_after, last):
+    refused_after is the number of hits seen before the first refused
+    connection, -1 if the source was never refused (one extra connection
+    is tried after the last hit)."""
+    hits = sessions = i = 0
     last = "-"
-    while n535 < A.count:
+    while hits < A.count:
         c = start(timeout=4)
         if c is None:
-            refused_after = n535
-            break
+            return hits, sessions, hits, last
         sessions += 1
+        if not setup(c):
+            c.close()
+            break
         for _ in range(A.per_session):
-            r = auth_attempt(c, A.user, "guess%d" % n535)
+            r = attempt(c, i)
+            i += 1
             last = ended(r)
-            if r.code == 535:
-                n535 += 1
-            if r.code != 535 or n535 >= A.count:
+            if hit(r):
+                hits += 1
+            if not hit(r) or hits >= A.count:
                 break
         c.close()
-    if refused_after < 0:
-        # One more try: is the source now blocked?
-        c = start(timeout=3)
-        if c is None:
-            refused_after = n535
-        else:
-            c.close()
-    result(replies535=n535, sessions=sessions, last=last,
-           refused_after=refused_after)
+    c = start(timeout=3)
+    if c is None:
+        return hits, sessions, hits, last
+    c.close()
+    return hits, sessions, -1, last
+
+
+def a_authbrute():
+    """Guess passwords until A.count 535 replies or refused."""
+    n, sessions, refused_after, last = until_refused(
+        lambda c: True,
+        lambda c, i: auth_attempt(c, A.user, "guess%d" % i),
+        lambda r: r.code == 535)
+    result(replies535=n, sessions=sessions, last=last, refused_after=refused_after)
     return 0
 
 
@@ -253,35 +266,13 @@ def a_authok():
 
 
 def a_harvest():
-    """Directory harvest: RCPT to guessed names, A.per_session per
-    session, until A.count 550s or the source is refused."""
-    n550 = sessions = 0
-    refused_after = -1
-    i = 0
-    while n550 < A.count:
-        c = start(timeout=4)
-        if c is None:
-            refused_after = n550
-            break
-        sessions += 1
-        if c.cmd("MAIL FROM:<harvest@example.org>").code != 250:
-            c.close()
-            break
-        for _ in range(A.per_session):
-            r = c.cmd("RCPT TO:<guess%03d@lab.test>" % i)
-            i += 1
-            if r.code == 550 and "5.1.1" in r.text:
-                n550 += 1
-            if r.code != 550 or n550 >= A.count:
-                break
-        c.close()
-    if refused_after < 0:
-        c = start(timeout=3)
-        if c is None:
-            refused_after = n550
-        else:
-            c.close()
-    result(replies550=n550, sessions=sessions, refused_after=refused_after)
+    """Directory harvest: RCPT to guessed names until A.count 550 5.1.1
+    replies or refused."""
+    n, sessions, refused_after, last = until_refused(
+        lambda c: c.cmd("MAIL FROM:<harvest@example.org>").code == 250,
+        lambda c, i: c.cmd("RCPT TO:<guess%03d@lab.test>" % i),
+        lambda r: r.code == 550 and "5.1.1" in r.text)
+    result(replies550=n, sessions=sessions, last=last, refused_after=refused_after)
     return 0
 
 
@@ -343,39 +334,31 @@ def a_deliver():
 
 
 # POP3 / IMAP clear-text logins (DESIGN.md 1: detect and apply policy).
-def a_pop3():
+def cleartext_login(lines):
+    """Greeting, then each line with its one-line answer; the outcome is
+    whether the last line (the password) was answered."""
     s = socket.create_connection((A.server, A.port), A.timeout,
                                  source_address=(A.source, 0))
     f = s.makefile("rwb")
-    f.readline()
-    f.write(b"USER alice\r\n")
-    f.flush()
-    f.readline()
-    f.write(b"PASS cleartext-secret\r\n")
-    f.flush()
-    try:
-        r = f.readline()
-    except OSError:
-        r = b""
+    r = f.readline(smtpc.MAX_LINE)
+    for line in lines:
+        try:
+            f.write(line)
+            f.flush()
+            r = f.readline(smtpc.MAX_LINE)
+        except OSError:
+            r = b""
     result(outcome="reply" if r else "killed")
     s.close()
     return 0
+
+
+def a_pop3():
+    return cleartext_login([b"USER alice\r\n", b"PASS cleartext-secret\r\n"])
 
 
 def a_imap():
-    s = socket.create_connection((A.server, A.port), A.timeout,
-                                 source_address=(A.source, 0))
-    f = s.makefile("rwb")
-    f.readline()
-    f.write(b"a1 LOGIN alice cleartext-secret\r\n")
-    f.flush()
-    try:
-        r = f.readline()
-    except OSError:
-        r = b""
-    result(outcome="reply" if r else "killed")
-    s.close()
-    return 0
+    return cleartext_login([b"a1 LOGIN alice cleartext-secret\r\n"])
 
 
 ATTACKS = {n[2:]: f for n, f in globals().items() if n.startswith("a_")}

@@ -275,30 +275,30 @@ pop3_imap_cleartext() {
 	check "the refused logins counted as login_failed" test "$(check_events login_failed)" -ge 4
 }
 
-# Addresses of one prefix each earn a block (3 killed sessions apiece);
-# after LAB_ESCALATE_COUNT of them the whole /24 (/48) is blocked, and an
-# address of it that never offended is refused too.
+# escalate SERVER PREFIX ADDR...: the addresses of one prefix each earn a
+# block (3 killed sessions apiece); after LAB_ESCALATE_COUNT of them the
+# whole PREFIX is blocked, and the next ADDR, which never offended, is
+# refused too.
+escalate() {
+	local srv=$1 net=$2 i r
+	shift 2
+	local addrs=("$@")
+	for ((i = 0; i < LAB_ESCALATE_COUNT; i++)); do
+		r=$(lab_attack kills --server "$srv" --source "${addrs[i]}" --count 3)
+		check "${addrs[i]}: 3 sessions killed ($r)" test "$(lab_result_field "$r" killed)" = 3
+	done
+	sleep 0.5
+	check "escalated to $net" lab_blocked "$net"
+	check "an escalation block event for $net" test "$(lab_events_count type=block "addr=$net")" -ge 1
+	r=$(lab_attack probe --server "$srv" --source "${addrs[LAB_ESCALATE_COUNT]}")
+	check "${addrs[LAB_ESCALATE_COUNT]} of $net never offended and is refused ($r)" \
+		test "$(lab_result_field "$r" outcome)" = refused
+}
+
 escalation() {
 	insp_up || return 1
-	local i r
-	for ((i = 0; i < LAB_ESCALATE_COUNT; i++)); do
-		r=$(lab_attack kills "${A4[@]}" --source "${LAB_ROT4[i]}" --count 3)
-		check "${LAB_ROT4[i]}: 3 sessions killed ($r)" test "$(lab_result_field "$r" killed)" = 3
-	done
-	sleep 0.5
-	check "escalated to $LAB_BAD4_NET" lab_blocked "$LAB_BAD4_NET"
-	r=$(lab_attack probe "${A4[@]}" --source "${LAB_ROT4[LAB_ESCALATE_COUNT]}")
-	check "an address of the /24 that never offended is refused ($r)" \
-		test "$(lab_result_field "$r" outcome)" = refused
-	for ((i = 0; i < LAB_ESCALATE_COUNT; i++)); do
-		r=$(lab_attack kills "${A6[@]}" --source "${LAB_ROT6[i]}" --count 3)
-		check "${LAB_ROT6[i]}: 3 sessions killed ($r)" test "$(lab_result_field "$r" killed)" = 3
-	done
-	sleep 0.5
-	check "escalated to $LAB_BAD6_NET48" lab_blocked "$LAB_BAD6_NET48"
-	r=$(lab_attack probe "${A6[@]}" --source "${LAB_ROT6[LAB_ESCALATE_COUNT]}")
-	check "an IPv6 /64 of the /48 that never offended is refused ($r)" \
-		test "$(lab_result_field "$r" outcome)" = refused
+	escalate "$LAB_SRV4" "$LAB_BAD4_NET" "${LAB_ROT4[@]}"
+	escalate "$LAB_SRV6" "$LAB_BAD6_NET48" "${LAB_ROT6[@]}"
 	check "mail from outside the prefixes still delivered (IPv4)" lab_deliver "$LAB_CLI4" "$LAB_SRV4" after-esc4
 	check "mail from outside the prefixes still delivered (IPv6)" lab_deliver "$LAB_CLI6" "$LAB_SRV6" after-esc6
 }
