@@ -124,14 +124,15 @@ static uint32_t dev_rx_queues(const char *ifname)
 	return n;
 }
 
-static void sock_free(struct ctl_xsk *x, struct xsk_sock *s)
+/* Undo sock_open(), map entry included (xskmap_fd only used then). */
+static void sock_free(int xskmap_fd, struct xsk_sock *s)
 {
 	if (!s)
 		return;
 	if (s->in_map) {
 		uint32_t key = mxw_xsk_key(s->slot, s->queue);
 
-		if (bpf_map_delete_elem(x->opts.xskmap_fd, &key) && errno != ENOENT)
+		if (bpf_map_delete_elem(xskmap_fd, &key) && errno != ENOENT)
 			log_warn("xsk: cannot remove map entry %u: %s", key,
 				 strerror(errno));
 	}
@@ -257,16 +258,7 @@ nomem:
 	snprintf(err, errlen, "AF_XDP %s queue %u: out of memory", ifname,
 		 queue);
 fail:
-	if (s) {
-		if (s->xsk)
-			xsk_socket__delete(s->xsk);
-		if (s->umem)
-			xsk_umem__delete(s->umem);
-		if (s->area)
-			munmap(s->area, s->area_len);
-		free(s->free);
-		free(s);
-	}
+	sock_free(-1, s);               /* not in the map yet */
 	return NULL;
 }
 
@@ -381,7 +373,7 @@ void ctl_xsk_close(struct ctl_xsk *x)
 	if (!x)
 		return;
 	for (i = 0; i < x->n_all; i++)
-		sock_free(x, x->all[i]);
+		sock_free(x->opts.xskmap_fd, x->all[i]);
 	free(x);
 }
 

@@ -337,6 +337,16 @@ static bool expect(struct tctx *t, struct tcp_pair *tp, int fd,
 	return pump(t, ms, received, tp);
 }
 
+/* errno of a non-blocking recv(): ECONNRESET once reset, EAGAIN while
+ * alive and idle; 0 when data or EOF came instead. */
+static int recv_errno(int fd)
+{
+	char c;
+
+	errno = 0;
+	return recv(fd, &c, 1, 0) < 0 ? errno : 0;
+}
+
 static void test_tcp(struct tctx *t, int family, unsigned rst_mask)
 {
 	struct sockaddr_storage ss;
@@ -347,7 +357,6 @@ static void test_tcp(struct tctx *t, int family, unsigned rst_mask)
 	const char *lbl = family == AF_INET ? "tcp v4" : "tcp v6";
 	uint64_t data_out = t->tcp_data[0], data_in = t->tcp_data[1];
 	uint64_t drops, kills;
-	char c;
 	int one = 1;
 	ssize_t n;
 
@@ -414,18 +423,10 @@ static void test_tcp(struct tctx *t, int family, unsigned rst_mask)
 	pump(t, 500, NULL, NULL);
 	CHECK(t->kills == kills + 1 && t->send_fail == 0,
 	      "kill: RSTs built and sent once");
-	errno = 0;
-	n = recv(tp.srv, &c, 1, 0);
-	if (rst_mask & RST_TO_SERVER)
-		CHECK(n < 0 && errno == ECONNRESET, "kill: server socket reset");
-	else
-		CHECK(n < 0 && errno == EAGAIN, "kill: server socket alive");
-	errno = 0;
-	n = recv(tp.cli, &c, 1, 0);
-	if (rst_mask & RST_TO_CLIENT)
-		CHECK(n < 0 && errno == ECONNRESET, "kill: client socket reset");
-	else
-		CHECK(n < 0 && errno == EAGAIN, "kill: client socket alive");
+	CHECK(recv_errno(tp.srv) == (rst_mask & RST_TO_SERVER ? ECONNRESET :
+				     EAGAIN), "kill: server socket reset iff sent");
+	CHECK(recv_errno(tp.cli) == (rst_mask & RST_TO_CLIENT ? ECONNRESET :
+				     EAGAIN), "kill: client socket reset iff sent");
 	t->mode = TM_FORWARD;
 out:
 	if (tp.srv >= 0)
