@@ -579,7 +579,47 @@ static void test_short_out(void)
 	ctl_policy_free(p);
 }
 
-int main(void)
+/*
+ * docs/policy.md's weight table must be the code's: every row
+ * "| `check` | N | why |" equals the default weight, and every check with
+ * a non-zero default has a row.
+ */
+static void test_doc_table(const char *path)
+{
+	struct ctl_policy_cfg cfg;
+	bool seen[SMTP_R__COUNT] = {false};
+	char line[512];
+	int rows = 0;
+	FILE *f = fopen(path, "r");
+
+	CHECK(f != NULL, path);
+	if (!f)
+		return;
+	ctl_policy_cfg_default(&cfg);
+	while (fgets(line, sizeof(line), f)) {
+		char name[64];
+		unsigned w;
+		int r;
+
+		if (sscanf(line, "| `%63[a-z0-9_]` | %u |", name, &w) != 2)
+			continue;
+		for (r = 0; r < SMTP_R__COUNT; r++)
+			if (strcmp(name, smtp_reason_name(r)) == 0)
+				break;
+		CHECK(r < SMTP_R__COUNT, name);
+		if (r == SMTP_R__COUNT)
+			continue;
+		CHECK(cfg.weight[r] == w, name);
+		seen[r] = true;
+		rows++;
+	}
+	fclose(f);
+	for (int r = 0; r < SMTP_R__COUNT; r++)
+		CHECK(!cfg.weight[r] || seen[r], smtp_reason_name(r));
+	CHECK(rows > 0, "doc table rows");
+}
+
+int main(int argc, char **argv)
 {
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
 		run_scenario(&scenarios[i]);
@@ -587,5 +627,7 @@ int main(void)
 	test_expire();
 	test_legit();
 	test_short_out();
+	for (int i = 1; i < argc; i++)
+		test_doc_table(argv[i]);
 	return ctltest_done("test_policy");
 }
