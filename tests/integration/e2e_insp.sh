@@ -44,6 +44,10 @@ insp_up() {
 	lab_require_inspection
 	LAB_INSPECT=1
 	lab_up mxwalld || return 1
+	lab_insp_running || {
+		lab_fail "mxwalld runs without its inspection path (status)"
+		return 1
+	}
 	lab_events_start
 }
 

@@ -506,18 +506,22 @@ lab_insp_sections() {
 	EOF
 }
 
-# Skip (77) with a daemon whose config parser does not know the
-# inspection section (a build from before the inspection path).
+# Skip (77) while the tree has no inspection worker (control/ctl_insp.c):
+# the config sections landed before it, and a daemon without the worker
+# accepts "enabled": true but never inspects.  Once the worker exists, a
+# daemon that does not run it is a failure (lab_insp_running), not a skip.
 lab_require_inspection() {
 	lab_require_mxwalld
-	local t
-	t=$(mktemp /tmp/mxw-insp-probe.XXXXXX)
-	echo '{"inspection": {"enabled": true}}' >"$t"
-	if [[ $("$MXWALLD" --check-config "$t" 2>&1) == *"inspection: unknown key"* ]]; then
-		rm -f "$t"
-		lab_skip "this mxwalld has no inspection path ($MXWALLD)"
-	fi
-	rm -f "$t"
+	[[ -f $LAB_DIR_SRC/../../control/ctl_insp.c ]] ||
+		lab_skip "no inspection worker in this tree (control/ctl_insp.c)"
+}
+
+# status says the inspection path runs.
+lab_insp_running() {
+	[[ $(lab_ctl -j status | "$LAB_PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+print(d.get("result", d).get("inspection"))') == running ]]
 }
 
 lab_write_config() {
