@@ -225,6 +225,16 @@ struct mxw_insp_state {
 };
 #define MXW_IF_OVERLOAD         (1u << 0)   /* backlog: bridge uninspected */
 
+/* Metadata in front of every frame handed to an AF_XDP socket
+ * (bpf_xdp_adjust_meta; copy mode copies it too): the arrival time, so
+ * mxwalld measures a block's latency from the offending frame's arrival. */
+struct mxw_xsk_meta {
+	__u64 rx_ns;            /* bpf_ktime_get_ns() at arrival */
+	__u32 magic;            /* MXW_XSK_META_MAGIC */
+	__u32 _pad;
+};
+#define MXW_XSK_META_MAGIC      0x6d786d74u
+
 /* mxw_bypass: key oriented client -> server (src = the client, sport = its
  * port, dport = the mail port), proto IPPROTO_TCP; value expires_ns is the
  * idle deadline, refreshed by the fast path like mxw_ct.  Written by

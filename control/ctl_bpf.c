@@ -676,7 +676,8 @@ int ctl_bpf_list_put(struct ctl_bpf *b, enum ctl_list l,
 	}
 	*created = true;
 	if (bpf_map_update_elem(fd, key, v, BPF_NOEXIST) == 0) {
-		(*count)++;
+		/* atomic: the inspection worker adds policy blocks too */
+		__atomic_fetch_add(count, 1, __ATOMIC_RELAXED);
 		return 0;
 	}
 	err = -errno;
@@ -717,6 +718,17 @@ int ctl_bpf_list_get(struct ctl_bpf *b, enum ctl_list l,
 	return -ENOENT;
 }
 
+/* Entry counts change from the main thread and the inspection worker. */
+static void ctl_count_dec(uint64_t *c)
+{
+	uint64_t v = __atomic_load_n(c, __ATOMIC_RELAXED);
+
+	while (v && !__atomic_compare_exchange_n(c, &v, v - 1, false,
+						 __ATOMIC_RELAXED,
+						 __ATOMIC_RELAXED))
+		;
+}
+
 int ctl_bpf_list_del(struct ctl_bpf *b, enum ctl_list l,
 		     const struct ctl_prefix *p)
 {
@@ -725,16 +737,14 @@ int ctl_bpf_list_del(struct ctl_bpf *b, enum ctl_list l,
 	if (ctl_prefix_is_host(p)) {
 		if (bpf_map_delete_elem(b->fd_exact[l], p->a))
 			return -errno;
-		if (b->n_exact[l])
-			b->n_exact[l]--;
+		ctl_count_dec(&b->n_exact[l]);
 		return 0;
 	}
 	/* LPM delete is exact on (prefixlen, bits). */
 	ctl_lpm_key(&k, p);
 	if (bpf_map_delete_elem(b->fd_lpm[l], &k))
 		return -errno;
-	if (b->n_lpm[l])
-		b->n_lpm[l]--;
+	ctl_count_dec(&b->n_lpm[l]);
 	return 0;
 }
 

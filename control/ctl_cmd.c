@@ -22,15 +22,6 @@
 
 #define NS_PER_SEC 1000000000ull
 
-/*
- * The inspection worker (ctl_insp.c) is linked in once it lands; until
- * then d->insp is always NULL and these are never called, so weak
- * references let the daemon link without it.
- * XXX: drop the pragmas when ctl_insp.c is part of mxwalld for good.
- */
-#pragma weak ctl_insp_sessions
-#pragma weak ctl_insp_stats
-
 static const char *const ctl_check_names[SMTP_R__COUNT] = {
 #define CTL_CHECK_NAME(id, name, kw, kind, act) [id] = name,
 	SMTP_REASONS(CTL_CHECK_NAME)
@@ -45,31 +36,14 @@ static void ctl_insp_snapshot(struct mxwd *d, struct ctl_insp_stats *st)
 		ctl_insp_stats(d->insp, st);
 }
 
-/*
- * Percentile of the block latency histogram in microseconds: the upper
- * bound of the log2 bucket holding it (bucket i counts latencies in
- * [2^i, 2^(i+1)) ns, bucket 0 also 0 ns), so the figure never flatters.
- * -1 when nothing was measured.
- */
+/* A block latency percentile in microseconds, -1 when none was measured.
+ * The worker computes p50 / p99 exactly over its last 4096 blocks. */
 static double ctl_lat_pct(const struct ctl_insp_stats *st, double p)
 {
-	const size_t nb = sizeof(st->block_lat_hist) /
-			  sizeof(st->block_lat_hist[0]);
-	uint64_t total = 0, want, cum = 0;
-
-	for (size_t i = 0; i < nb; i++)
-		total += st->block_lat_hist[i];
-	if (!total)
+	if (!st->block_lat_samples)
 		return -1;
-	want = (uint64_t)((double)total * p);
-	if (want < 1)
-		want = 1;
-	for (size_t i = 0; i < nb; i++) {
-		cum += st->block_lat_hist[i];
-		if (cum >= want)
-			return (double)(1ull << (i + 1)) / 1000.0;
-	}
-	return (double)(1ull << nb) / 1000.0;
+	return (double)(p >= 0.99 ? st->block_lat_p99_ns :
+				    st->block_lat_p50_ns) / 1000.0;
 }
 
 #ifndef MXW_VERSION
@@ -505,9 +479,10 @@ static void ctl_metrics_insp(struct mxwd *d, FILE *f)
 		"# TYPE mxwall_inspection_sessions gauge\n"
 		"mxwall_inspection_sessions %llu\n",
 		(unsigned long long)st.engine.flows);
-	/* a summary without _sum: the worker keeps a histogram, no sum */
+	/* a summary without _sum / _count: the worker keeps the last 4096
+	 * samples, not a running sum */
 	fprintf(f, "# HELP mxwall_block_latency_microseconds Offending "
-		"frame to block entry in the map (log2 bucket upper bound).\n"
+		"frame to block entry in the map, over the last 4096 blocks.\n"
 		"# TYPE mxwall_block_latency_microseconds gauge\n");
 	for (int q = 0; q < 2; q++) {
 		double v = ctl_lat_pct(&st, q ? 0.99 : 0.50);

@@ -39,7 +39,9 @@ struct ctl_insp_stats {
 	/* offending frame's arrival (rx) to its block entry being in the
 	 * map, in ns: count, last, and a log2 histogram for percentiles */
 	uint64_t block_lat_n, block_lat_last_ns, block_lat_max_ns;
-	uint64_t block_lat_hist[40];
+	uint64_t block_lat_hist[40];    /* [b]: 2^b <= ns < 2^(b+1) */
+	/* exact percentiles over the last 4096 blocks */
+	uint64_t block_lat_p50_ns, block_lat_p99_ns, block_lat_samples;
 	struct mxi_stats engine;
 	struct ctl_policy_stats policy;
 	/* struct ctl_xsk_stats is in ctl_xsk.h; flattened for callers */
@@ -64,9 +66,12 @@ int ctl_insp_event_fd(const struct ctl_insp *in);
 
 /* Take queued events, oldest first: each a JSON object in the shape of
  * docs/control-protocol.md "events" ("type": "violation" | "audit" |
- * "block" | ...), passed to cb, which takes ownership.  Returns count. */
+ * "block" | ...), passed to cb, which takes ownership.  The expiry of
+ * every block the worker wrote lowers *next_expiry_ns (0 = none), so the
+ * main loop's sweep comes in time.  Returns count. */
 typedef void (*ctl_insp_event_cb)(void *ctx, json_t *ev);
-size_t ctl_insp_drain(struct ctl_insp *in, ctl_insp_event_cb cb, void *ctx);
+size_t ctl_insp_drain(struct ctl_insp *in, ctl_insp_event_cb cb, void *ctx,
+		      uint64_t *next_expiry_ns);
 
 /* Live sessions as JSON objects appended to arr (at most max). */
 size_t ctl_insp_sessions(struct ctl_insp *in, json_t *arr, size_t max);

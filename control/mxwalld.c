@@ -28,6 +28,7 @@
 #include <linux/capability.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -35,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl_events.h"
+#include "ctl_insp.h"
 #include "ctl_log.h"
 #include "ctl_reconcile.h"
 #include "ctl_state.h"
@@ -449,6 +452,8 @@ int mxwd_reload(struct mxwd *d, char *err, size_t errlen)
 	d->cfg = n;
 	ctl_log_set_level(d->verbose ? CTL_LOG_DEBUG : n->log_level);
 	ctl_server_configure(&d->srv, n);
+	if (d->insp)
+		ctl_insp_reconfigure(d->insp, n);
 	d->reloads_ok++;
 	d->last_reload_error[0] = '\0';
 	log_info("configuration reloaded from %s (generation %u)",
@@ -566,9 +571,30 @@ static void mxwd_sweep(struct mxwd *d, uint64_t now)
 	}
 }
 
+/* An event from the inspection worker: book-keeping, log, publish. */
+static void mxwd_insp_event(void *ctx, json_t *ev)
+{
+	struct mxwd *d = ctx;
+	const char *type = json_string_value(json_object_get(ev, "type"));
+
+	if (type && strcmp(type, "block") == 0) {
+		d->state_dirty = true;
+		log_info("policy block %s for %llds: %s",
+			 json_string_value(json_object_get(ev, "addr")),
+			 (long long)json_integer_value(json_object_get(ev, "ttl")),
+			 json_string_value(json_object_get(ev, "why")));
+	} else if (type && strcmp(type, "violation") == 0) {
+		log_debug("%s from %s: %s",
+			  json_string_value(json_object_get(ev, "check")),
+			  json_string_value(json_object_get(ev, "client")),
+			  json_string_value(json_object_get(ev, "action")));
+	}
+	ctl_events_publish(d->ev, ev);
+}
+
 static int mxwd_loop(struct mxwd *d, int sfd)
 {
-	size_t cap = CTL_SERVER_SLOTS_MAX + 2;
+	size_t cap = CTL_SERVER_SLOTS_MAX + 3;
 	struct pollfd *pfd = calloc(cap, sizeof(*pfd));
 	int *map = calloc(cap, sizeof(*map));
 	uint64_t next_sweep = mxwd_mono_ns();   /* first sweep at once */
@@ -593,8 +619,11 @@ static int mxwd_loop(struct mxwd *d, int sfd)
 		else if ((due - now) / 1000000 < CTL_TICK_MS)
 			timeout = (int)((due - now + 999999) / 1000000);
 		pfd[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
-		n = ctl_server_pollfds(&d->srv, pfd + 1, map + 1, cap - 1);
-		rc = poll(pfd, n + 1, timeout);
+		pfd[1] = (struct pollfd){
+			.fd = d->insp ? ctl_insp_event_fd(d->insp) : -1,
+			.events = POLLIN};
+		n = ctl_server_pollfds(&d->srv, pfd + 2, map + 2, cap - 2);
+		rc = poll(pfd, n + 2, timeout);
 		if (rc < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			break;
@@ -617,8 +646,11 @@ static int mxwd_loop(struct mxwd *d, int sfd)
 				}
 			}
 		}
+		if (rc > 0 && (pfd[1].revents & POLLIN))
+			ctl_insp_drain(d->insp, mxwd_insp_event, d,
+				       &d->next_expiry_ns);
 		if (rc > 0)
-			ctl_server_events(&d->srv, pfd + 1, map + 1, n,
+			ctl_server_events(&d->srv, pfd + 2, map + 2, n,
 					  ctl_cmd_handle, d, now);
 		ctl_server_expire(&d->srv, now);
 		if (now >= next_sweep ||
@@ -762,7 +794,16 @@ int main(int argc, char **argv)
 		goto out_bpf;
 	}
 	if (geteuid() == 0) {
-		int cerr = mxwd_drop_caps();
+		/* AF_XDP UMEMs are charged to RLIMIT_MEMLOCK unless the
+		 * process has CAP_IPC_LOCK, which is dropped next: lift the
+		 * limit while we still may (2 ports x queues x ring x 2
+		 * frames of 4 KiB is far beyond the default 8 MiB). */
+		struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+		int cerr;
+
+		if (d.cfg->insp.enabled && setrlimit(RLIMIT_MEMLOCK, &rl) < 0)
+			log_warn("RLIMIT_MEMLOCK: %s", strerror(errno));
+		cerr = mxwd_drop_caps();
 
 		if (cerr)
 			log_warn("could not drop capabilities: %s",
@@ -771,6 +812,15 @@ int main(int argc, char **argv)
 			log_debug("capabilities reduced to net_admin, chown, "
 				  "bpf, perfmon, net_raw");
 	}
+	/* After the capability drop: the worker needs only CAP_NET_RAW,
+	 * CAP_BPF and CAP_NET_ADMIN (sockets, map writes), all kept. */
+	d.insp = ctl_insp_start(&d.bpf, d.cfg, err, sizeof(err));
+	if (d.insp)
+		log_info("inspection running");
+	else if (err[0])
+		log_error("inspection path not started: %s; mail is bridged "
+			  "%s", err, d.cfg->fp.flags & MXW_CF_FAIL_CLOSED ?
+			  "no more (fail-closed)" : "uninspected (fail-open)");
 	d.state_dirty = true;   /* a first write records what we run with */
 	log_info("mxwalld running: outside %s, inside %s, %llu blocked, "
 		 "%llu allowed", d.cfg->outside, d.cfg->inside,
@@ -779,6 +829,8 @@ int main(int argc, char **argv)
 		 (unsigned long long)(d.bpf.n_exact[CTL_LIST_ALLOW] +
 				      d.bpf.n_lpm[CTL_LIST_ALLOW]));
 	mxwd_loop(&d, sfd);
+	ctl_insp_stop(d.insp);
+	d.insp = NULL;
 
 	/* The final write is synchronous and sees every change. */
 	if (d.state_child > 0)

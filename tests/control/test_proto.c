@@ -45,27 +45,6 @@ static const struct req_case reqs[] = {
 	{"{\"cmd\":\"allow.del\",\"addr\":\"192.0.2.0/24\"}", 1,
 	 CTL_CMD_ALLOW_DEL},
 	{"{\"cmd\":\"allow.list\"}", 1, CTL_CMD_ALLOW_LIST},
-	{"{\"cmd\":\"sessions.list\",\"limit\":100000}", 1,
-	 CTL_CMD_SESSIONS_LIST},
-	{"{\"cmd\":\"sessions.list\",\"limit\":0}", 0,
-	 CTL_E_INVALID_ARGUMENT},
-	{"{\"cmd\":\"sessions.list\",\"offset\":1}", 0,
-	 CTL_E_INVALID_ARGUMENT},
-	{"{\"cmd\":\"audit\"}", 1, CTL_CMD_AUDIT},
-	{"{\"cmd\":\"audit\",\"limit\":1}", 0, CTL_E_INVALID_ARGUMENT},
-	{"{\"cmd\":\"events.subscribe\"}", 1, CTL_CMD_EVENTS_SUBSCRIBE},
-	{"{\"cmd\":\"events.subscribe\",\"types\":[\"lost\",\"reload\"]}", 1,
-	 CTL_CMD_EVENTS_SUBSCRIBE},
-	{"{\"cmd\":\"events.subscribe\",\"types\":[]}", 0,
-	 CTL_E_INVALID_ARGUMENT},
-	{"{\"cmd\":\"events.subscribe\",\"types\":[\"block\",\"block\"]}", 0,
-	 CTL_E_INVALID_ARGUMENT},
-	{"{\"cmd\":\"events.subscribe\",\"types\":[\"Block\"]}", 0,
-	 CTL_E_INVALID_ARGUMENT},
-	{"{\"cmd\":\"events.subscribe\",\"types\":[\"a\",\"b\",\"c\",\"d\","
-	 "\"e\",\"f\",\"g\"]}", 0, CTL_E_INVALID_ARGUMENT},
-	{"{\"cmd\":\"events.subscribe\",\"types\":\"block\"}", 0,
-	 CTL_E_INVALID_ARGUMENT},
 	{"{\"cmd\":\"status\"", 0, CTL_E_PARSE},
 	{"not json", 0, CTL_E_PARSE},
 	{"{\"cmd\":\"status\"} {}", 0, CTL_E_PARSE},
@@ -135,21 +114,6 @@ static void test_arguments(void)
 	l = "{\"cmd\":\"block.list\"}";
 	CHECK(ctl_request_parse(l, strlen(l), &r, &e) == 0 &&
 	      r.limit == CTL_LIST_LIMIT_DEFAULT && r.offset == 0, "list");
-	ctl_request_free(&r);
-
-	/* events.subscribe: the filter as bits, every type when absent */
-	l = "{\"cmd\":\"events.subscribe\",\"types\":[\"unblock\",\"audit\"]}";
-	CHECK(ctl_request_parse(l, strlen(l), &r, &e) == 0 &&
-	      r.ev_mask == ((1u << CTL_EV_UNBLOCK) | (1u << CTL_EV_AUDIT)),
-	      "event filter bits");
-	ctl_request_free(&r);
-	l = "{\"cmd\":\"events.subscribe\"}";
-	CHECK(ctl_request_parse(l, strlen(l), &r, &e) == 0 &&
-	      r.ev_mask == CTL_EV_ALL && CTL_EV_MAX == 6, "all event types");
-	ctl_request_free(&r);
-	l = "{\"cmd\":\"sessions.list\"}";
-	CHECK(ctl_request_parse(l, strlen(l), &r, &e) == 0 &&
-	      r.limit == CTL_LIST_LIMIT_DEFAULT, "sessions default limit");
 	ctl_request_free(&r);
 
 	/* The id survives into error replies when the object parsed. */

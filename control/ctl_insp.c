@@ -1,0 +1,796 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ctl_insp.c - the inspection worker (ctl_insp.h, docs/inspection.md).
+ *
+ * Decisions a reader would otherwise reverse-engineer:
+ *  - One worker thread owns the sockets, the engine's flow table, nDPI and
+ *    the policy.  Both directions of a flow may arrive on different queues
+ *    and ports; one table needs no steering, and two cores leave no room
+ *    for more workers anyway.  XXX: a box with many queues wants a worker
+ *    per queue pair with flows steered by a symmetric hash.
+ *  - Blocks are written by the worker itself, straight into the fast
+ *    path's maps, inside the mxi_feed() call of the offending packet: the
+ *    time from that packet's arrival in XDP (stamped into the frame's
+ *    metadata by the program, struct mxw_xsk_meta) to the map write is the
+ *    block latency we report.  The packet that completed the offence is
+ *    then killed (RST both ways) instead of forwarded.
+ *  - The main thread gets events through a bounded queue and an eventfd;
+ *    a full queue drops the newest event and counts it (the worker never
+ *    waits for the control plane).
+ *  - Liveness: the worker refreshes mxw_insp.alive_until_ns every
+ *    heartbeat/4.  While its rx backlog stays above 3/4 of a ring it sets
+ *    MXW_IF_OVERLOAD and the fast path bridges mail itself (fail-open) or
+ *    drops it (fail-closed).  The engine then missed bytes, so when the
+ *    overload ends the flow table is emptied and every session is picked
+ *    up mid-stream (docs/engine.md), rather than stalling on a gap.
+ *  - Frames with a bad checksum are dropped (the server would drop them
+ *    too; the sender retransmits).  A frame whose direction does not match
+ *    the port it came in on (a "server" segment from outside) is dropped:
+ *    the engine must not learn the server side from the attacker.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "ctl_events.h"
+#include "ctl_insp.h"
+#include "ctl_log.h"
+#include "ctl_pkt.h"
+#include "ctl_xsk.h"
+#ifdef MXW_HAVE_NDPI
+#include "ctl_ndpi.h"
+#endif
+
+#define INSP_BATCH              256     /* frames per ctl_xsk_poll() */
+#define INSP_POLL_MS            10
+#define INSP_QUEUE_MAX          8192    /* events waiting for the main thread */
+#define INSP_LAT_RING           4096    /* block latency samples kept */
+#define INSP_DECISIONS_MAX      4
+#define INSP_EXPIRE_NS          (100ull * 1000000ull)
+
+struct insp_qent {
+	json_t *ev;
+	/* a block written by the worker: the main thread keeps its books */
+	bool block;
+	uint64_t expires_ns;
+};
+
+struct ctl_insp {
+	pthread_t thread;
+	bool started;
+	atomic_bool stop;
+	struct ctl_bpf *bpf;            /* fds only; counts are atomic */
+	struct ctl_xsk *xsk;
+	struct mxi_table *table;
+	struct ctl_policy *policy;
+#ifdef MXW_HAVE_NDPI
+	struct ctl_ndpi *ndpi;
+#endif
+
+	/* Everything below "lock" is the worker's, read by the main thread
+	 * under the lock (sessions.list, stats, reconfigure). */
+	pthread_mutex_t lock;
+	struct mxi_config ecfg;         /* engine config, domains below */
+	char domains[SMTP_LOCAL_DOMAINS_MAX][CTL_DOMAIN_MAX + 1];
+	struct ctl_policy_cfg pcfg;
+	bool reconf;                    /* ecfg changed: rebuild the table */
+	bool use_ndpi;
+	bool fail_closed;
+	uint64_t tcp_timeout_ns;
+	uint64_t heartbeat_ns;
+	uint32_t ring_size;
+	struct ctl_insp_stats st;
+	uint32_t lat_ring[INSP_LAT_RING];  /* ns, saturated at 4 s */
+	uint32_t lat_pos;
+
+	/* per frame, set by the callback for the emit hook */
+	const struct ctl_xsk_frame *cur;
+	const struct ctl_pkt_info *cur_info;
+	uint64_t cur_rx_ns;             /* arrival in XDP, or our rx time */
+	bool cur_block;                 /* a block was written for it */
+	bool overloaded;
+
+	/* event queue */
+	pthread_mutex_t qlock;
+	struct insp_qent q[INSP_QUEUE_MAX];
+	size_t qhead, qlen;
+	int efd;
+};
+
+static uint64_t insp_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- event queue (worker -> main thread) ----------------------------- */
+
+static void insp_push(struct ctl_insp *in, json_t *ev, bool block,
+		      uint64_t expires_ns)
+{
+	uint64_t one = 1;
+	bool wake;
+
+	if (!ev) {
+		in->st.events_lost++;
+		return;
+	}
+	pthread_mutex_lock(&in->qlock);
+	if (in->qlen == INSP_QUEUE_MAX) {
+		pthread_mutex_unlock(&in->qlock);
+		json_decref(ev);
+		in->st.events_lost++;
+		return;
+	}
+	in->q[(in->qhead + in->qlen) % INSP_QUEUE_MAX] =
+		(struct insp_qent){ .ev = ev, .block = block,
+				    .expires_ns = expires_ns };
+	wake = in->qlen++ == 0;
+	pthread_mutex_unlock(&in->qlock);
+	in->st.events++;
+	/* a failed write (counter saturated) leaves it readable anyway */
+	if (wake)
+		(void)!write(in->efd, &one, sizeof(one));
+}
+
+size_t ctl_insp_drain(struct ctl_insp *in, ctl_insp_event_cb cb, void *ctx,
+		      uint64_t *next_expiry_ns)
+{
+	struct insp_qent batch[256];
+	uint64_t junk;
+	size_t n, total = 0;
+
+	/* EAGAIN: nothing signalled, the queue may still hold some */
+	(void)!read(in->efd, &junk, sizeof(junk));
+	do {
+		pthread_mutex_lock(&in->qlock);
+		n = in->qlen < 256 ? in->qlen : 256;
+		for (size_t i = 0; i < n; i++)
+			batch[i] = in->q[(in->qhead + i) % INSP_QUEUE_MAX];
+		in->qhead = (in->qhead + n) % INSP_QUEUE_MAX;
+		in->qlen -= n;
+		pthread_mutex_unlock(&in->qlock);
+		for (size_t i = 0; i < n; i++) {
+			if (batch[i].block && batch[i].expires_ns &&
+			    next_expiry_ns && (!*next_expiry_ns ||
+					       batch[i].expires_ns < *next_expiry_ns))
+				*next_expiry_ns = batch[i].expires_ns;
+			cb(ctx, batch[i].ev);
+		}
+		total += n;
+	} while (n == 256);
+	return total;
+}
+
+int ctl_insp_event_fd(const struct ctl_insp *in)
+{
+	return in->efd;
+}
+
+/* ---- blocks ------------------------------------------------------------ */
+
+/* The allow maps, as the fast path reads them (exact, then longest
+ * prefix).  Called by the policy from the worker: plain map lookups. */
+static bool insp_allowed(void *ctx, const struct mxw_addr *a)
+{
+	struct ctl_bpf *b = ctx;
+	struct mxw_list_entry v;
+	struct mxw_lpm_key k = { .prefixlen = 128 };
+	uint64_t now = insp_mono_ns();
+
+	if (bpf_map_lookup_elem(b->fd_exact[CTL_LIST_ALLOW], a->a, &v) == 0 &&
+	    !(v.flags & MXW_LF_SHADOW) && (!v.expires_ns || v.expires_ns > now))
+		return true;
+	memcpy(k.a, a->a, 16);
+	return bpf_map_lookup_elem(b->fd_lpm[CTL_LIST_ALLOW], &k, &v) == 0 &&
+	       !(v.flags & MXW_LF_SHADOW) &&
+	       (!v.expires_ns || v.expires_ns > now);
+}
+
+static void insp_lat_record(struct ctl_insp *in, uint64_t ns)
+{
+	unsigned b = 0;
+
+	while (b < 39 && (ns >> (b + 1)))
+		b++;
+	in->st.block_lat_hist[b]++;
+	in->st.block_lat_n++;
+	in->st.block_lat_last_ns = ns;
+	if (ns > in->st.block_lat_max_ns)
+		in->st.block_lat_max_ns = ns;
+	in->lat_ring[in->lat_pos++ % INSP_LAT_RING] =
+		ns > 4000000000ull ? 4000000000u : (uint32_t)ns;
+}
+
+/* Write one decision into the block maps.  An existing entry that lasts
+ * longer (a manual block, say) is left alone. */
+static void insp_apply(struct ctl_insp *in, const struct ctl_policy_decision *d)
+{
+	struct mxw_list_entry v = {0}, old;
+	struct ctl_block_info bi;
+	uint64_t now = insp_mono_ns(), lat;
+	bool created = false;
+	json_t *ev;
+	int err;
+
+	v.created_ns = now;
+	v.expires_ns = now + (uint64_t)d->ttl * 1000000000ull;
+	v.reason = d->reason;
+	v.flags = d->shadow ? MXW_LF_SHADOW : 0;
+	err = ctl_bpf_list_put(in->bpf, CTL_LIST_BLOCK, &d->target, &v, false,
+			       &created);
+	if (err == -EEXIST &&
+	    ctl_bpf_list_get(in->bpf, CTL_LIST_BLOCK, &d->target, &old) == 0 &&
+	    old.expires_ns && old.expires_ns < v.expires_ns)
+		err = ctl_bpf_list_put(in->bpf, CTL_LIST_BLOCK, &d->target, &v,
+				       true, &created);
+	else if (err == -EEXIST)
+		err = 0;        /* a longer or permanent entry is in place */
+	lat = insp_mono_ns() - in->cur_rx_ns;
+	if (err) {
+		char t[CTL_ADDR_TEXT_MAX];
+
+		in->st.blocks_failed++;
+		ctl_prefix_format(&d->target, t, sizeof(t));
+		log_warn("policy block %s: %s", t, strerror(-err));
+		return;
+	}
+	in->st.blocks++;
+	if (!d->shadow) {
+		insp_lat_record(in, lat);
+		in->cur_block = true;
+	}
+	bi = (struct ctl_block_info){
+		.addr = &d->target,
+		.ttl = d->ttl,
+		.reason = d->reason,
+		.why = d->why,
+		.shadow = d->shadow,
+		.source = d->kind == CTL_PD_BLOCK_PREFIX ? CTL_BS_ESCALATION :
+							   CTL_BS_POLICY,
+		.latency_us = d->shadow ? -1 : (int64_t)(lat / 1000),
+	};
+	ev = ctl_event_block(&bi, ctl_wall_now());
+	insp_push(in, ev, true, v.expires_ns);
+}
+
+/* ---- engine events ----------------------------------------------------- */
+
+static void insp_emit(void *ctx, const struct smtp_event *ev)
+{
+	struct ctl_insp *in = ctx;
+	struct ctl_policy_decision dec[INSP_DECISIONS_MAX];
+	size_t n;
+
+	insp_push(in, ctl_event_violation(ev, ctl_wall_now()), false, 0);
+	n = ctl_policy_event(in->policy, ev, in->cur_rx_ns, dec,
+			     INSP_DECISIONS_MAX);
+	for (size_t i = 0; i < n; i++)
+		insp_apply(in, &dec[i]);
+}
+
+/* ---- frames ------------------------------------------------------------ */
+
+static bool insp_port_in(const uint16_t *list, uint16_t port)
+{
+	for (unsigned i = 0; i < MXI_PORTS_MAX && list[i]; i++)
+		if (list[i] == port)
+			return true;
+	return false;
+}
+
+static bool insp_is_server_port(const struct mxi_config *c, uint16_t port)
+{
+	return insp_port_in(c->smtp_ports, port) ||
+	       insp_port_in(c->pop3_ports, port) ||
+	       insp_port_in(c->imap_ports, port);
+}
+
+/* The arrival time the XDP program stamped in front of the frame, if it
+ * is there and plausible; else our own receive time. */
+static uint64_t insp_rx_time(const struct ctl_xsk_frame *f, uint64_t now)
+{
+	struct mxw_xsk_meta m;
+
+	memcpy(&m, f->data - sizeof(m), sizeof(m));
+	if (m.magic == MXW_XSK_META_MAGIC && m.rx_ns <= now &&
+	    now - m.rx_ns < 10ull * 1000000000ull)
+		return m.rx_ns;
+	return now;
+}
+
+static void insp_bypass(struct ctl_insp *in, const struct mxi_pkt *p,
+			bool from_client, uint64_t now)
+{
+	struct mxw_flow_key k = { .proto = 6 };
+
+	if (from_client) {
+		k.src = p->src;
+		k.dst = p->dst;
+		k.sport = htons(p->sport);
+		k.dport = htons(p->dport);
+	} else {
+		k.src = p->dst;
+		k.dst = p->src;
+		k.sport = htons(p->dport);
+		k.dport = htons(p->sport);
+	}
+	if (ctl_bpf_bypass_add(in->bpf, &k, now + in->tcp_timeout_ns) == 0)
+		in->st.bypass_added++;
+}
+
+static void insp_kill(struct ctl_insp *in, const struct ctl_xsk_frame *f,
+		      const struct ctl_pkt_info *info, bool from_client)
+{
+	uint8_t to_srv[CTL_PKT_RST_MAX], to_cli[CTL_PKT_RST_MAX];
+	size_t ls, lc;
+
+	if (ctl_pkt_build_rsts(f->data, info, from_client, to_srv, &ls, to_cli,
+			       &lc) < 0)
+		return;
+	if (ctl_xsk_send(in->xsk, MXW_SLOT_INSIDE, to_srv, (uint32_t)ls) == 0)
+		in->st.rsts_sent++;
+	if (ctl_xsk_send(in->xsk, MXW_SLOT_OUTSIDE, to_cli, (uint32_t)lc) == 0)
+		in->st.rsts_sent++;
+	in->st.killed++;
+}
+
+#ifdef MXW_HAVE_NDPI
+/* nDPI's opinion of the flow, turned into an engine-style event. */
+static enum mxi_verdict insp_ndpi(struct ctl_insp *in,
+				  const struct ctl_xsk_frame *f,
+				  const struct ctl_pkt_info *info,
+				  const struct mxi_pkt *p,
+				  const struct mxi_result *r, bool from_client)
+{
+	struct ctl_ndpi_result nr;
+	struct smtp_event ev = {0};
+	enum smtp_reason why;
+	uint8_t act;
+
+	if (!in->ndpi || !r->session_id || (r->flags & MXI_RF_UNINSPECTED) ||
+	    ctl_ndpi_feed(in->ndpi, r->session_id, f->data + info->l3_off,
+			  info->ip_len, from_client, in->cur_rx_ns / 1000000,
+			  &nr) != 1)
+		return MXI_FORWARD;
+	if (!nr.mail)
+		why = SMTP_R_NOT_MAIL_PROTO;
+	else if (nr.cleartext_creds)
+		why = SMTP_R_CLEARTEXT_CREDS;
+	else
+		return MXI_FORWARD;
+	act = in->ecfg.smtp.action[why];
+	in->st.engine.reason[why]++;    /* folded into the engine's below */
+	if (act == SMTP_A_ALLOW)
+		return MXI_FORWARD;
+	ev.session_id = r->session_id;
+	ev.time_ns = in->cur_rx_ns;
+	ev.client = from_client ? p->src : p->dst;
+	ev.server = from_client ? p->dst : p->src;
+	ev.client_port = from_client ? p->sport : p->dport;
+	ev.server_port = from_client ? p->dport : p->sport;
+	ev.reason = why;
+	ev.kind = SMTP_K_VIOLATION;
+	ev.action = act;
+	ev.dir = from_client ? SMTP_DIR_C2S : SMTP_DIR_S2C;
+	snprintf(ev.arg, sizeof(ev.arg), "ndpi=%s", nr.proto);
+	insp_emit(in, &ev);
+	return act >= SMTP_A_KILL ? MXI_KILL :
+	       act == SMTP_A_DENY ? MXI_DROP : MXI_FORWARD;
+}
+#endif
+
+static enum ctl_xsk_act insp_frame(void *ctx, const struct ctl_xsk_frame *f)
+{
+	struct ctl_insp *in = ctx;
+	struct ctl_pkt_info info;
+	struct mxi_result r = {0};
+	struct mxi_pkt p;
+	enum ctl_pkt_status ps;
+	enum mxi_verdict v;
+	uint64_t now = insp_mono_ns();
+	bool from_client, cli_port, srv_port;
+
+	in->st.frames++;
+	ps = ctl_pkt_parse(f->data, f->len, &p, &info);
+	if (ps == CTL_PKT_NOT_TCP) {
+		/* the fast path only sends TCP; bridge anything else as is */
+		in->st.not_tcp++;
+		in->st.forwarded++;
+		return CTL_XSK_FORWARD;
+	}
+	if (ps != CTL_PKT_OK) {
+		in->st.bad_csum++;
+		in->st.dropped++;
+		return CTL_XSK_DROP;
+	}
+	/* client -> server only from outside, server -> client only from
+	 * inside (engine caller duty, docs/engine.md) */
+	srv_port = insp_is_server_port(&in->ecfg, p.dport);
+	cli_port = insp_is_server_port(&in->ecfg, p.sport);
+	from_client = f->slot == MXW_SLOT_OUTSIDE;
+	if (from_client ? (!srv_port || cli_port) : (!cli_port || srv_port)) {
+		in->st.wrong_side++;
+		in->st.dropped++;
+		return CTL_XSK_DROP;
+	}
+	in->cur = f;
+	in->cur_info = &info;
+	in->cur_rx_ns = insp_rx_time(f, now);
+	in->cur_block = false;
+	v = mxi_feed(in->table, &p, now, &r);
+#ifdef MXW_HAVE_NDPI
+	if (v == MXI_FORWARD && in->use_ndpi) {
+		enum mxi_verdict nv = insp_ndpi(in, f, &info, &p, &r,
+						from_client);
+
+		if (nv > v)
+			v = nv;
+	}
+	if (in->ndpi && (r.flags & MXI_RF_CLOSED))
+		ctl_ndpi_forget(in->ndpi, r.session_id);
+#endif
+	/* the source was just blocked: this packet does not go on */
+	if (in->cur_block && v == MXI_FORWARD)
+		v = MXI_KILL;
+	in->cur = NULL;
+	if ((r.flags & MXI_RF_OPAQUE) && v == MXI_FORWARD)
+		insp_bypass(in, &p, from_client, now);
+	switch (v) {
+	case MXI_FORWARD:
+		in->st.forwarded++;
+		return CTL_XSK_FORWARD;
+	case MXI_KILL:
+		insp_kill(in, f, &info, from_client);
+		/* fall through */
+	case MXI_DROP:
+	default:
+		in->st.dropped++;
+		return CTL_XSK_DROP;
+	}
+}
+
+/* ---- the worker -------------------------------------------------------- */
+
+static struct mxi_table *insp_table_new(struct ctl_insp *in)
+{
+	in->ecfg.emit = insp_emit;
+	in->ecfg.emit_ctx = in;
+	return mxi_table_new(&in->ecfg);
+}
+
+/* Copy the engine settings and re-point the local domains at our copy. */
+static void insp_take_cfg(struct ctl_insp *in, const struct ctl_config *cfg)
+{
+	in->ecfg = cfg->insp.engine;
+	memcpy(in->domains, cfg->insp.domains, sizeof(in->domains));
+	for (uint32_t i = 0; i < in->ecfg.smtp.n_local_domains &&
+			     i < SMTP_LOCAL_DOMAINS_MAX; i++)
+		in->ecfg.smtp.local_domains[i] = in->domains[i];
+	in->pcfg = cfg->policy;
+	in->pcfg.allowed = insp_allowed;
+	in->pcfg.allowed_ctx = in->bpf;
+	in->use_ndpi = cfg->insp.ndpi;
+	in->fail_closed = cfg->fp.flags & MXW_CF_FAIL_CLOSED;
+	in->tcp_timeout_ns = cfg->fp.ct_tcp_timeout_ns ?
+			     cfg->fp.ct_tcp_timeout_ns :
+			     MXW_CT_TCP_TIMEOUT_DEFAULT_NS;
+	in->heartbeat_ns = (uint64_t)(cfg->insp.heartbeat_ms ?
+				      cfg->insp.heartbeat_ms : 500) * 1000000ull;
+}
+
+/* Forget every flow: after an overload, or when the engine settings
+ * changed (the table copies its config).  Sessions are picked up
+ * mid-stream. */
+static void insp_table_reset(struct ctl_insp *in)
+{
+	struct mxi_table *t = insp_table_new(in);
+	struct mxi_stats old;
+
+	if (!t) {
+		log_error("inspection: cannot rebuild the flow table; "
+			  "keeping the old one");
+		return;
+	}
+	mxi_get_stats(in->table, &old);
+	for (unsigned i = 0; i < SMTP_R__COUNT; i++)
+		in->st.engine.reason[i] += old.reason[i];
+	in->st.engine.packets += old.packets;
+	in->st.engine.bytes += old.bytes;
+	in->st.engine.flows_created += old.flows_created;
+	in->st.engine.dropped += old.dropped;
+	in->st.engine.killed += old.killed;
+	in->st.engine.uninspected += old.uninspected;
+	mxi_table_free(in->table);
+	in->table = t;
+	in->st.table_resets++;
+}
+
+static void insp_heartbeat(struct ctl_insp *in, uint64_t now)
+{
+	if (ctl_bpf_insp_alive(in->bpf, now + in->heartbeat_ns,
+			       in->overloaded ? MXW_IF_OVERLOAD : 0) < 0)
+		log_warn("inspection: heartbeat write failed: %s",
+			 strerror(errno));
+}
+
+static void *insp_main(void *arg)
+{
+	struct ctl_insp *in = arg;
+	struct pollfd pfd[2 * MXW_XSK_QUEUES_MAX];
+	uint64_t next_hb = 0, next_exp = 0;
+	size_t npfd = ctl_xsk_pollfds(in->xsk, pfd, 2 * MXW_XSK_QUEUES_MAX);
+	uint32_t high = in->ring_size * 3 / 4, low = in->ring_size / 4;
+
+	while (!atomic_load(&in->stop)) {
+		uint64_t now = insp_mono_ns();
+		uint32_t backlog;
+		unsigned n;
+
+		if (now >= next_hb) {
+			insp_heartbeat(in, now);
+			next_hb = now + in->heartbeat_ns / 4;
+		}
+		pthread_mutex_lock(&in->lock);
+		n = ctl_xsk_poll(in->xsk, insp_frame, in, INSP_BATCH);
+		if (now >= next_exp) {
+			mxi_expire(in->table, now, 1024);
+			ctl_policy_expire(in->policy, now, 1024);
+			next_exp = now + INSP_EXPIRE_NS;
+		}
+		backlog = ctl_xsk_backlog(in->xsk);
+		if (!in->overloaded && backlog > high) {
+			in->overloaded = true;
+			in->st.overload_periods++;
+			insp_heartbeat(in, now);
+			log_warn("inspection: overloaded (%u frames waiting): "
+				 "the fast path bridges mail %s", backlog,
+				 in->fail_closed ? "no more (fail-closed)" :
+						   "uninspected");
+		} else if (in->overloaded && backlog < low) {
+			in->overloaded = false;
+			insp_table_reset(in);
+			insp_heartbeat(in, now);
+			log_warn("inspection: caught up; sessions are picked "
+				 "up mid-stream");
+		}
+		if (in->reconf) {
+			in->reconf = false;
+			insp_table_reset(in);
+			ctl_policy_set_cfg(in->policy, &in->pcfg);
+		}
+		pthread_mutex_unlock(&in->lock);
+		if (!n)
+			poll(pfd, npfd, INSP_POLL_MS);
+	}
+	return NULL;
+}
+
+struct ctl_insp *ctl_insp_start(struct ctl_bpf *b, const struct ctl_config *cfg,
+				char *err, size_t errlen)
+{
+	struct ctl_xsk_opts xo = {0};
+	struct ctl_insp *in;
+	int rc;
+
+	err[0] = '\0';
+	if (!cfg->insp.enabled)
+		return NULL;
+	in = calloc(1, sizeof(*in));
+	if (!in) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	in->efd = -1;
+	in->bpf = b;
+	pthread_mutex_init(&in->lock, NULL);
+	pthread_mutex_init(&in->qlock, NULL);
+	insp_take_cfg(in, cfg);
+	in->ring_size = cfg->insp.ring_size ? cfg->insp.ring_size : 2048;
+	in->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (in->efd < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	in->table = insp_table_new(in);
+	in->policy = ctl_policy_new(&in->pcfg);
+	if (!in->table || !in->policy) {
+		snprintf(err, errlen, "engine or policy: invalid settings or "
+			 "out of memory");
+		goto fail;
+	}
+#ifdef MXW_HAVE_NDPI
+	if (in->use_ndpi) {
+		in->ndpi = ctl_ndpi_new(in->ecfg.max_flows, err, errlen);
+		if (!in->ndpi)
+			goto fail;
+	}
+#endif
+	for (int s = 0; s < MXW_SLOT_MAX; s++) {
+		xo.ifindex[s] = b->ifindex[s];
+		xo.queues[s] = cfg->insp.queues;
+	}
+	xo.ring_size = in->ring_size;
+	xo.frame_size = 4096;
+	xo.xskmap_fd = b->fd_xsks;
+	xo.zerocopy = cfg->insp.zerocopy;
+	in->xsk = ctl_xsk_open(&xo, err, errlen);
+	if (!in->xsk)
+		goto fail;
+	/* alive only once the sockets are in the map */
+	rc = pthread_create(&in->thread, NULL, insp_main, in);
+	if (rc) {
+		snprintf(err, errlen, "worker thread: %s", strerror(rc));
+		goto fail;
+	}
+	in->started = true;
+	in->st.running = true;
+	return in;
+fail:
+	ctl_insp_stop(in);
+	return NULL;
+}
+
+void ctl_insp_stop(struct ctl_insp *in)
+{
+	if (!in)
+		return;
+	if (in->started) {
+		atomic_store(&in->stop, true);
+		pthread_join(in->thread, NULL);
+	}
+	/* sockets leave the map: the fast path takes over at once */
+	ctl_xsk_close(in->xsk);
+	if (in->bpf && in->started)
+		ctl_bpf_insp_alive(in->bpf, 0, 0);
+	mxi_table_free(in->table);
+	ctl_policy_free(in->policy);
+#ifdef MXW_HAVE_NDPI
+	ctl_ndpi_free(in->ndpi);
+#endif
+	while (in->qlen) {
+		json_decref(in->q[in->qhead].ev);
+		in->qhead = (in->qhead + 1) % INSP_QUEUE_MAX;
+		in->qlen--;
+	}
+	if (in->efd >= 0)
+		close(in->efd);
+	pthread_mutex_destroy(&in->lock);
+	pthread_mutex_destroy(&in->qlock);
+	free(in);
+}
+
+void ctl_insp_reconfigure(struct ctl_insp *in, const struct ctl_config *cfg)
+{
+	pthread_mutex_lock(&in->lock);
+	insp_take_cfg(in, cfg);
+	in->reconf = true;
+	pthread_mutex_unlock(&in->lock);
+}
+
+/* ---- views for the control socket ---------------------------------------- */
+
+struct insp_sess_ctx {
+	json_t *arr;
+	size_t max, n;
+	uint64_t now;
+};
+
+static const char *const insp_proto_names[] = { "smtp", "pop3", "imap" };
+
+static void insp_addr_text(const struct mxw_addr *a, char *buf, size_t len)
+{
+	struct ctl_prefix p = { .plen = 128 };
+
+	memcpy(p.a, a->a, 16);
+	ctl_prefix_format(&p, buf, len);
+}
+
+static int insp_sess_cb(void *ctx, const struct mxi_session_info *s)
+{
+	struct insp_sess_ctx *c = ctx;
+	char cli[CTL_ADDR_TEXT_MAX], srv[CTL_ADDR_TEXT_MAX];
+	json_t *o;
+
+	if (c->n >= c->max)
+		return 1;
+	insp_addr_text(&s->client, cli, sizeof(cli));
+	insp_addr_text(&s->server, srv, sizeof(srv));
+	o = json_pack("{sI ss si ss si ss ss s{sI sI sI sI sI} s{sI sI} sf sf}",
+		"id", (json_int_t)s->id,
+		"client", cli, "client_port", (int)s->cport,
+		"server", srv, "server_port", (int)s->sport,
+		"proto", s->proto < 3 ? insp_proto_names[s->proto] : "?",
+		"state", s->state,
+		"counters",
+		"commands", (json_int_t)s->commands,
+		"errors", (json_int_t)s->errors,
+		"junk", (json_int_t)s->junk,
+		"recipients", (json_int_t)s->rcpts,
+		"messages", (json_int_t)s->messages,
+		"bytes", "client", (json_int_t)s->bytes[SMTP_DIR_C2S],
+		"server", (json_int_t)s->bytes[SMTP_DIR_S2C],
+		"age", (double)(c->now - s->created_ns) / 1e9,
+		"idle", (double)(c->now - s->last_ns) / 1e9);
+	if (!o)
+		return 1;
+	json_object_set_new(o, "authenticated",
+			    json_boolean(s->smtp_flags & SMTP_SF_AUTHED));
+	json_object_set_new(o, "tls", json_boolean(s->smtp_flags & SMTP_SF_OPAQUE));
+	json_array_append_new(c->arr, o);
+	c->n++;
+	return 0;
+}
+
+size_t ctl_insp_sessions(struct ctl_insp *in, json_t *arr, size_t max)
+{
+	struct insp_sess_ctx c = { .arr = arr, .max = max };
+
+	pthread_mutex_lock(&in->lock);
+	c.now = insp_mono_ns();
+	mxi_foreach(in->table, insp_sess_cb, &c);
+	pthread_mutex_unlock(&in->lock);
+	return c.n;
+}
+
+static int insp_u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void ctl_insp_stats(struct ctl_insp *in, struct ctl_insp_stats *out)
+{
+	static uint32_t sorted[INSP_LAT_RING];  /* main thread only */
+	struct ctl_xsk_stats xs;
+	struct mxi_stats cur;
+	uint32_t n;
+
+	pthread_mutex_lock(&in->lock);
+	*out = in->st;
+	mxi_get_stats(in->table, &cur);
+	ctl_policy_stats(in->policy, &out->policy);
+	n = in->lat_pos < INSP_LAT_RING ? in->lat_pos : INSP_LAT_RING;
+	memcpy(sorted, in->lat_ring, n * sizeof(*sorted));
+	pthread_mutex_unlock(&in->lock);
+
+	/* engine counters: past tables (kept in st.engine) + the live one */
+	for (unsigned i = 0; i < SMTP_R__COUNT; i++)
+		out->engine.reason[i] += cur.reason[i];
+	out->engine.packets += cur.packets;
+	out->engine.bytes += cur.bytes;
+	out->engine.flows_created += cur.flows_created;
+	out->engine.dropped += cur.dropped;
+	out->engine.killed += cur.killed;
+	out->engine.uninspected += cur.uninspected;
+	out->engine.flows = cur.flows;
+	out->engine.mem_used = cur.mem_used;
+	out->engine.mem_peak = cur.mem_peak;
+	out->engine.table_full = cur.table_full;
+
+	qsort(sorted, n, sizeof(*sorted), insp_u32_cmp);
+	out->block_lat_p50_ns = n ? sorted[(n - 1) / 2] : 0;
+	out->block_lat_p99_ns = n ? sorted[(n - 1) * 99 / 100] : 0;
+	out->block_lat_samples = n;
+
+	ctl_xsk_stats(in->xsk, &xs);
+	out->xsk_rx = xs.rx;
+	out->xsk_tx = xs.tx;
+	out->xsk_tx_full = xs.tx_full;
+	out->k_rx_dropped = xs.k_rx_dropped;
+	out->k_rx_ring_full = xs.k_rx_ring_full;
+	out->sockets = xs.sockets;
+	out->zerocopy = xs.zerocopy;
+}
