@@ -334,6 +334,35 @@ static void print_entry(json_t *e)
 }
 
 /* Human-readable output of a successful reply. */
+/* stats, inspection part: state, checks that fired, block latency. */
+static void print_insp_stats(json_t *res)
+{
+	json_t *ins = json_object_get(res, "inspection");
+	json_t *lat = json_object_get(ins, "block_latency_us");
+	json_t *v;
+	const char *k;
+	int fired = 0;
+
+	printf("inspection %s: %lld frames, %lld dropped, %lld killed, "
+	       "%lld blocks\n", jstr(ins, "state"), jint(ins, "frames"),
+	       jint(ins, "dropped"), jint(ins, "killed"), jint(ins, "blocks"));
+	json_object_foreach(json_object_get(res, "checks"), k, v) {
+		if (!json_integer_value(v))
+			continue;
+		if (!fired++)
+			printf("%-24s %16s\n", "check", "count");
+		printf("%-24s %16lld\n", k, (long long)json_integer_value(v));
+	}
+	if (!fired)
+		printf("no engine check fired\n");
+	if (jint(lat, "count"))
+		printf("block latency: %lld measured, p50 <= %.1f us, p99 <= "
+		       "%.1f us, max %.1f us\n", jint(lat, "count"),
+		       json_number_value(json_object_get(lat, "p50")),
+		       json_number_value(json_object_get(lat, "p99")),
+		       json_number_value(json_object_get(lat, "max")));
+}
+
 static void print_human(const char *cmd, json_t *res)
 {
 	json_t *v;
@@ -348,6 +377,7 @@ static void print_human(const char *cmd, json_t *res)
 		json_object_foreach(json_object_get(res, "reasons"), k, v)
 			printf("%-24s %16lld %20lld\n", k, jint(v, "packets"),
 			       jint(v, "bytes"));
+		print_insp_stats(res);
 	} else if (!strcmp(cmd, "block.list") || !strcmp(cmd, "allow.list")) {
 		json_t *arr = json_object_get(res, "entries");
 
@@ -432,6 +462,10 @@ static void print_human(const char *cmd, json_t *res)
 		       "%lld addresses + %lld prefixes\n",
 		       jint(en, "block_exact"), jint(en, "block_prefix"),
 		       jint(en, "allow_exact"), jint(en, "allow_prefix"));
+		printf("inspection %s, %lld control clients (%lld event "
+		       "subscribers)\n", jstr(res, "inspection"),
+		       jint(json_object_get(res, "control"), "clients"),
+		       jint(json_object_get(res, "control"), "subscribers"));
 	} else {
 		char *s = json_dumps(res, JSON_INDENT(2));
 

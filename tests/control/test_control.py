@@ -429,6 +429,10 @@ def case_mxwallctl(lab):
     check(r.returncode == 0 and "outside xo" in r.stdout, "status text")
     r = lab.ctl("stats")
     check(r.returncode == 0 and "drop_blocklist" in r.stdout, "stats text")
+    check("inspection disabled: 0 frames" in r.stdout and
+          "no engine check fired" in r.stdout, "stats inspection text")
+    r = lab.ctl("status")
+    check("inspection disabled, " in r.stdout, "status inspection text")
     r = lab.ctl("metrics")
     check(r.returncode == 0 and
           "# TYPE mxwall_packets_total counter" in r.stdout, "metrics text")
