@@ -33,21 +33,11 @@
 #include "mxwall.skel.h"
 #include "mxw_netns_pair.h"
 #include "mxw_pktbuild.h"
+#include "../mxw_check.h"
 
 #define SKIP 77
-
-static int failures, checks;
 static unsigned int if_out, if_in;
 
-#define CHECK(cond, ...) do {                                           \
-	checks++;                                                       \
-	if (!(cond)) {                                                  \
-		failures++;                                             \
-		fprintf(stderr, "FAIL line %d: ", __LINE__);            \
-		fprintf(stderr, __VA_ARGS__);                           \
-		fputc('\n', stderr);                                    \
-	}                                                               \
-} while (0)
 
 static uint64_t mono_ns(void)
 {
@@ -261,6 +251,6 @@ int main(void)
 	/* The private bpffs and its pins go with the unmount. */
 	umount2(tmp, MNT_DETACH);
 	rmdir(tmp);
-	printf("ctl_bpf: %d checks, %d failures\n", checks, failures);
-	return failures ? 1 : 0;
+	printf("ctl_bpf: %d checks, %d failures\n", mxw_checks, mxw_failures);
+	return mxw_failures ? 1 : 0;
 }
