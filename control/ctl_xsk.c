@@ -412,22 +412,47 @@ static void reap_completions(struct xsk_sock *s)
 	s->tx_outstanding -= n;
 }
 
-/* Kick a TX ring: copy mode transmits only from sendto().  EAGAIN, EBUSY
- * and ENOBUFS mean the kernel is still busy with earlier frames (they go
- * out on the next kick); ENETDOWN means the port is down: the frames wait
- * on the ring (or are lost with it), never the worker. */
+/* TX descriptors the kernel has not taken yet (producer is ours). */
+static uint32_t tx_unsent(const struct xsk_sock *s)
+{
+	return *s->tx.producer -
+	       __atomic_load_n(s->tx.consumer, __ATOMIC_ACQUIRE);
+}
+
+/* Kick a TX ring until the kernel has taken every descriptor.  Copy mode
+ * transmits only from sendto(), and at most 32 frames per call
+ * (EAGAIN: more to do), so one kick per batch would strand the rest of
+ * a burst until some later frame.  EBUSY / ENOBUFS (the device queue is
+ * full) and ENETDOWN leave tx_pending set: the next ctl_xsk_poll() kicks
+ * again; the worker never waits here. */
 static void tx_kick(struct xsk_sock *s)
 {
+	uint32_t tries;
+
 	if (!s->tx_pending)
 		return;
-	s->tx_pending = false;
-	if (!xsk_ring_prod__needs_wakeup(&s->tx))
+	if (!xsk_ring_prod__needs_wakeup(&s->tx)) {
+		s->tx_pending = false;          /* the driver runs by itself */
 		return;
-	if (sendto(s->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 &&
-	    errno != EAGAIN && errno != EBUSY && errno != ENOBUFS &&
-	    errno != ENETDOWN)
-		log_debug("xsk: TX kick on queue %u: %s", s->queue,
-			  strerror(errno));
+	}
+	for (tries = 0; tries <= s->ring / 32; tries++) {
+		if (sendto(s->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0) {
+			if (errno == EAGAIN) {
+				/* budget spent, or completions to reap */
+				reap_completions(s);
+				continue;
+			}
+			if (errno != EBUSY && errno != ENOBUFS &&
+			    errno != ENETDOWN)
+				log_debug("xsk: TX kick on queue %u: %s",
+					  s->queue, strerror(errno));
+			return;
+		}
+		if (!tx_unsent(s))
+			break;
+	}
+	if (!tx_unsent(s))
+		s->tx_pending = false;
 }
 
 /* The socket that sends out of port slot for a frame of rx queue q: the

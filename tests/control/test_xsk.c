@@ -337,6 +337,36 @@ static bool expect(struct tctx *t, struct tcp_pair *tp, int fd,
 	return pump(t, ms, received, tp);
 }
 
+/* Send total bytes from cli, read them all at srv, moving frames. */
+static bool bulk_transfer(struct tctx *t, int cli, int srv, size_t total)
+{
+	static char buf[65536];
+	size_t sent = 0, got = 0;
+	uint64_t end = now_ms() + 20000, t0 = now_ms();
+	struct pollfd pfd[MXW_XSK_KEYS];
+	ssize_t n;
+	size_t np;
+
+	memset(buf, 'x', sizeof(buf));
+	while (got < total && now_ms() < end) {
+		if (sent < total) {
+			n = send(cli, buf, total - sent < sizeof(buf) ?
+				 total - sent : sizeof(buf), MSG_DONTWAIT);
+			if (n > 0)
+				sent += (size_t)n;
+		}
+		np = ctl_xsk_pollfds(t->x, pfd, MXW_XSK_KEYS);
+		poll(pfd, np, 1);
+		while (ctl_xsk_poll(t->x, cb, t, 256))
+			;
+		while ((n = recv(srv, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+			got += (size_t)n;
+	}
+	printf("bulk: %zu of %zu bytes in %llu ms\n", got, total,
+	       (unsigned long long)(now_ms() - t0));
+	return got == total;
+}
+
 /* errno of a non-blocking recv(): ECONNRESET once reset, EAGAIN while
  * alive and idle; 0 when data or EOF came instead. */
 static int recv_errno(int fd)
@@ -347,7 +377,8 @@ static int recv_errno(int fd)
 	return recv(fd, &c, 1, 0) < 0 ? errno : 0;
 }
 
-static void test_tcp(struct tctx *t, int family, unsigned rst_mask)
+static void test_tcp(struct tctx *t, int family, unsigned rst_mask,
+		     bool bulk)
 {
 	struct sockaddr_storage ss;
 	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
@@ -397,6 +428,14 @@ static void test_tcp(struct tctx *t, int family, unsigned rst_mask)
 	      t->tcp_data[MXW_SLOT_INSIDE] > data_in,
 	      "tcp: data segments seen in both directions");
 
+	/* Bulk: bursts larger than one kick transmits (copy mode sends at
+	 * most 32 frames per sendto) must all leave without new traffic to
+	 * push them. */
+	if (bulk) {
+		CHECK(bulk_transfer(t, tp.cli, tp.srv, 2u << 20),
+		      "bulk: 2 MiB client -> server through the callback");
+	}
+
 	/* DROP: the segment does not arrive; its retransmission does once
 	 * the callback forwards again */
 	drops = t->drops;
@@ -435,6 +474,59 @@ out:
 		close(tp.cli);
 	if (tp.lst >= 0)
 		close(tp.lst);
+}
+
+/* 200 UDP datagrams queued on the rx rings before one ctl_xsk_poll():
+ * they are forwarded in one go and must all reach the server from the
+ * kicks of that one call (copy mode sends at most 32 frames per sendto;
+ * nothing else will push the rest). */
+static void test_burst(struct tctx *t)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons(2526)};
+	int cli = -1, srv = -1, i, sent = 0, got = 0;
+	uint64_t end;
+	char buf[64];
+	unsigned handled;
+
+	inet_pton(AF_INET, "10.99.0.2", &sa.sin_addr);
+	if (enter(NS_S) == 0) {
+		srv = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+		if (srv >= 0 && bind(srv, (struct sockaddr *)&sa, sizeof(sa)))
+			perror("bind");
+	}
+	if (enter(NS_C) == 0)
+		cli = socket(AF_INET, SOCK_DGRAM, 0);
+	enter(NS_A);
+	CHECK(srv >= 0 && cli >= 0, "burst: sockets");
+	if (srv < 0 || cli < 0)
+		goto out;
+	pump(t, 100, NULL, NULL);       /* nothing else in flight */
+	for (i = 0; i < 200; i++) {
+		snprintf(buf, sizeof(buf), "burst %d", i);
+		if (sendto(cli, buf, strlen(buf), 0, (struct sockaddr *)&sa,
+			   sizeof(sa)) > 0)
+			sent++;
+	}
+	usleep(100000);                 /* all on the rx rings */
+	handled = ctl_xsk_poll(t->x, cb, t, 512);
+	CHECK(handled >= 200, "burst: one poll takes the whole burst");
+	end = now_ms() + 1000;
+	while (got < sent && now_ms() < end) {
+		if (recv(srv, buf, sizeof(buf), 0) > 0)
+			got++;
+		else
+			usleep(1000);
+	}
+	printf("burst: %d sent, %u handled in one poll, %d received\n", sent,
+	       handled, got);
+	CHECK(sent == 200 && got == sent,
+	      "burst: every forwarded frame left without another poll");
+out:
+	if (cli >= 0)
+		close(cli);
+	if (srv >= 0)
+		close(srv);
 }
 
 static uint64_t redirected(struct xsk_redirect_bpf *skel, int nosock)
@@ -536,11 +628,12 @@ int main(void)
 	CHECK(t.icmp[MXW_SLOT_OUTSIDE] >= 6 && t.icmp[MXW_SLOT_INSIDE] >= 6,
 	      "ICMP seen both ways");
 
-	test_tcp(&t, AF_INET, RST_TO_SERVER);
-	test_tcp(&t, AF_INET, RST_TO_CLIENT);
-	test_tcp(&t, AF_INET, RST_TO_SERVER | RST_TO_CLIENT);
-	test_tcp(&t, AF_INET6, RST_TO_SERVER);
-	test_tcp(&t, AF_INET6, RST_TO_CLIENT);
+	test_burst(&t);
+	test_tcp(&t, AF_INET, RST_TO_SERVER, true);
+	test_tcp(&t, AF_INET, RST_TO_CLIENT, false);
+	test_tcp(&t, AF_INET, RST_TO_SERVER | RST_TO_CLIENT, false);
+	test_tcp(&t, AF_INET6, RST_TO_SERVER, true);
+	test_tcp(&t, AF_INET6, RST_TO_CLIENT, false);
 	CHECK(t.tcp_bad[0] == 0 && t.tcp_bad[1] == 0,
 	      "every frame had full, good checksums");
 
