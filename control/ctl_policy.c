@@ -354,6 +354,16 @@ static void policy_take_cfg(struct ctl_policy *p,
 		c->escalate_count = 1;
 	if (!c->ttl_factor)
 		c->ttl_factor = 1;
+	/* A TTL of 0 could read as "permanent" to a map writer; a zero
+	 * half-life would divide by zero. */
+	if (!c->ttl_max)
+		c->ttl_max = 1;
+	if (!c->block_ttl)
+		c->block_ttl = 1;
+	if (!c->escalate_ttl)
+		c->escalate_ttl = 1;
+	if (!c->score_half_life)
+		c->score_half_life = 1;
 	if (c->prefix4_len > 32)
 		c->prefix4_len = 32;
 	if (c->prefix6_len > 128)
