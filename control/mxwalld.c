@@ -28,7 +28,6 @@
 #include <linux/capability.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -476,8 +475,11 @@ fail:
  * Once maps, attachments and the socket exist, keep only what running
  * needs: map reads and writes go through the fds we hold (no capability on
  * kernels >= 6.5), so the daemon keeps CAP_NET_ADMIN (detach on exit),
- * CAP_CHOWN (socket group at reload), and CAP_BPF, CAP_PERFMON and
- * CAP_NET_RAW for the inspection path of issue 4.  The bounding set is
+ * CAP_CHOWN (socket group at reload), and CAP_BPF, CAP_PERFMON,
+ * CAP_NET_RAW and CAP_IPC_LOCK for the inspection path: AF_XDP UMEMs
+ * (2 ports x queues x 2 rings of 4 KiB frames) are charged to
+ * RLIMIT_MEMLOCK without CAP_IPC_LOCK, and raising that limit needs
+ * CAP_SYS_RESOURCE, which containers often withhold.  The bounding set is
  * cut too and no_new_privs set, so a compromised request handler cannot
  * regain the rest (CAP_SYS_ADMIN, CAP_SYS_MODULE, ...).  The uid stays 0:
  * the pin directory and state directory are root's.
@@ -485,7 +487,7 @@ fail:
 static int mxwd_drop_caps(void)
 {
 	static const int keep[] = {CAP_NET_ADMIN, CAP_CHOWN, CAP_BPF,
-				   CAP_PERFMON, CAP_NET_RAW};
+				   CAP_PERFMON, CAP_NET_RAW, CAP_IPC_LOCK};
 	struct __user_cap_header_struct h = {
 		.version = _LINUX_CAPABILITY_VERSION_3,
 	};
@@ -794,23 +796,14 @@ int main(int argc, char **argv)
 		goto out_bpf;
 	}
 	if (geteuid() == 0) {
-		/* AF_XDP UMEMs are charged to RLIMIT_MEMLOCK unless the
-		 * process has CAP_IPC_LOCK, which is dropped next: lift the
-		 * limit while we still may (2 ports x queues x ring x 2
-		 * frames of 4 KiB is far beyond the default 8 MiB). */
-		struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
-		int cerr;
-
-		if (d.cfg->insp.enabled && setrlimit(RLIMIT_MEMLOCK, &rl) < 0)
-			log_warn("RLIMIT_MEMLOCK: %s", strerror(errno));
-		cerr = mxwd_drop_caps();
+		int cerr = mxwd_drop_caps();
 
 		if (cerr)
 			log_warn("could not drop capabilities: %s",
 				 strerror(-cerr));
 		else
 			log_debug("capabilities reduced to net_admin, chown, "
-				  "bpf, perfmon, net_raw");
+				  "bpf, perfmon, net_raw, ipc_lock");
 	}
 	/* After the capability drop: the worker needs only CAP_NET_RAW,
 	 * CAP_BPF and CAP_NET_ADMIN (sockets, map writes), all kept. */
