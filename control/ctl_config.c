@@ -621,6 +621,17 @@ static int cfg_reason(const char *key)
 	return -1;
 }
 
+/* An object keyed by check names (and comments). */
+static int cfg_reason_keys(struct cfgp *p, json_t *obj, const char *path)
+{
+	const char *names[SMTP_R__COUNT + 1];
+
+	for (int r = 0; r < SMTP_R__COUNT; r++)
+		names[r] = smtp_reason_name((enum smtp_reason)r);
+	names[SMTP_R__COUNT] = NULL;
+	return cfg_keys(p, obj, path, names);
+}
+
 /*
  * A local domain: "example.org" (exactly) or ".example.org" (any
  * subdomain); LDH labels of 1..63 bytes, not starting or ending with '-',
@@ -665,6 +676,14 @@ bad:
 			"(\"example.org\" or \".example.org\")", idx, s);
 }
 
+static bool cfg_port_in(const uint16_t *list, uint32_t n, uint16_t port)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (list[i] == port)
+			return true;
+	return false;
+}
+
 /* An inspection port list: a subset of fastpath.mail_ports, no
  * implicit-TLS port, no port in two lists.  Absent: the defaults that
  * are plain mail ports in this config. */
@@ -682,33 +701,23 @@ static int cfg_insp_ports(struct cfgp *p, json_t *o, const char *key,
 	cfg_join(kp, sizeof(kp), "inspection", key);
 	if (o && (err = cfg_ports(p, o, "inspection", key, ports, &n, &given)))
 		return err;
-	if (!given) {
-		for (size_t i = 0; i < n_def; i++) {
-			bool mail = false, tls = false;
-
-			for (uint32_t j = 0; j < c->n_mail_ports; j++)
-				mail |= c->mail_ports[j] == defaults[i];
-			for (uint32_t j = 0; j < c->n_tls_ports; j++)
-				tls |= c->tls_ports[j] == defaults[i];
-			if (mail && !tls)
+	if (!given)
+		for (size_t i = 0; i < n_def; i++)
+			if (cfg_port_in(c->mail_ports, c->n_mail_ports,
+					defaults[i]) &&
+			    !cfg_port_in(c->tls_ports, c->n_tls_ports,
+					 defaults[i]))
 				ports[n++] = defaults[i];
-		}
-	}
 	if (n > MXI_PORTS_MAX)
 		return cfg_fail(p, kp, "at most %d ports", MXI_PORTS_MAX);
 	for (uint32_t i = 0; i < n; i++) {
-		bool mail = false;
-
-		for (uint32_t j = 0; j < c->n_mail_ports; j++)
-			mail |= c->mail_ports[j] == ports[i];
-		if (!mail)
+		if (!cfg_port_in(c->mail_ports, c->n_mail_ports, ports[i]))
 			return cfg_fail(p, kp, "[%u] port %u is not in "
 					"fastpath.mail_ports", i, ports[i]);
-		for (uint32_t j = 0; j < c->n_tls_ports; j++)
-			if (c->tls_ports[j] == ports[i])
-				return cfg_fail(p, kp, "[%u] port %u is in "
-						"fastpath.implicit_tls_ports",
-						i, ports[i]);
+		if (cfg_port_in(c->tls_ports, c->n_tls_ports, ports[i]))
+			return cfg_fail(p, kp, "[%u] port %u is in "
+					"fastpath.implicit_tls_ports",
+					i, ports[i]);
 		if (taken[ports[i] / 8] & (1u << (ports[i] % 8)))
 			return cfg_fail(p, kp, "[%u] port %u is in another "
 					"inspection port list", i, ports[i]);
@@ -748,20 +757,18 @@ static int cfg_insp_limits(struct cfgp *p, json_t *o, struct smtp_config *sc)
 static int cfg_insp_actions(struct cfgp *p, json_t *o, struct smtp_config *sc)
 {
 	const char *path = "inspection.actions", *k;
-	char kp[256];
 	json_t *a, *v;
 	int err;
 
 	if ((err = cfg_obj(p, o, "inspection", "actions", &a)) || !a)
 		return err;
+	if ((err = cfg_reason_keys(p, a, path)))
+		return err;
 	json_object_foreach(a, k, v) {
-		int r, act = 0;
+		int r = cfg_reason(k), act = 0;
 
-		if (strncmp(k, "//", 2) == 0)
-			continue;       /* cfg_keys-style comment */
-		cfg_join(kp, sizeof(kp), path, k);
-		if ((r = cfg_reason(k)) < 0)
-			return cfg_fail(p, kp, "unknown key (not a check name)");
+		if (r < 0)
+			continue;       /* a comment */
 		if ((err = cfg_enum(p, a, path, k, ctl_action_names, &act)))
 			return err;
 		sc->action[r] = (uint8_t)act;
@@ -867,16 +874,16 @@ static int cfg_weights(struct cfgp *p, json_t *o, struct ctl_policy_cfg *pc)
 
 	if ((err = cfg_obj(p, o, "policy", "weights", &w)) || !w)
 		return err;
+	if ((err = cfg_reason_keys(p, w, path)))
+		return err;
 	json_object_foreach(w, k, v) {
 		enum smtp_kind kind;
 		uint32_t n = 0;
-		int r;
+		int r = cfg_reason(k);
 
-		if (strncmp(k, "//", 2) == 0)
-			continue;
+		if (r < 0)
+			continue;       /* a comment */
 		cfg_join(kp, sizeof(kp), path, k);
-		if ((r = cfg_reason(k)) < 0)
-			return cfg_fail(p, kp, "unknown key (not a check name)");
 		if ((err = cfg_u32(p, w, path, k, 0, 1000000, &n)))
 			return err;
 		kind = smtp_reason_kind((enum smtp_reason)r);

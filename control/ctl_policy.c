@@ -768,9 +768,10 @@ size_t ctl_policy_event(struct ctl_policy *p, const struct smtp_event *ev,
 
 /* Nothing left to remember: not blocked, no block to repeat, score
  * decayed below one point, no counted event inside its window. */
-static bool src_idle(const struct ctl_policy *p, const struct psrc *s,
+static bool src_idle(const struct ctl_policy *p, const struct pnode *n,
 		     uint64_t now)
 {
+	const struct psrc *s = (const struct psrc *)n;
 	const struct ctl_policy_cfg *c = &p->cfg;
 	uint32_t now_s = ns_to_s(now);
 
@@ -792,9 +793,10 @@ static bool src_idle(const struct ctl_policy *p, const struct psrc *s,
 	return true;
 }
 
-static bool pfx_idle(const struct ctl_policy *p, const struct ppfx *x,
+static bool pfx_idle(const struct ctl_policy *p, const struct pnode *n,
 		     uint64_t now)
 {
+	const struct ppfx *x = (const struct ppfx *)n;
 	const struct ctl_policy_cfg *c = &p->cfg;
 
 	if (now < x->blocked_until_ns)
@@ -809,29 +811,36 @@ static bool pfx_idle(const struct ctl_policy *p, const struct ppfx *x,
 	return true;
 }
 
-size_t ctl_policy_expire(struct ctl_policy *p, uint64_t now_ns, size_t budget)
+/* Delete idle entries of t from its least recently seen end: those are
+ * the likely idle ones.  *looked counts entries looked at against
+ * budget, idle or not.
+ * XXX: entries kept for their repeat history pile up at that end, and a
+ * small budget may not get past them; the LRU bound still holds. */
+static size_t ptab_expire(struct ctl_policy *p, struct ptab *t,
+			  bool (*idle)(const struct ctl_policy *p,
+				       const struct pnode *n, uint64_t now),
+			  uint64_t now, size_t budget, size_t *looked)
 {
 	struct pnode *n, *prev;
-	size_t done = 0, looked = 0;
+	size_t done = 0;
 
-	/* From the least recently seen end: those are the likely idle
-	 * ones.  budget bounds the entries looked at, not only removed. */
-	for (n = p->src.lru.lprev; n != &p->src.lru && looked < budget;
-	     n = prev, looked++) {
+	for (n = t->lru.lprev; n != &t->lru && *looked < budget;
+	     n = prev, (*looked)++) {
 		prev = n->lprev;
-		if (src_idle(p, (struct psrc *)n, now_ns)) {
-			ptab_del(&p->src, n);
+		if (idle(p, n, now)) {
+			ptab_del(t, n);
 			done++;
 		}
 	}
-	for (n = p->pfx.lru.lprev; n != &p->pfx.lru && looked < budget;
-	     n = prev, looked++) {
-		prev = n->lprev;
-		if (pfx_idle(p, (struct ppfx *)n, now_ns)) {
-			ptab_del(&p->pfx, n);
-			done++;
-		}
-	}
+	return done;
+}
+
+size_t ctl_policy_expire(struct ctl_policy *p, uint64_t now_ns, size_t budget)
+{
+	size_t looked = 0, done;
+
+	done = ptab_expire(p, &p->src, src_idle, now_ns, budget, &looked);
+	done += ptab_expire(p, &p->pfx, pfx_idle, now_ns, budget, &looked);
 	return done;
 }
 

@@ -236,7 +236,11 @@ static const struct bad_case bad[] = {
 	 "inspection.actions.vrfy: must be one of \"allow\", \"score\", "
 	 "\"deny\", \"kill\""},
 	{"{" IFACES ",\"inspection\":{\"actions\":{\"VRFY\":\"deny\"}}}",
-	 "inspection.actions.VRFY: unknown key (not a check name)"},
+	 "inspection.actions.VRFY: unknown key"},
+	{"{" IFACES ",\"inspection\":{\"actions\":{\"//\":1}}}",
+	 "inspection.actions.//: a comment must be a string"},
+	{"{" IFACES ",\"policy\":{\"weights\":{\"//\":[2]}}}",
+	 "policy.weights.//: a comment must be a string"},
 	{"{" IFACES ",\"inspection\":{\"actions\":[]}}",
 	 "inspection.actions: must be an object"},
 	/* policy */
@@ -251,7 +255,7 @@ static const struct bad_case bad[] = {
 	{"{" IFACES ",\"policy\":{\"weights\":{\"vrfy\":1000001}}}",
 	 "policy.weights.vrfy: must be an integer 0..1000000"},
 	{"{" IFACES ",\"policy\":{\"weights\":{\"nope\":1}}}",
-	 "policy.weights.nope: unknown key (not a check name)"},
+	 "policy.weights.nope: unknown key"},
 	{"{" IFACES ",\"policy\":{\"weights\":{\"audit_banner_version\":1}}}",
 	 "policy.weights.audit_banner_version: must be 0"},
 	{"{" IFACES ",\"policy\":{\"counters\":{\"auth\":{}}}}",
