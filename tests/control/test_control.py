@@ -1269,6 +1269,108 @@ def case_events_config_reload(lab):
     c.close()
 
 
+SEND_FRAMES = r"""
+import sys, time
+from scapy.all import Ether, IP, TCP, Raw, sendp
+# argv: client port, then "C:text" / "S:text" lines in conversation order
+cport = int(sys.argv[1])
+c = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / \
+    IP(src="203.0.113.77", dst="192.0.2.25")
+s = Ether(src="02:00:00:00:00:02", dst="02:00:00:00:00:01") / \
+    IP(src="192.0.2.25", dst="203.0.113.77")
+cseq, sseq = 1000, 5000
+frames = [("xop", c / TCP(sport=cport, dport=25, flags="S", seq=cseq)),
+          ("xip", s / TCP(sport=25, dport=cport, flags="SA", seq=sseq,
+                          ack=cseq + 1))]
+cseq, sseq = cseq + 1, sseq + 1
+for arg in sys.argv[2:]:
+    data = arg[2:].encode() + b"\r\n"
+    if arg[0] == "C":
+        frames.append(("xop", c / TCP(sport=cport, dport=25, flags="PA",
+                                      seq=cseq, ack=sseq) / Raw(data)))
+        cseq += len(data)
+    else:
+        frames.append(("xip", s / TCP(sport=25, dport=cport, flags="PA",
+                                      seq=sseq, ack=cseq) / Raw(data)))
+        sseq += len(data)
+for iface, f in frames:
+    sendp(f, iface=iface, verbose=False)
+    time.sleep(0.05)
+"""
+
+
+def case_inspection_sessions_events(lab):
+    """With inspection on: a client talking to port 25 shows up in
+    sessions.list, its VRFY as a violation event, and the checks count."""
+    if not os.path.exists("/usr/bin/python3") or run(
+            "/usr/bin/python3", "-c", "import scapy", ok=False).returncode:
+        print("# skipped: needs scapy for /usr/bin/python3")
+        return
+    saved = json.loads(json.dumps(lab.cfg))
+    # small rings: the UMEM counts against RLIMIT_MEMLOCK (8 MiB here)
+    lab.cfg["inspection"] = {"enabled": True, "ndpi": False,
+                             "heartbeat_ms": 250, "ring_size": 256,
+                             "queues": 1}
+    # the client is 203.0.113.77: keep it out of the static blocklist
+    lab.cfg["block"] = []
+    lab.stop()
+    try:
+        lab.start()
+        c = lab.conn()
+        st = c.ok("status")
+        check(st["inspection"] == "running", "inspection running: %r"
+              % st["inspection"])
+        sub = lab.conn()
+        sub.ok("events.subscribe", types=["violation"])
+        run("nsenter", "--net=/run/netns/" + lab.ns, "/usr/bin/python3",
+            "-c", SEND_FRAMES, "40025",
+            "S:220 mx.example.org ESMTP Postfix 3.7.11",
+            "C:EHLO c.example", "S:250 mx.example.org", "C:VRFY root")
+        ev = read_event(sub, "violation")
+        check(ev["client"] == "203.0.113.77" and ev["client_port"] == 40025
+              and ev["server"] == "192.0.2.25" and ev["server_port"] == 25
+              and ev["check"] == "vrfy" and ev["command"] == "VRFY" and
+              ev["arg"] == "root" and ev["action"] == "score" and
+              ev["dir"] == "client" and ev["proto"] == "smtp" and
+              ev["counters"]["commands"] == 2 and ev["session"] > 0,
+              "violation event: %r" % ev)
+        # the banner's version is an audit finding about the server
+        deadline = time.time() + 3
+        findings = []
+        while time.time() < deadline and not findings:
+            findings = c.ok("audit")["findings"]
+            time.sleep(0.1)
+        check(len(findings) == 1 and findings[0]["server"] == "192.0.2.25"
+              and findings[0]["check"] == "audit_banner_version" and
+              findings[0]["count"] == 1 and
+              "Postfix 3.7.11" in findings[0]["example"],
+              "audit finding: %r" % findings)
+        ses = c.ok("sessions.list")
+        check(ses["inspection"] == "running" and ses["count"] >= 1,
+              "a session listed: %r" % ses)
+        s0 = [x for x in ses["sessions"] if x["client_port"] == 40025]
+        check(s0 and s0[0]["client"] == "203.0.113.77" and
+              s0[0]["commands"] >= 2 and s0[0]["proto"] == "smtp" and
+              RFC3339_MS.match(s0[0]["started"]), "session fields: %r"
+              % ses)
+        stats = c.ok("stats")
+        check(stats["checks"]["vrfy"] >= 1 and
+              stats["inspection"]["state"] == "running" and
+              stats["inspection"]["frames"] >= 3, "stats: %r"
+              % stats["inspection"])
+        r = lab.ctl("sessions")
+        check("[203.0.113.77]:40025" in r.stdout,
+              "mxwallctl sessions: " + r.stdout)
+        r = lab.ctl("audit")
+        check("audit_banner_version" in r.stdout, "mxwallctl audit: " +
+              r.stdout)
+        sub.close()
+        c.close()
+    finally:
+        lab.cfg = saved
+        lab.stop()
+
+
 def case_sessions_audit_disabled(lab):
     c = lab.conn()
     r = c.ok("sessions.list")
@@ -1372,6 +1474,7 @@ CASES = [
     case_events_config_reload,
     case_sessions_audit_disabled,
     case_mxwallctl_events,
+    case_inspection_sessions_events,
     case_conn_reconcile,
     case_config_get,
     case_malformed_unknown,
