@@ -98,6 +98,8 @@ static const char *ctl_kind_name(uint8_t kind)
 		return "audit";
 	case SMTP_K_EVASION:
 		return "evasion";
+	case SMTP_K_OBSERVATION:
+		return "observation";
 	default:
 		return "info";
 	}

@@ -30,6 +30,9 @@ enum smtp_kind {
 	SMTP_K_AUDIT = 1,       /* finding about the protected server */
 	SMTP_K_EVASION = 2,     /* transport-level anomaly or limit */
 	SMTP_K_INFO = 3,
+	SMTP_K_OBSERVATION = 4, /* ordinary once (a mistyped recipient, one
+				 * failed login): counted across sessions
+				 * by the policy, a violation only in bulk */
 };
 
 #define SMTP_REASON_ENUM(id, name, kw, kind, act) id,

@@ -21,8 +21,8 @@
 	X(SMTP_R_EXPN,              "expn",               "EXPN",                    SMTP_K_VIOLATION, SMTP_A_SCORE) \
 	X(SMTP_R_NULL_SENDER,       "null_sender",        "NULL SENDER",             SMTP_K_VIOLATION, SMTP_A_ALLOW) \
 	X(SMTP_R_RELAY_ATTEMPT,     "relay_attempt",      "RELAY ATTEMPT",           SMTP_K_VIOLATION, SMTP_A_KILL)  \
-	X(SMTP_R_AUTH_FAILED,       "auth_failed",        "AUTH FAILED",             SMTP_K_VIOLATION, SMTP_A_SCORE) \
-	X(SMTP_R_INVALID_RCPT,      "invalid_recipient",  "INVALID RECIPIENT",       SMTP_K_VIOLATION, SMTP_A_SCORE) \
+	X(SMTP_R_AUTH_FAILED,       "auth_failed",        "AUTH FAILED",             SMTP_K_OBSERVATION, SMTP_A_SCORE) \
+	X(SMTP_R_INVALID_RCPT,      "invalid_recipient",  "INVALID RECIPIENT",       SMTP_K_OBSERVATION, SMTP_A_SCORE) \
 	X(SMTP_R_UNADV_PIPELINING,  "unadvertised_pipelining", "UNADVERTISED PIPELINING", SMTP_K_VIOLATION, SMTP_A_SCORE) \
 	X(SMTP_R_PIPELINING_GROUP,  "pipelining_group",   "PIPELINING GROUP",        SMTP_K_VIOLATION, SMTP_A_SCORE) \
 	X(SMTP_R_STARTTLS_INJECTION,"starttls_injection", "STARTTLS INJECTION",      SMTP_K_VIOLATION, SMTP_A_KILL)  \
@@ -39,7 +39,7 @@
 	X(SMTP_R_OUT_OF_SEQUENCE,   "out_of_sequence",    "OUT OF SEQUENCE",         SMTP_K_VIOLATION, SMTP_A_SCORE) \
 	X(SMTP_R_POP3_CLEARTEXT,    "pop3_cleartext_login","POP3 CLEARTEXT LOGIN",   SMTP_K_VIOLATION, SMTP_A_SCORE) \
 	X(SMTP_R_IMAP_CLEARTEXT,    "imap_cleartext_login","IMAP CLEARTEXT LOGIN",   SMTP_K_VIOLATION, SMTP_A_SCORE) \
-	X(SMTP_R_LOGIN_FAILED,      "login_failed",       "LOGIN FAILED",            SMTP_K_VIOLATION, SMTP_A_SCORE) \
+	X(SMTP_R_LOGIN_FAILED,      "login_failed",       "LOGIN FAILED",            SMTP_K_OBSERVATION, SMTP_A_SCORE) \
 	X(SMTP_R_AUDIT_BANNER,      "audit_banner_version","AUDIT BANNER VERSION",   SMTP_K_AUDIT,     SMTP_A_SCORE) \
 	X(SMTP_R_AUDIT_EHLO,        "audit_ehlo_version", "AUDIT EHLO VERSION",      SMTP_K_AUDIT,     SMTP_A_SCORE) \
 	X(SMTP_R_AUDIT_HELP,        "audit_help_version", "AUDIT HELP VERSION",      SMTP_K_AUDIT,     SMTP_A_SCORE) \
