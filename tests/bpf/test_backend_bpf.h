@@ -6,76 +6,27 @@
  */
 #include <net/if.h>
 #include <sched.h>
-#include <sys/mman.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <xdp/xsk.h>
 
 #include "mxwall.skel.h"
 #include "mxw_netns_pair.h"
+#include "mxw_test_xsk.h"
 
 static const char backend_name[] = "bpf";
 static struct mxwall_bpf *skel;
 static int prog_fd;
 
-/*
- * A real AF_XDP socket per appliance port (copy mode, queue 0), so that
- * bpf_redirect_map() on mxw_xsks can answer XDP_REDIRECT under test_run
- * (an XSKMAP accepts only a bound socket).  libxdp is told not to load its
- * own XDP program: only the map entry matters, test_run does not deliver.
- */
-struct tb_xsk {
-	struct xsk_socket *xsk;
-	struct xsk_umem *umem;
-	struct xsk_ring_prod fill, tx;
-	struct xsk_ring_cons comp, rx;
-	void *area;
-};
-#define TB_XSK_FRAMES   64
-static struct tb_xsk tb_xsk[MXW_SLOT_MAX];
+/* An AF_XDP socket per appliance port (mxw_test_xsk.h), so that the
+ * to_inspection fixtures can get XDP_REDIRECT. */
+static struct mxw_test_xsk tb_xsk[MXW_SLOT_MAX];
 static const char *const tb_ifname[MXW_SLOT_MAX] = { "mxwt-out", "mxwt-in" };
-
-/* Bind the socket of slot; 0 or -errno (reported by the caller). */
-static int tb_xsk_open(int slot)
-{
-	struct xsk_socket_config xc = {
-		.rx_size = XSK_RING_CONS__DEFAULT_NUM_DESCS,
-		.tx_size = XSK_RING_PROD__DEFAULT_NUM_DESCS,
-		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
-		.bind_flags = XDP_COPY,
-	};
-	struct tb_xsk *x = &tb_xsk[slot];
-	size_t size = (size_t)TB_XSK_FRAMES * XSK_UMEM__DEFAULT_FRAME_SIZE;
-	int err;
-
-	x->area = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (x->area == MAP_FAILED) {
-		x->area = NULL;
-		return -errno;
-	}
-	err = xsk_umem__create(&x->umem, x->area, size, &x->fill, &x->comp, NULL);
-	if (err)
-		return err;
-	return xsk_socket__create(&x->xsk, tb_ifname[slot], 0, x->umem,
-				  &x->rx, &x->tx, &xc);
-}
 
 static void tb_xsk_close(void)
 {
-	for (int i = 0; i < MXW_SLOT_MAX; i++) {
-		struct tb_xsk *x = &tb_xsk[i];
-
-		if (x->xsk)
-			xsk_socket__delete(x->xsk);
-		if (x->umem)
-			xsk_umem__delete(x->umem);
-		if (x->area)
-			munmap(x->area, (size_t)TB_XSK_FRAMES *
-			       XSK_UMEM__DEFAULT_FRAME_SIZE);
-		memset(x, 0, sizeof(*x));
-	}
+	for (int i = 0; i < MXW_SLOT_MAX; i++)
+		mxw_test_xsk_close(&tb_xsk[i]);
 }
 
 /* Put (or with on == false, remove) the socket of slot at the key the
@@ -190,7 +141,7 @@ static int backend_init(void)
 	}
 	prog_fd = bpf_program__fd(skel->progs.mxw_xdp);
 	for (int i = 0; i < MXW_SLOT_MAX; i++) {
-		err = tb_xsk_open(i);
+		err = mxw_test_xsk_open(&tb_xsk[i], tb_ifname[i]);
 		if (err) {
 			fprintf(stderr, "\n*** WARNING: cannot bind an AF_XDP socket to %s "
 				"queue 0 (%s): the to_inspection cases cannot get "

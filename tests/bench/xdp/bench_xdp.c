@@ -12,7 +12,10 @@
  *     no state, so for the SYN-over-rate and return classes it is the cost
  *     of its nearest path (a pass), stated as such.
  * Then the blocklist lookup cost with 0, 1k, 100k and 1M exact /32s and
- * with 10k prefixes (mxwall only: xdp-filter's maps hold 10k entries).
+ * with 10k prefixes (mxwall only: xdp-filter's maps hold 10k entries),
+ * and the cost of the inspection step on one established mail segment:
+ * inspection off, on with the daemon absent, a bypassed flow, handed to
+ * a bound AF_XDP socket (mxw_test_xsk.h), and no socket on the queue.
  *
  * Each figure is the median of RUNS runs.  test_run repeats one frame, so
  * map entries stay cache-hot: the scaling figures show the cost of the
@@ -30,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -40,6 +44,7 @@
 #include "mxwall_shared.h"
 #include "mxw_pktbuild.h"
 #include "mxw_netns_pair.h"
+#include "mxw_test_xsk.h"
 
 #define SKIP 77
 /* MXW_BENCH_QUICK=1: 3 runs of 200k, no scaling part (for development). */
@@ -64,6 +69,7 @@ static int ncpus;
 static struct mxwall_bpf *skel;
 static int mxw_fd, bare_fd = -1, xf_fd = -1;
 static struct bpf_object *xf_obj;
+static uint32_t cfg_flags;      /* MXW_CF_* for mxw_config() */
 
 static int run_once(int fd, const uint8_t *frame, size_t len, unsigned int ifindex,
 		    uint32_t repeat, uint32_t *retval)
@@ -115,6 +121,7 @@ static void mxw_config(uint32_t src_rate, uint32_t src_burst)
 	c.max_conns_per_src = 64;
 	c.icmp_rate = 100;
 	c.icmp_burst = 100;
+	c.flags = cfg_flags;
 	c.src6_len = 64;
 	c.pfx4_len = 24;
 	c.pfx6_len = 48;
@@ -426,6 +433,106 @@ static void bench_scaling(void)
 }
 
 /* ---- main ------------------------------------------------------------------ */
+/* ---- inspection step ------------------------------------------------------ */
+enum insp_case { IC_OFF, IC_ABSENT, IC_BYPASS, IC_SOCKET, IC_NOSOCK, IC_MAX };
+
+static const struct {
+	const char *name;
+	uint32_t expect;
+} insp_cases[IC_MAX] = {
+	[IC_OFF] = { "inspection off (pass_mail)", XDP_REDIRECT },
+	[IC_ABSENT] = { "on, daemon absent (pass_uninspected)", XDP_REDIRECT },
+	[IC_BYPASS] = { "on, flow bypassed (pass_bypass)", XDP_REDIRECT },
+	[IC_SOCKET] = { "on, to the AF_XDP socket (to_inspection)", XDP_REDIRECT },
+	[IC_NOSOCK] = { "on, no socket on the queue (err_xsk_redirect + pass_uninspected)", XDP_REDIRECT },
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Maps and config for one case of the inspection step. */
+static void insp_setup(enum insp_case ic, int xsk_fd)
+{
+	struct mxw_insp_state st = { 0 };
+	struct mxw_flow_key k = { 0 };
+	struct mxw_flow_val v = { 0 };
+	__u32 zero = 0, key = mxw_xsk_key(MXW_SLOT_OUTSIDE, 0);
+	int fd_x = bpf_map__fd(skel->maps.mxw_xsks);
+
+	cfg_flags = ic == IC_OFF ? 0 : MXW_CF_INSPECT;
+	mxw_config(MXW_RATE_MAX, UINT32_MAX);
+	if (ic == IC_SOCKET || ic == IC_NOSOCK || ic == IC_BYPASS)
+		st.alive_until_ns = mono_ns() + 3600ull * 1000000000ull;
+	bpf_map_update_elem(bpf_map__fd(skel->maps.mxw_insp), &zero, &st, BPF_ANY);
+	addr4(&k.src, 0xc000020c);      /* 192.0.2.12 */
+	addr4(&k.dst, 0x0a000019);      /* 10.0.0.25 */
+	k.sport = htons(40000);
+	k.dport = htons(25);
+	k.proto = PB_TCP;
+	v.expires_ns = mono_ns() + 3600ull * 1000000000ull;
+	if (ic == IC_BYPASS)
+		bpf_map_update_elem(bpf_map__fd(skel->maps.mxw_bypass), &k, &v, BPF_ANY);
+	else
+		bpf_map_delete_elem(bpf_map__fd(skel->maps.mxw_bypass), &k);
+	if (ic == IC_SOCKET)
+		bpf_map_update_elem(fd_x, &key, &xsk_fd, BPF_ANY);
+	else
+		bpf_map_delete_elem(fd_x, &key);
+}
+
+static void bench_inspection(void)
+{
+	struct pspec seg = { IN4, .src = "192.0.2.12", .sport = 40000, .dport = 25,
+			     .flags = F_ACK | F_PSH, .payload = 100 };
+	int t[IC_MAX][RUNS_MAX], t_bare[RUNS_MAX];
+	uint8_t frame[PB_MAX_FRAME], f = MXW_PORT_MAIL | MXW_PORT_INSPECT;
+	size_t len = pb_build(&seg, frame);
+	struct mxw_test_xsk x;
+	uint32_t port = 25, ret;
+	int err, r, c;
+
+	err = mxw_test_xsk_open(&x, "mxwb-out");
+	if (err) {
+		printf("\ninspection step: NOT RUN, no AF_XDP socket on mxwb-out: %s\n",
+		       strerror(-err));
+		return;
+	}
+	bpf_map_update_elem(bpf_map__fd(skel->maps.mxw_ports), &port, &f, BPF_ANY);
+	for (r = 0; r < RUNS; r++) {
+		for (c = 0; c < IC_MAX; c++) {
+			insp_setup((enum insp_case)c, xsk_socket__fd(x.xsk));
+			run_once(mxw_fd, frame, len, if_out, 16, NULL);
+			t[c][r] = run_once(mxw_fd, frame, len, if_out, REPEAT, &ret);
+			if (ret != insp_cases[c].expect) {
+				fprintf(stderr, "inspection %s: mxwall returned %u, expected %u\n",
+					insp_cases[c].name, ret, insp_cases[c].expect);
+				exit(1);
+			}
+		}
+		t_bare[r] = run_once(bare_fd, frame, len, if_out, REPEAT, NULL);
+	}
+	printf("\ninspection step, established mail segment to port 25, ns/packet, median of %d runs\n",
+	       RUNS);
+	printf("| case | mxwall | mxwall / bare XDP_DROP | mxwall / inspection off |\n");
+	printf("|---|---|---|---|\n");
+	for (c = 0; c < IC_MAX; c++) {
+		int m = median(t[c], RUNS), off = median(t[IC_OFF], RUNS);
+
+		printf("| %s | %d | %.2f | %.2f |\n", insp_cases[c].name, m,
+		       (double)m / median(t_bare, RUNS), (double)m / off);
+	}
+	/* back to the classes' setup */
+	insp_setup(IC_OFF, -1);
+	f = MXW_PORT_MAIL;
+	bpf_map_update_elem(bpf_map__fd(skel->maps.mxw_ports), &port, &f, BPF_ANY);
+	mxw_test_xsk_close(&x);
+}
+
 int main(void)
 {
 	int err;
@@ -458,6 +565,7 @@ int main(void)
 	mxw_setup();
 
 	bench_classes();
+	bench_inspection();
 	if (!getenv("MXW_BENCH_QUICK"))
 		bench_scaling();
 
