@@ -343,9 +343,14 @@ enum mxi_verdict mxi_feed(struct mxi_table *t, const struct mxi_pkt *p,
 	}
 
 	f = flow_lookup(t, &k, &slot);
-	if (f && f->state == MXI_FS_CLOSED && dir == SMTP_DIR_C2S &&
-	    (p->tcp_flags & (TCPR_F_SYN | TCPR_F_ACK | TCPR_F_RST)) == TCPR_F_SYN) {
-		/* the 4-tuple reused by a new connection */
+	if (f && (f->state == MXI_FS_CLOSED || f->state == MXI_FS_DEAD) &&
+	    (p->tcp_flags & (TCPR_F_SYN | TCPR_F_ACK | TCPR_F_RST)) ==
+	    (dir == SMTP_DIR_C2S ? TCPR_F_SYN : TCPR_F_SYN | TCPR_F_ACK)) {
+		/* The 4-tuple reused by a new connection: the client's SYN,
+		 * or the server's SYN-ACK (the inline path sees only the
+		 * latter; it comes from the inside port, so an outsider
+		 * cannot forge it).  Clients reuse a port at once when the
+		 * server closed first, as it does after QUIT. */
 		t->st.flows_closed++;
 		flow_remove(t, f);
 		f = flow_lookup(t, &k, &slot);

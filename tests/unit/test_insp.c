@@ -373,6 +373,25 @@ static const struct vstep v_closed[] = {
 	{ 1, A, 0, "EHLO bbbbbbbbbbbbbbbbb\r\n", MXI_FORWARD },
 	{ 0 } };
 
+/* The inline path sees the server's SYN-ACK, not the client's SYN: the
+ * SYN-ACK alone must start the reused 4-tuple afresh, after a close and
+ * after a kill (else the new greeting is dropped as "past the FIN"). */
+static const struct vstep v_reuse_synack[] = {
+	{ 0, SYN | A, 0, NULL, MXI_FORWARD },
+	{ 0, A, 0, "220 mx ESMTP\r\n", MXI_FORWARD },
+	{ 1, A, 0, "EHLO a\r\n", MXI_FORWARD },
+	{ 1, TCPR_F_FIN | A, 8, NULL, MXI_FORWARD },
+	{ 0, TCPR_F_FIN | A, 14, NULL, MXI_FORWARD },
+	{ 0, SYN | A, 0, NULL, MXI_FORWARD },
+	{ 0, A, 0, "220 mx ESMTP\r\n", MXI_FORWARD },
+	{ 1, A, 0, "EHLO b\r\n", MXI_FORWARD },
+	{ 1, A, 8, "GET / HTTP/1.0\r\n", MXI_KILL },
+	{ 1, A, 8, "QUIT\r\n", MXI_DROP },           /* dead */
+	{ 0, SYN | A, 0, NULL, MXI_FORWARD },
+	{ 0, A, 0, "220 mx ESMTP\r\n", MXI_FORWARD },
+	{ 1, A, 0, "EHLO c\r\n", MXI_FORWARD },
+	{ 0 } };
+
 static const struct vstep v_rst[] = {
 	HS,
 	{ 1, A, 0, "EHLO a\r\n", MXI_FORWARD },
@@ -846,6 +865,8 @@ int main(void)
 			"out-of-order tail forwarded, gap filler judged");
 	fails += report(run_verdicts("mismatch", v_mismatch, 0),
 			"inconsistent overlap kills the flow");
+	fails += report(run_verdicts("reuse after SYN-ACK", v_reuse_synack, 0),
+			"a server SYN-ACK starts a closed or killed 4-tuple afresh");
 	fails += report(run_verdicts("closed by FIN", v_closed, 0) &&
 			run_verdicts("closed by RST", v_rst, 0),
 			"closed flows pass only retransmissions");
