@@ -36,6 +36,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -83,6 +84,7 @@ struct ctl_insp {
 	char domains[SMTP_LOCAL_DOMAINS_MAX][CTL_DOMAIN_MAX + 1];
 	struct ctl_policy_cfg pcfg;
 	bool reconf;                    /* ecfg changed: rebuild the table */
+	uint64_t seed[2];               /* hash seeds: engine, policy */
 	bool use_ndpi;
 	bool fail_closed;
 	uint64_t tcp_timeout_ns;
@@ -470,15 +472,19 @@ static struct mxi_table *insp_table_new(struct ctl_insp *in)
 	return mxi_table_new(&in->ecfg);
 }
 
-/* Copy the engine settings and re-point the local domains at our copy. */
+/* Copy the engine settings and re-point the local domains at our copy.
+ * Both hash tables get this process's random seeds, so a peer cannot aim
+ * many flows or sources at one chain. */
 static void insp_take_cfg(struct ctl_insp *in, const struct ctl_config *cfg)
 {
 	in->ecfg = cfg->insp.engine;
+	in->ecfg.hash_seed = in->seed[0];
 	memcpy(in->domains, cfg->insp.domains, sizeof(in->domains));
 	for (uint32_t i = 0; i < in->ecfg.smtp.n_local_domains &&
 			     i < SMTP_LOCAL_DOMAINS_MAX; i++)
 		in->ecfg.smtp.local_domains[i] = in->domains[i];
 	in->pcfg = cfg->policy;
+	in->pcfg.hash_seed = in->seed[1];
 	in->pcfg.allowed = insp_allowed;
 	in->pcfg.allowed_ctx = in->bpf;
 	in->use_ndpi = cfg->insp.ndpi;
@@ -594,6 +600,11 @@ struct ctl_insp *ctl_insp_start(struct ctl_bpf *b, const struct ctl_config *cfg,
 	}
 	in->efd = -1;
 	in->bpf = b;
+	if (getrandom(in->seed, sizeof(in->seed), 0) != sizeof(in->seed)) {
+		snprintf(err, errlen, "getrandom: %s", strerror(errno));
+		free(in);
+		return NULL;
+	}
 	pthread_mutex_init(&in->lock, NULL);
 	pthread_mutex_init(&in->qlock, NULL);
 	insp_take_cfg(in, cfg);
