@@ -509,6 +509,7 @@ static void test_burst(struct tctx *t)
 			sent++;
 	}
 	usleep(100000);                 /* all on the rx rings */
+	CHECK(ctl_xsk_backlog(t->x) >= 200, "burst: backlog shows it");
 	handled = ctl_xsk_poll(t->x, cb, t, 512);
 	CHECK(handled >= 200, "burst: one poll takes the whole burst");
 	end = now_ms() + 1000;
