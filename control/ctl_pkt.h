@@ -49,7 +49,10 @@ const char *ctl_pkt_status_name(enum ctl_pkt_status s);
  *              client's sequence number of the frame (the server's next
  *              expected byte), ACK set;
  *   to_client: MACs, addresses and ports swapped, seq = the frame's ack
- *              number (the client's next expected byte).
+ *              number (the client's next expected byte), ACK = the
+ *              frame's seq + its length (SYN and FIN count one).
+ * A frame without ACK (a bare SYN) has no ack number: to_server then
+ * carries no ACK either, and to_client gets seq 0 (RFC 793 3.4).
  * When the killed frame came from the server side the roles swap.  Each
  * buffer must hold CTL_PKT_RST_MAX bytes; lengths are returned through
  * *len_server / *len_client.  Checksums are complete.  Returns 0, or -1
