@@ -77,8 +77,10 @@ def a_expn():
 
 
 def a_longcmd():
-    """RFC 5321 4.5.3.1.4: 512 octets including CRLF; this is 700."""
-    return one_command("MAIL FROM:<" + "A" * 670 + "@example.org>")
+    """RFC 5321 4.5.3.1.4: 512 octets including CRLF; this is 702.  Not
+    MAIL or RCPT: those may carry extension parameters (RFC 1869 4.1.2,
+    the engine allows them 1024)."""
+    return one_command("NOOP " + "A" * 695)
 
 
 def a_relay():
@@ -212,16 +214,19 @@ def until_refused(setup, attempt, hit):
     attempts were hits (refused by the server in the way the policy
     counts) or the source can no longer connect.  setup(c) opens a
     session's transaction (False: give up), attempt(c, i) returns the
-    reply to guess i.  Returns (hits, sessions, refused_after, last):
-    refused_after is the number of hits seen before the first refused
-    connection, -1 if the source was never refused (one extra connection
-    is tried after the last hit)."""
+    reply to guess i.  Returns a dict: hits, sessions, guesses (sent
+    before the source was refused, or in all), last (outcome of the last
+    guess: the one that earns the block is usually "killed", because the
+    block lands before the server's reply is forwarded), refused_after
+    (hits seen before the first refused connection, -1 if the source was
+    never refused; one extra connection is tried after the last hit)."""
     hits = sessions = i = 0
     last = "-"
     while hits < A.count:
         c = start(timeout=4)
         if c is None:
-            return hits, sessions, hits, last
+            return dict(hits=hits, sessions=sessions, guesses=i, last=last,
+                        refused_after=hits)
         sessions += 1
         if not setup(c):
             c.close()
@@ -236,19 +241,19 @@ def until_refused(setup, attempt, hit):
                 break
         c.close()
     c = start(timeout=3)
-    if c is None:
-        return hits, sessions, hits, last
-    c.close()
-    return hits, sessions, -1, last
+    refused = c is None
+    if c is not None:
+        c.close()
+    return dict(hits=hits, sessions=sessions, guesses=i, last=last,
+                refused_after=hits if refused else -1)
 
 
 def a_authbrute():
     """Guess passwords until A.count 535 replies or refused."""
-    n, sessions, refused_after, last = until_refused(
+    result(**until_refused(
         lambda c: True,
         lambda c, i: auth_attempt(c, A.user, "guess%d" % i),
-        lambda r: r.code == 535)
-    result(replies535=n, sessions=sessions, last=last, refused_after=refused_after)
+        lambda r: r.code == 535))
     return 0
 
 
@@ -268,28 +273,30 @@ def a_authok():
 def a_harvest():
     """Directory harvest: RCPT to guessed names until A.count 550 5.1.1
     replies or refused."""
-    n, sessions, refused_after, last = until_refused(
+    result(**until_refused(
         lambda c: c.cmd("MAIL FROM:<harvest@example.org>").code == 250,
         lambda c, i: c.cmd("RCPT TO:<guess%03d@lab.test>" % i),
-        lambda r: r.code == 550 and "5.1.1" in r.text)
-    result(replies550=n, sessions=sessions, last=last, refused_after=refused_after)
+        lambda r: r.code == 550 and "5.1.1" in r.text))
     return 0
 
 
 def a_kills():
-    """A.count sessions each killed by the inspector (HTTP on port 25): the
-    cheapest way for one address to earn a block, used by the escalation
-    case with rotating addresses."""
+    """Up to A.count sessions each killed by the inspector (HTTP on port
+    25), until the source is refused: the cheapest way for one address to
+    earn a block (used by the escalation and kill -9 cases)."""
     killed = 0
+    refused = False
     for _ in range(A.count):
         c = smtpc.Client(A.server, A.port, A.source, 4)
         try:
             c.connect()
+            g = c.read_reply()
         except OSError:
+            refused = True
             break
-        g = c.read_reply()
         if g.code != 220:
             c.close()
+            refused = True
             break
         try:
             c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -299,7 +306,12 @@ def a_kills():
         if r.code is None:
             killed += 1
         c.close()
-    result(killed=killed)
+    if not refused:
+        c = start(timeout=3)
+        refused = c is None
+        if c is not None:
+            c.close()
+    result(killed=killed, refused=int(refused))
     return 0
 
 

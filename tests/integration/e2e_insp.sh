@@ -51,9 +51,17 @@ insp_up() {
 	lab_events_start
 }
 
+# insp_stat NAME: a counter of the inspection worker (stats.inspection).
+insp_stat() {
+	lab_ctl -j stats | "$LAB_PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+print(d.get("result", d)["inspection"][sys.argv[1]])' "$1"
+}
+
 # Events of kind "violation" so far (type "violation" also carries the
 # engine's evasion and info kinds: those are not violations of the client).
-violations() { lab_events_count kind=violation; }
+violations() { LAB_EVENTS_PRINT=1 lab_events_count kind=violation; }
 # check_events NAME_REGEX: events whose check matches NAME_REGEX.
 check_events() { lab_events_count "check~($1)"; }
 
@@ -94,7 +102,10 @@ attacks_bridge() {
 	check "bridge: 25 unknown commands all answered by Postfix ($r)" test "$(lab_result_field "$r" replies)" = 25
 	r=$(lab_attack smuggle "${A4[@]}" --source "$LAB_CLI4" --variant lf)
 	check "bridge: the smuggling attack is real: Postfix delivers the forged message ($r)" \
-		lab_mailbox_has srv alice "Subject: smuggled-lf"
+		lab_mailbox_has srv alice "Return-Path: <ceo@lab.test>"
+	r=$(lab_attack pregreet "${A4[@]}" --port "$LAB_SLOW_PORT" --source "$LAB_CLI4")
+	check "bridge: the slow-greeting port lets a client talk first ($r)" \
+		test "$(lab_maillog_count 'slowgreet/smtpd.*(improper command pipelining|pregreet)')" -ge 1
 	r=$(lab_attack pop3 "${A4[@]}" --port 110 --source "$LAB_CLI4")
 	check "bridge: POP3 clear-text login answered by the server ($r)" test "$(lab_result_field "$r" outcome)" = reply
 	r=$(lab_attack imap "${A4[@]}" --port 143 --source "$LAB_CLI4")
@@ -121,7 +132,15 @@ corpus_insp() {
 	check "legitimate corpus delivered byte-exact through the inspection path" lab_corpus
 	check "the inspection path saw the corpus (to_inspection $(lab_stat to_inspection))" \
 		test "$(lab_stat to_inspection)" -gt 0
-	check "zero violations for the corpus ($(violations) events)" test "$(violations)" -eq 0
+	# The one mistyped recipient is a real 550 5.1.1: counted towards the
+	# harvest limit, and nothing else may fire.
+	local nv nm
+	nv=$(violations)
+	nm=$(lab_events_count kind=violation check=invalid_recipient)
+	check "the mistyped recipient is the corpus's one violation event ($nm of $nv)" \
+		test "$nv" -eq 1 -a "$nm" -eq 1
+	check "no session killed, no frame dropped by the inspector" \
+		test "$(insp_stat killed)/$(insp_stat dropped)" = 0/0
 	check "no source blocked by the corpus" test "$(lab_ctl -j block list | grep -c '"addr"')" -eq 0
 	# The legitimate resemblances: one AUTH failure then success (clear
 	# text, so the inspector sees both replies), a bounce is in the corpus.
@@ -152,13 +171,15 @@ session_attack() {
 # session_battery SERVER SRC: the per-session checks from one source.
 session_battery() {
 	local srv=$1 src=$2
-	session_attack vrfy '^killed$' vrfy "$src" --server "$srv"
-	session_attack expn '^killed$' expn "$src" --server "$srv"
+	# deny: the packet and every later one of the session are dropped, no
+	# RST (docs/engine.md): the client sees silence, not a reset.
+	session_attack vrfy '^(killed|timeout)$' vrfy "$src" --server "$srv"
+	session_attack expn '^(killed|timeout)$' expn "$src" --server "$srv"
 	session_attack longcmd '^killed$' command_too_long "$src" --server "$srv"
 	session_attack unknown '^killed$' error_limit "$src" --server "$srv" --count 40
 	session_attack http '^killed$' non_smtp_http "$src" --server "$srv"
 	session_attack connect '^killed$' non_smtp_http "$src" --server "$srv"
-	session_attack pregreet '.' pregreet "$src" --server "$srv"
+	session_attack pregreet '.' pregreet "$src" --server "$srv" --port "$LAB_SLOW_PORT"
 	local v
 	for v in lf lfcrlf crlflf cr; do
 		session_attack smuggle '.' 'smuggling_(lf|cr)|bare_(lf|cr)' "$src" --server "$srv" --variant "$v"
@@ -174,7 +195,9 @@ session_asserts() {
 	check "Postfix never answered VRFY/EXPN (no vrfy=/expn= in its log)" \
 		test "$(lab_maillog_count 'vrfy=|expn=')" -eq 0
 	check "Postfix logged no over-long line" test "$(lab_maillog_count 'line too long|Command line too long')" -eq 0
-	check "no smuggled message in alice's mailbox" refute_grep "$LAB_TMP/srv/mail/alice" 'Subject: smuggled-'
+	# A smuggled transaction would be a message of its own with the forged
+	# envelope sender; its text inside the carrier's body is harmless.
+	check "no smuggled message in alice's mailbox" refute_grep "$LAB_TMP/srv/mail/alice" 'Return-Path: <ceo@lab.test>'
 	check "mail still delivered after the battery" lab_deliver "$LAB_CLI4" "$LAB_SRV4" after-battery
 }
 
@@ -223,8 +246,10 @@ auth_brute() {
 	n=$(lab_maillog_count "authentication failed")
 	r=$(lab_attack authbrute --server "$srv" --port 587 --source "$src" \
 		--count $((LAB_AUTH_LIMIT + 5)) --per-session 2)
-	check "AUTH brute force from $src refused after exactly $LAB_AUTH_LIMIT failures ($r)" \
-		test "$(lab_result_field "$r" refused_after)" = "$LAB_AUTH_LIMIT"
+	# The guess that earns the block is usually killed before its 535
+	# reaches the client: count guesses sent, and Postfix's 535s below.
+	check "AUTH brute force from $src refused after exactly $LAB_AUTH_LIMIT guesses ($r)" \
+		test "$(lab_result_field "$r" guesses)" = "$LAB_AUTH_LIMIT" -a "$(lab_result_field "$r" refused_after)" != -1
 	d1=$(lab_stat drop_blocklist)
 	check "the next SYNs were dropped in XDP (drop_blocklist $d0 -> $d1)" test "$d1" -gt "$d0"
 	check "$entry in block.list" lab_blocked "$entry"
@@ -249,14 +274,14 @@ harvest() {
 	r=$(lab_attack harvest "${A4[@]}" --source "$LAB_BAD4B" \
 		--count $((LAB_HARVEST_LIMIT + 5)) --per-session 3)
 	check "harvest refused after $LAB_HARVEST_LIMIT unknown recipients ($r)" \
-		test "$(lab_result_field "$r" refused_after)" = "$LAB_HARVEST_LIMIT"
+		test "$(lab_result_field "$r" guesses)" = "$LAB_HARVEST_LIMIT" -a "$(lab_result_field "$r" refused_after)" != -1
 	check "$LAB_BAD4B in block.list" lab_blocked "$LAB_BAD4B"
 	check "Postfix rejected exactly $LAB_HARVEST_LIMIT recipients" \
 		test $(($(lab_maillog_count 'User unknown') - n)) -eq "$LAB_HARVEST_LIMIT"
 	r=$(lab_attack harvest "${A6[@]}" --source "$LAB_BAD6" \
 		--count $((LAB_HARVEST_LIMIT + 5)) --per-session 3)
 	check "IPv6 harvest refused after $LAB_HARVEST_LIMIT ($r)" \
-		test "$(lab_result_field "$r" refused_after)" = "$LAB_HARVEST_LIMIT"
+		test "$(lab_result_field "$r" guesses)" = "$LAB_HARVEST_LIMIT" -a "$(lab_result_field "$r" refused_after)" != -1
 	check "invalid_recipient events reported" test "$(check_events invalid_recipient)" -ge $((2 * LAB_HARVEST_LIMIT))
 	check "a mistyped recipient from another source is not punished" lab_corpus --only mistyped
 }
@@ -280,7 +305,7 @@ pop3_imap_cleartext() {
 }
 
 # escalate SERVER PREFIX ADDR...: the addresses of one prefix each earn a
-# block (3 killed sessions apiece); after LAB_ESCALATE_COUNT of them the
+# block (sessions killed until refused); after LAB_ESCALATE_COUNT of them the
 # whole PREFIX is blocked, and the next ADDR, which never offended, is
 # refused too.
 escalate() {
@@ -288,8 +313,9 @@ escalate() {
 	shift 2
 	local addrs=("$@")
 	for ((i = 0; i < LAB_ESCALATE_COUNT; i++)); do
-		r=$(lab_attack kills --server "$srv" --source "${addrs[i]}" --count 3)
-		check "${addrs[i]}: 3 sessions killed ($r)" test "$(lab_result_field "$r" killed)" = 3
+		r=$(lab_attack kills --server "$srv" --source "${addrs[i]}" --count 5)
+		check "${addrs[i]}: sessions killed, then refused ($r)" \
+			test "$(lab_result_field "$r" refused)" = 1 -a "$(lab_result_field "$r" killed)" -ge 1
 	done
 	sleep 0.5
 	check "escalated to $net" lab_blocked "$net"
@@ -313,7 +339,7 @@ escalation() {
 kill9_failopen() {
 	insp_up || return 1
 	local r pid out
-	r=$(lab_attack kills "${A4[@]}" --source "$LAB_BAD4" --count 3)
+	r=$(lab_attack kills "${A4[@]}" --source "$LAB_BAD4" --count 5)
 	check "policy blocks $LAB_BAD4 before the kill" lab_blocked "$LAB_BAD4"
 	out=$LAB_TMP/continuous.log
 	lab_cli timeout 60 "$LAB_PY" "$LAB_DIR_SRC/attacks.py" deliver "${A4[@]}" \
@@ -334,9 +360,13 @@ kill9_failopen() {
 	check "every continuous delivery succeeded across the kill ($r)" \
 		test "$(lab_result_field "$r" delivered)" = 40
 	check "block.list after restart still holds $LAB_BAD4" lab_blocked "$LAB_BAD4"
+	check "status: inspection running after the restart" lab_insp_running
 	r=$(lab_attack vrfy "${A4[@]}" --source "$LAB_CLI4")
-	check "inspection resumed: VRFY killed after the restart ($r)" test "$(lab_result_field "$r" outcome)" = killed
-	check "no vrfy reached Postfix" test "$(lab_maillog_count 'vrfy=')" -eq 0
+	check "inspection resumed: VRFY stopped after the restart ($r)" \
+		matches "$(lab_result_field "$r" outcome)" '^(killed|timeout)$'
+	sleep 0.3
+	check "a vrfy event from the restarted daemon" test "$(check_events vrfy)" -ge 1
+	check "no VRFY reached Postfix" test "$(lab_maillog_count 'vrfy=')" -eq 0
 }
 
 lab_main "$@"

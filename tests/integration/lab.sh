@@ -62,6 +62,11 @@ LAB_WEB_PORT=8080
 # SASL test account on the server's submission port (587).
 LAB_SASL_USER=alice@lab.test
 LAB_SASL_PASS=lab-alice-secret
+# A second smtpd that greets after one second (as postscreen's greet
+# wait does), so that a client can really talk before the greeting: on
+# port 25 Postfix greets within a millisecond, before any client's first
+# write.  The fast path and the inspector treat it as a mail port.
+LAB_SLOW_PORT=2525
 # Postfix instances that get STARTTLS and SASL submission (lab_up: srv).
 LAB_POSTFIX_SECURE=${LAB_POSTFIX_SECURE:-srv}
 
@@ -301,6 +306,10 @@ lab_postfix_secure() {
 	smtpd_relay_restrictions = permit_mynetworks permit_sasl_authenticated reject_unauth_destination
 	EOF
 	cat >>"$d/etc/master.cf" <<-EOF
+	$LAB_SLOW_PORT      inet n       -       n       -       -       smtpd
+	  -o syslog_name=postfix/slowgreet
+	  -o smtpd_delay_reject=no
+	  -o smtpd_client_restrictions=sleep,1
 	submission inet n       -       n       -       -       smtpd
 	  -o syslog_name=postfix/submission
 	  -o smtpd_sasl_auth_enable=yes
@@ -484,11 +493,17 @@ lab_require_mxwalld() {
 LAB_AUTH_LIMIT=${LAB_AUTH_LIMIT:-5}
 LAB_HARVEST_LIMIT=${LAB_HARVEST_LIMIT:-10}
 LAB_ESCALATE_COUNT=${LAB_ESCALATE_COUNT:-3}
+# AF_XDP UMEMs count against RLIMIT_MEMLOCK once mxwalld has dropped
+# CAP_IPC_LOCK; where the lab runs without CAP_SYS_RESOURCE (containers)
+# the limit cannot be raised and stays at 8 MiB: 2 ports x 256 x 2 frames
+# of 4 KiB = 4 MiB fits.
 lab_insp_sections() {
 	[[ ${LAB_INSPECT:-0} == 1 ]] || return 0
 	cat <<-EOF
 	  "inspection": {
 	    "enabled": true,
+	    "ring_size": ${LAB_INSP_RING:-256},
+	    "smtp_ports": [25, 587, $LAB_SLOW_PORT],
 	    "local_domains": ["$LAB_DOMAIN"],
 	    "actions": {"vrfy": "deny", "expn": "deny"${LAB_INSP_ACTIONS:+, $LAB_INSP_ACTIONS}}
 	  },
@@ -533,7 +548,7 @@ lab_write_config() {
 	  "control": {"socket": "$LAB_SOCK"},
 	  "state_dir": "$LAB_TMP/state",
 	  "fastpath": {
-	    "mail_ports": [25, 465, 587, 110, 995, 143, 993],
+	    "mail_ports": [25, 465, 587, 110, 995, 143, 993, $LAB_SLOW_PORT],
 	    "protected": [],
 	    "syn": {
 	      "per_source": {"rate": ${LAB_SYN_RATE:-20}, "burst": ${LAB_SYN_BURST:-40}},
@@ -612,11 +627,13 @@ lab_events_start() {
 # lab_events_count COND...: events recorded so far that meet every COND,
 # each KEY=VALUE (the field equals VALUE as text) or KEY~REGEX (the field
 # matches the Python regex REGEX from its start), e.g. type=block
-# addr=198.51.100.7, or check~'smuggling_(lf|cr)'.
+# addr=198.51.100.7, or check~'smuggling_(lf|cr)'.  LAB_EVENTS_PRINT=1 also
+# prints the matching events to stderr.
 lab_events_count() {
 	"$LAB_PY" - "$LAB_TMP/events.log" "$@" <<-'PY'
-	import json, re, sys
+	import json, os, re, sys
 	conds = []
+	print_them = os.environ.get("LAB_EVENTS_PRINT") == "1"
 	for c in sys.argv[2:]:
 	    m = re.match(r"([a-z_]+)([=~])(.*)$", c, re.S)
 	    conds.append((m.group(1), m.group(2), m.group(3)))
@@ -640,6 +657,8 @@ lab_events_count() {
 	            ok = False
 	            break
 	    n += ok
+	    if ok and print_them:
+	        sys.stderr.write("    event: " + line)
 	print(n)
 	PY
 }
