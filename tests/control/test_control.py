@@ -1300,8 +1300,10 @@ for iface, f in frames:
 
 
 def case_inspection_sessions_events(lab):
-    """With inspection on: a client talking to port 25 shows up in
-    sessions.list, its VRFY as a violation event, and the checks count."""
+    """With inspection on, a scripted SMTP exchange (scapy frames on both
+    ports): the VRFY as a violation event, the banner's version as an
+    audit finding, the session in sessions.list, the checks in stats, and
+    the policy block it earns with its latency (event, stats, metrics)."""
     if not os.path.exists("/usr/bin/python3") or run(
             "/usr/bin/python3", "-c", "import scapy", ok=False).returncode:
         print("# skipped: needs scapy for /usr/bin/python3")
@@ -1311,6 +1313,8 @@ def case_inspection_sessions_events(lab):
     lab.cfg["inspection"] = {"enabled": True, "ndpi": False,
                              "heartbeat_ms": 250, "ring_size": 256,
                              "queues": 1}
+    # one VRFY reaches the threshold: a policy block with its latency
+    lab.cfg["policy"] = {"weights": {"vrfy": 10}, "threshold": 10}
     # the client is 203.0.113.77: keep it out of the static blocklist
     lab.cfg["block"] = []
     lab.stop()
@@ -1321,7 +1325,7 @@ def case_inspection_sessions_events(lab):
         check(st["inspection"] == "running", "inspection running: %r"
               % st["inspection"])
         sub = lab.conn()
-        sub.ok("events.subscribe", types=["violation"])
+        sub.ok("events.subscribe", types=["violation", "block"])
         run("nsenter", "--net=/run/netns/" + lab.ns, "/usr/bin/python3",
             "-c", SEND_FRAMES, "40025",
             "S:220 mx.example.org ESMTP Postfix 3.7.11",
@@ -1345,6 +1349,22 @@ def case_inspection_sessions_events(lab):
               findings[0]["count"] == 1 and
               "Postfix 3.7.11" in findings[0]["example"],
               "audit finding: %r" % findings)
+        ev = read_event(sub, "block")
+        check(ev["addr"] == "203.0.113.77" and ev["source"] == "policy" and
+              ev["reason"] == "policy" and ev["list"] == "block" and
+              ev["ttl"] > 0 and ev["shadow"] is False and
+              isinstance(ev.get("latency_us"), int) and
+              0 <= ev["latency_us"] < 10000000, "policy block event: %r" % ev)
+        lat = c.ok("stats")["inspection"]["block_latency_us"]
+        check(lat["count"] == 1 and lat["p50"] is not None and
+              lat["p99"] >= lat["p50"] and lat["max"] <= lat["p99"] and
+              lat["last"] <= lat["p50"] <= 2 * lat["last"] + 0.001,
+              "block latency in stats: %r" % lat)
+        prom = parse_prometheus(c.ok("metrics"))
+        check(prom[("mxwall_block_latency_measured_total", ())] == 1 and
+              prom[("mxwall_block_latency_microseconds",
+                    (("quantile", "0.99"),))] == lat["p99"],
+              "block latency in metrics")
         ses = c.ok("sessions.list")
         check(ses["inspection"] == "running" and ses["count"] >= 1,
               "a session listed: %r" % ses)
