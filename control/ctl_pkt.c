@@ -290,6 +290,7 @@ enum ctl_pkt_status ctl_pkt_parse(const uint8_t *frame, size_t len,
 	info->payload_off = (uint16_t)(tcp_off + doff);
 	info->n_vlan = nvlan;
 	info->window = get16(th + 14);
+	info->tcp_flags = fl;
 	return CTL_PKT_OK;
 fail:
 	/* Nothing half-filled leaks to a caller that ignores the status. */

@@ -31,7 +31,15 @@ struct ctl_pkt_info {
 	uint8_t n_vlan;         /* tags before l3 */
 	uint16_t window;        /* TCP window, host order */
 	uint32_t ip_len;        /* IP packet length from its header */
+	uint8_t tcp_flags;      /* the raw TCP flag byte: URG, ECE, CWR
+				 * too, which struct mxi_pkt does not carry.
+				 * XXX: URG matters: Linux hands the urgent
+				 * byte out of band (SO_OOBINLINE is off in
+				 * Postfix), so the server's stream lacks a
+				 * byte the engine sees; no SMTP client sends
+				 * URG, a caller should drop such segments */
 };
+#define CTL_PKT_TCP_URG 0x20
 
 /* Parse frame[0..len).  On CTL_PKT_OK, *out points into frame (payload)
  * and *info tells the layout.  Ethernet padding past the IP length is

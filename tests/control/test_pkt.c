@@ -568,6 +568,8 @@ int main(void)
 		CHECK(p.len == (uint32_t)c->sp.payload, c->label);
 		CHECK(p.tcp_flags == ((c->sp.flags ? c->sp.flags : 0x18) & 0x1f),
 		      c->label);
+		CHECK(in.tcp_flags == (c->sp.flags ? c->sp.flags : 0x18),
+		      c->label);
 		CHECK(in.n_vlan == c->sp.vlans && in.window == 0x1000,
 		      c->label);
 		CHECK(in.payload_off == len - c->sp.payload &&
