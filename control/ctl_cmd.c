@@ -165,8 +165,8 @@ static json_t *ctl_insp_json(struct mxwd *d)
 	json_t *o;
 
 	ctl_insp_snapshot(d, &st);
-	o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-		      "s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:b}",
+	o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+		      "s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:b}",
 		"state", d->insp ? "running" : "disabled",
 		"frames", (json_int_t)st.frames,
 		"forwarded", (json_int_t)st.forwarded,
@@ -174,8 +174,10 @@ static json_t *ctl_insp_json(struct mxwd *d)
 		"killed", (json_int_t)st.killed,
 		"rsts_sent", (json_int_t)st.rsts_sent,
 		"bad_csum", (json_int_t)st.bad_csum,
+		"malformed", (json_int_t)st.malformed,
 		"not_tcp", (json_int_t)st.not_tcp,
 		"wrong_side", (json_int_t)st.wrong_side,
+		"urgent", (json_int_t)st.urgent,
 		"bypass_added", (json_int_t)st.bypass_added,
 		"overload_periods", (json_int_t)st.overload_periods,
 		"table_resets", (json_int_t)st.table_resets,
@@ -449,6 +451,9 @@ static void ctl_metrics_insp(struct mxwd *d, FILE *f)
 		C(killed, "Sessions killed with RSTs."),
 		C(rsts_sent, "RST segments sent."),
 		C(bad_csum, "Frames with a bad checksum."),
+		C(malformed, "Frames the inspection path could not parse."),
+		C(wrong_side, "Frames whose direction did not match their port."),
+		C(urgent, "Segments with urgent data (dropped)."),
 		C(bypass_added, "Opaque flows handed to the fast path bypass."),
 		C(overload_periods, "Periods the inspection path was overloaded."),
 		C(blocks, "Blocks written by the inspection path."),

@@ -413,7 +413,19 @@ static enum ctl_xsk_act insp_frame(void *ctx, const struct ctl_xsk_frame *f)
 		return CTL_XSK_FORWARD;
 	}
 	if (ps != CTL_PKT_OK) {
-		in->st.bad_csum++;
+		if (ps == CTL_PKT_BAD_CSUM)
+			in->st.bad_csum++;
+		else
+			in->st.malformed++;
+		in->st.dropped++;
+		return CTL_XSK_DROP;
+	}
+	/* Urgent data: Linux hands the urgent byte to the application
+	 * out of band, so the server's stream would lack a byte the engine
+	 * sees.  No mail client uses URG: drop (a sender that insists
+	 * stalls, which is what it deserves). */
+	if ((info.tcp_flags & CTL_PKT_TCP_URG) && p.len) {
+		in->st.urgent++;
 		in->st.dropped++;
 		return CTL_XSK_DROP;
 	}

@@ -33,11 +33,11 @@ struct ctl_pkt_info {
 	uint32_t ip_len;        /* IP packet length from its header */
 	uint8_t tcp_flags;      /* the raw TCP flag byte: URG, ECE, CWR
 				 * too, which struct mxi_pkt does not carry.
-				 * XXX: URG matters: Linux hands the urgent
-				 * byte out of band (SO_OOBINLINE is off in
+				 * URG matters: Linux hands the urgent byte
+				 * out of band (SO_OOBINLINE is off in
 				 * Postfix), so the server's stream lacks a
-				 * byte the engine sees; no SMTP client sends
-				 * URG, a caller should drop such segments */
+				 * byte the engine sees; ctl_insp.c drops
+				 * such segments (docs/inspection.md) */
 };
 #define CTL_PKT_TCP_URG 0x20
 
