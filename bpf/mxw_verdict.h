@@ -321,11 +321,20 @@ MXW_INLINE enum mxw_reason mxw_uninspected(const struct mxw_config *cfg)
  * is not overloaded, else to the fail mode.  Two lookups, only on this
  * path.  The caller (mxw_xdp) falls back to the fail mode as well when no
  * socket takes the frame.
+ *
+ * client: for the server's side, the client to look up in the allowlist
+ * (the client's side was judged by step 1 of mxw_inbound already).  An
+ * allowlisted client's flow is bridged both ways without inspection: the
+ * engine would otherwise see the server's side alone and could judge the
+ * session on half of it.
  */
 MXW_INLINE enum mxw_reason mxw_inspect(struct mxw_vctx *v,
-				       const struct mxw_flow_key *fk)
+				       const struct mxw_flow_key *fk,
+				       const struct mxw_addr *client)
 {
+	const struct mxw_list_entry *e;
 	const struct mxw_insp_state *st;
+	struct mxw_lpm_key lk;
 	struct mxw_flow_val *bv;
 	__u32 zero = 0;
 	__u64 now = mxw_now(v), exp;
@@ -338,6 +347,13 @@ MXW_INLINE enum mxw_reason mxw_inspect(struct mxw_vctx *v,
 		if (bv->expires_ns + MXW_REFRESH_SLACK_NS < exp)
 			bv->expires_ns = exp;
 		return MXW_R_PASS_BYPASS;
+	}
+	if (client) {
+		lk.prefixlen = 128;
+		__builtin_memcpy(lk.a, client->a, 16);
+		e = MXW_LIST_MATCH(v, mxw_allow_exact, mxw_allow_lpm, client, &lk);
+		if (e && !(e->flags & MXW_LF_SHADOW))
+			return MXW_R_PASS_OUTBOUND;
 	}
 	st = MXW_TBL_LOOKUP(mxw_insp, &zero);
 	if (st && now < st->alive_until_ns && !(st->flags & MXW_IF_OVERLOAD))
@@ -442,7 +458,7 @@ MXW_INLINE enum mxw_reason mxw_outbound(struct mxw_vctx *v)
 
 			if (pf && mxw_port_inspected(*pf)) {
 				mxw_flow_key_reply(&k, p);
-				return mxw_inspect(v, &k);
+				return mxw_inspect(v, &k, &p->dst);
 			}
 		}
 	} else if (p->proto == MXW_IPPROTO_UDP) {
@@ -605,7 +621,7 @@ MXW_INLINE enum mxw_reason mxw_inbound(struct mxw_vctx *v)
 	if ((cfg->flags & MXW_CF_INSPECT) && mxw_port_inspected(*pf) &&
 	    (p->l4_payload || (fl & (MXW_TCP_FIN | MXW_TCP_RST)))) {
 		mxw_flow_key_fwd(&fk, p);
-		return mxw_inspect(v, &fk);
+		return mxw_inspect(v, &fk, 0);
 	}
 	return MXW_R_PASS_MAIL;
 }

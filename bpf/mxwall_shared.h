@@ -205,7 +205,9 @@ enum mxw_port_slot {
  *   inside -> outside: from a mail port, SYN-ACK, with payload, FIN or RST.
  * Bare ACKs and the client's SYN (after the SYN buckets) are bridged by the
  * fast path itself: the engine learns both initial sequence numbers from
- * the SYN-ACK.  A flow on mxw_bypass is bridged without inspection.
+ * the SYN-ACK.  A flow on mxw_bypass is bridged without inspection, and
+ * so is a flow whose client is allowlisted (both sides: the server's side
+ * is checked against the allowlist too).
  * The socket is the one of the port and rx queue the frame arrived on:
  * mxw_xsks key = mxw_xsk_key(ingress slot, rx_queue_index).  When no socket
  * is bound there, the daemon is not alive or says it is overloaded, the

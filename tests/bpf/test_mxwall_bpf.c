@@ -421,6 +421,7 @@ enum setup {
 	S_BLOCK_FUTURE,         /* 203.0.113.9, expires in 1 h */
 	S_BLOCK_LONG_EXPIRED,   /* /32 expired inside a live /24 (XXX) */
 	S_ALLOW_EXPIRED,        /* 198.51.100.7, expired */
+	S_ALLOW_SHADOW4,        /* 198.51.100.7, shadow */
 	S_BLOCK_V6_ALL,         /* ::/0 */
 	S_PROTECTED,            /* protected-only, 10.0.0.0/24 + 2001:db8:1::/64 */
 	S_PORT_2525,            /* 2525 is mail, 25 is not */
@@ -482,6 +483,9 @@ static void apply_setup(enum setup s)
 		break;
 	case S_ALLOW_EXPIRED:
 		list_add(L_ALLOW, "198.51.100.7", -1000, 0);
+		break;
+	case S_ALLOW_SHADOW4:
+		list_add(L_ALLOW, "198.51.100.7", 0, MXW_LF_SHADOW);
 		break;
 	case S_BLOCK_V6_ALL:
 		list_add(L_BLOCK, "::/0", 0, 0);
@@ -766,6 +770,11 @@ static const struct fixture fixtures[] = {
 	{ "insp v4 payload from non-mail port 80", 0, {0}, 0, { R4, .proto = PB_TCP, .sport = 80, .dport = 40000, .flags = F_ACK, .payload = 40 }, P_IN, PASSV(MXW_R_PASS_OUTBOUND), 0, I_LIVE },
 	{ "insp v6 SYN-ACK from non-mail port 443", 0, {0}, 0, { R6, .proto = PB_TCP, .sport = 443, .dport = 40000, .flags = F_SYN | F_ACK }, P_IN, PASSV(MXW_R_PASS_OUTBOUND), 0, I_LIVE },
 	{ "insp outbound SMTP to a remote 25", 0, {0}, 0, { S4, .proto = PB_TCP, .sport = 41000, .dport = 25, .flags = F_ACK, .payload = 40 }, P_IN, PASSV(MXW_R_PASS_OUTBOUND), 0, I_LIVE },
+	{ "insp v4 server SYN-ACK to an allowlisted client", S_ALLOW_EXACT4, {0}, 0, { .family = 4, .src = "10.0.0.25", .dst = "198.51.100.7", FROM25, .flags = F_SYN | F_ACK }, P_IN, PASSV(MXW_R_PASS_OUTBOUND), 0, I_LIVE },
+	{ "insp v4 server payload to an allowlisted /24", S_ALLOW_CIDR4, {0}, 0, { .family = 4, .src = "10.0.0.25", .dst = "198.51.100.99", FROM25, .flags = F_ACK, .payload = 40, .vlans = 1 }, P_IN, PASSV(MXW_R_PASS_OUTBOUND), 0, I_LIVE },
+	{ "insp v6 server payload to an allowlisted /48", S_ALLOW_CIDR6, {0}, 0, { .family = 6, .src = "2001:db8:1::25", .dst = "2001:db8:aa::1", FROM25, .flags = F_ACK, .payload = 40 }, P_IN, PASSV(MXW_R_PASS_OUTBOUND), 0, I_LIVE },
+	{ "insp v4 server payload, shadow allow entry: inspected", S_ALLOW_SHADOW4, {0}, 0, { .family = 4, .src = "10.0.0.25", .dst = "198.51.100.7", FROM25, .flags = F_ACK, .payload = 40 }, P_IN, XDP_REDIRECT, MXW_R_TO_INSPECT, 0, I_LIVE },
+	{ "insp v4 server payload, expired allow entry: inspected", S_ALLOW_EXPIRED, {0}, 0, { .family = 4, .src = "10.0.0.25", .dst = "198.51.100.7", FROM25, .flags = F_ACK, .payload = 40 }, P_IN, XDP_REDIRECT, MXW_R_TO_INSPECT, 0, I_LIVE },
 	{ "insp outbound UDP from 25", 0, {0}, 0, { R4, .proto = PB_UDP, .sport = 25, .dport = 40000, .payload = 40 }, P_IN, PASSV(MXW_R_PASS_OUTBOUND), 0, I_LIVE },
 
 	/* fail modes: no socket on the queue, stale heartbeat, overload */
