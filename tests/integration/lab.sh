@@ -663,6 +663,17 @@ lab_events_count() {
 	PY
 }
 
+# lab_events_wait MIN COND...: wait up to 5 s for at least MIN events that
+# meet the COND (events reach subscribers asynchronously); 0 when they did.
+lab_events_wait() {
+	local min=$1 deadline=$((SECONDS + 5))
+	shift
+	while (($(lab_events_count "$@") < min)); do
+		((SECONDS < deadline)) || return 1
+		sleep 0.2
+	done
+}
+
 # lab_attack NAME ARGS: attacks.py from the client namespace; its RESULT line
 # goes to stdout and to $LAB_TMP/attacks.log.
 lab_attack() {
