@@ -50,6 +50,7 @@ struct mxw_vctx {
 	const struct mxw_config *cfg;
 	__u64 now;              /* read lazily: 0 until first needed */
 	struct mxw_pkt pkt;
+	__u32 hints;            /* MXW_HE_*, read once per inbound frame */
 	__u8 shadow;            /* a shadow (MXW_LF_SHADOW) block matched */
 };
 
@@ -244,17 +245,31 @@ MXW_INLINE int mxw_list_live(struct mxw_vctx *v, const struct mxw_list_entry *e)
 }
 
 /*
- * Exact hash first (O(1) whatever its size), then the LPM trie.
+ * Exact hash first (O(1) whatever its size), then the LPM trie; a table
+ * whose mxw_hints bit (he_exact, he_lpm) says it is empty is not looked
+ * up at all.
  * XXX: the trie returns only the longest matching prefix; if that entry is
  * expired (not yet reaped by mxwalld) or shadow, a live shorter prefix
  * covering the same address is not consulted until the longer one is gone.
  */
-#define MXW_LIST_MATCH(v, exact, lpm, addr, lkey) ({                     \
-	const struct mxw_list_entry *e_ = MXW_TBL_LOOKUP(exact, addr);   \
-	if (!mxw_list_live(v, e_))                                       \
+#define MXW_LIST_MATCH(v, exact, lpm, addr, lkey, he_exact, he_lpm) ({   \
+	const struct mxw_list_entry *e_ = 0;                             \
+	if (!((v)->hints & (he_exact)))                                  \
+		e_ = MXW_TBL_LOOKUP(exact, addr);                        \
+	if (!mxw_list_live(v, e_) && !((v)->hints & (he_lpm)))           \
 		e_ = MXW_TBL_LOOKUP(lpm, lkey);                          \
 	mxw_list_live(v, e_) ? e_ : (const struct mxw_list_entry *)0;    \
 })
+
+/* The empty-list promises of mxw_hints (0: none, look everything up). */
+MXW_INLINE __u32 mxw_list_hints(void)
+{
+	const struct mxw_hints *h;
+	__u32 zero = 0;
+
+	h = MXW_TBL_LOOKUP(mxw_hints, &zero);
+	return h ? h->empty : 0;
+}
 
 /* ND (RS/RA/NS/NA/redirect) must carry hop limit 255 (RFC 4861 6.1);
  * MLD (RFC 2710, 3810) hop limit 1.  Anything else is not link control. */
@@ -507,7 +522,9 @@ MXW_INLINE enum mxw_reason mxw_inbound(struct mxw_vctx *v)
 		!(p->tcp_flags & (MXW_TCP_ACK | MXW_TCP_RST));
 
 	/* 1. allowlist, 2. blocklist (both with expiry) */
-	e = MXW_LIST_MATCH(v, mxw_allow_exact, mxw_allow_lpm, &p->src, &lk);
+	v->hints = mxw_list_hints();
+	e = MXW_LIST_MATCH(v, mxw_allow_exact, mxw_allow_lpm, &p->src, &lk,
+			   MXW_HE_ALLOW_EXACT, MXW_HE_ALLOW_LPM);
 	if (e && !(e->flags & MXW_LF_SHADOW))
 		return MXW_R_PASS_ALLOW;
 	/* The mail-port flag of a TCP destination port: one array read. */
@@ -523,7 +540,8 @@ MXW_INLINE enum mxw_reason mxw_inbound(struct mxw_vctx *v)
 	 * source counts as drop_not_mail rather than drop_blocklist. */
 	if (fresh && !mail)
 		return MXW_R_DROP_NOT_MAIL;
-	e = MXW_LIST_MATCH(v, mxw_block_exact, mxw_block_lpm, &p->src, &lk);
+	e = MXW_LIST_MATCH(v, mxw_block_exact, mxw_block_lpm, &p->src, &lk,
+			   MXW_HE_BLOCK_EXACT, MXW_HE_BLOCK_LPM);
 	if (e) {
 		if (!(e->flags & MXW_LF_SHADOW))
 			return MXW_R_DROP_BLOCK;

@@ -153,6 +153,14 @@ struct {
 	__type(value, struct mxw_flow_val);
 } mxw_bypass SEC(".maps");
 
+/* Empty-list promises from mxwalld (struct mxw_hints). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mxw_hints);
+} mxw_hints SEC(".maps");
+
 #include "mxw_verdict.h"
 
 static __always_inline void mxw_count(__u32 reason, __u32 bytes)

@@ -49,6 +49,7 @@
  *   mxw_xsks         XSKMAP[128]     u32 mxw_xsk_key(slot, queue) -> AF_XDP socket
  *   mxw_insp         ARRAY[1]        u32 0 -> struct mxw_insp_state
  *   mxw_bypass       LRU_HASH        struct mxw_flow_key (client->server) -> struct mxw_flow_val
+ *   mxw_hints        ARRAY[1]        u32 0 -> struct mxw_hints
  * A map's max_entries may be resized by the loader before load; the
  * MXW_*_MAX values below are the defaults.
  */
@@ -108,6 +109,28 @@ enum mxw_list_reason {
 };
 
 #define MXW_LF_SHADOW           (1u << 0)   /* recorded, not enforced */
+
+/*
+ * mxw_hints: ARRAY of one, written by mxwalld only.  A set MXW_HE_* bit
+ * promises that the list map it names holds no entry, so the fast path
+ * skips that lookup (the usual case: no allowlist, no prefix blocks saves
+ * three of the four list lookups per frame).  The invariant is
+ * "bit set => map empty", kept by the writer's order: clear the bit
+ * BEFORE inserting into the map, set it only AFTER a delete has left the
+ * map empty (checked on the map itself, not a counter), both under one
+ * lock.  A zeroed value (a fresh map, a writer that knows nothing of
+ * hints) promises nothing: every lookup is made.  A daemon that dies
+ * between the two steps leaves a bit clear, never a wrong one; a
+ * restart recomputes all four bits from the maps.
+ */
+struct mxw_hints {
+	__u32 empty;            /* MXW_HE_* */
+	__u32 _pad;
+};
+#define MXW_HE_ALLOW_EXACT      (1u << 0)   /* mxw_allow_exact is empty */
+#define MXW_HE_ALLOW_LPM        (1u << 1)   /* mxw_allow_lpm is empty */
+#define MXW_HE_BLOCK_EXACT      (1u << 2)   /* mxw_block_exact is empty */
+#define MXW_HE_BLOCK_LPM        (1u << 3)   /* mxw_block_lpm is empty */
 
 /* ---- configuration (mxw_config, ARRAY of one) -------------------------- */
 /* Flags in mxw_config.flags */

@@ -275,6 +275,7 @@ static int backend_init(void)
 	ut_make(TBL_mxw_xsks, UT_HASH, 4, 4, MXW_XSK_KEYS);
 	ut_make(TBL_mxw_insp, UT_ARRAY, 4, sizeof(struct mxw_insp_state), 1);
 	ut_make(TBL_mxw_bypass, UT_HASH, sizeof(struct mxw_flow_key), sizeof(struct mxw_flow_val), 64);
+	ut_make(TBL_mxw_hints, UT_ARRAY, 4, sizeof(struct mxw_hints), 1);
 	return 0;
 }
 

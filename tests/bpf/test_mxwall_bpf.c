@@ -61,7 +61,7 @@ static int failures, checks;
 	X(mxw_allow_lpm) X(mxw_block_exact) X(mxw_block_lpm) \
 	X(mxw_src_bucket) X(mxw_pfx_bucket) X(mxw_ct) X(mxw_conn) \
 	X(mxw_conn_count) X(mxw_stats) X(mxw_tx_ports) X(mxw_global) \
-	X(mxw_xsks) X(mxw_insp) X(mxw_bypass)
+	X(mxw_xsks) X(mxw_insp) X(mxw_bypass) X(mxw_hints)
 
 enum tbl {
 #define X(n) TBL_##n,
@@ -173,8 +173,34 @@ static struct mxw_list_entry list_entry(int64_t ttl_ms, uint32_t flags)
 
 enum list { L_ALLOW, L_BLOCK };
 
+/* mxw_hints, written as mxwalld does it (mxwall_shared.h). */
+static uint32_t hints_get(void)
+{
+	struct mxw_hints h = { 0 };
+	uint32_t zero = 0;
+
+	if (tbl_lookup(TBL_mxw_hints, &zero, &h)) {
+		perror("mxw_hints read");
+		exit(1);
+	}
+	return h.empty;
+}
+
+static void hints_set(uint32_t empty)
+{
+	struct mxw_hints h = { .empty = empty };
+	uint32_t zero = 0;
+
+	if (tbl_update(TBL_mxw_hints, &zero, &h, BPF_ANY)) {
+		perror("mxw_hints write");
+		exit(1);
+	}
+}
+
 /* Exact address or CIDR into the allow or block list; ttl_ms < 0 means
- * already expired, 0 permanent. */
+ * already expired, 0 permanent.  Like mxwalld, the list's "empty" hint
+ * is cleared before the insert, so every fixture runs with the hints a
+ * real daemon would leave. */
 static void list_add(enum list l, const char *what, int64_t ttl_ms, uint32_t flags)
 {
 	struct mxw_list_entry e = list_entry(ttl_ms, flags);
@@ -183,12 +209,14 @@ static void list_add(enum list l, const char *what, int64_t ttl_ms, uint32_t fla
 	if (strchr(what, '/')) {
 		struct mxw_lpm_key k;
 
+		hints_set(hints_get() & ~(l == L_ALLOW ? MXW_HE_ALLOW_LPM : MXW_HE_BLOCK_LPM));
 		lpm_from_text(what, &k);
 		err = tbl_update(l == L_ALLOW ? TBL_mxw_allow_lpm : TBL_mxw_block_lpm,
 				 &k, &e, BPF_ANY);
 	} else {
 		struct mxw_addr a;
 
+		hints_set(hints_get() & ~(l == L_ALLOW ? MXW_HE_ALLOW_EXACT : MXW_HE_BLOCK_EXACT));
 		addr_from_text(what, &a);
 		err = tbl_update(l == L_ALLOW ? TBL_mxw_allow_exact : TBL_mxw_block_exact,
 				 &a, &e, BPF_ANY);
@@ -302,6 +330,9 @@ static void reset(void)
 	tbl_clear(TBL_mxw_allow_lpm);
 	tbl_clear(TBL_mxw_block_exact);
 	tbl_clear(TBL_mxw_block_lpm);
+	/* all four lists empty, and promised so */
+	hints_set(MXW_HE_ALLOW_EXACT | MXW_HE_ALLOW_LPM | MXW_HE_BLOCK_EXACT |
+		  MXW_HE_BLOCK_LPM);
 	tbl_clear(TBL_mxw_protected);
 	tbl_clear(TBL_mxw_src_bucket);
 	tbl_clear(TBL_mxw_pfx_bucket);
@@ -1289,6 +1320,58 @@ static void test_conn_eviction(void)
 }
 #endif
 
+/*
+ * mxw_hints: a set bit makes the fast path skip that list's lookup, so an
+ * entry behind a (wrongly) set bit is not seen: that is how these cases
+ * show the bit is read and per table.  mxwalld never sets a bit over a
+ * non-empty map (test_ctl_bpf.c checks its side); a zeroed value, as a
+ * fresh map or an older writer leaves, looks every table up.
+ */
+static void test_hints(void)
+{
+	const uint32_t all = MXW_HE_ALLOW_EXACT | MXW_HE_ALLOW_LPM |
+			     MXW_HE_BLOCK_EXACT | MXW_HE_BLOCK_LPM;
+	struct pspec bx = syn4("203.0.113.9", 1), bp = syn4("198.18.7.9", 1);
+	struct pspec ax = syn4("198.51.100.7", 1), ap = syn4("192.0.2.77", 1);
+
+	ax.dport = ap.dport = 80;
+	reset();
+	if (hints_get() != all)
+		fail("hints", "reset should promise all four lists empty");
+	expect_n("hints: all empty, SYN to 25 passes", &bx, PASSV(MXW_R_PASS_MAIL_SYN));
+	list_add(L_BLOCK, "203.0.113.9", 0, 0);
+	list_add(L_BLOCK, "198.18.7.0/24", 0, 0);
+	list_add(L_ALLOW, "198.51.100.7", 0, 0);
+	list_add(L_ALLOW, "192.0.2.0/24", 0, 0);
+	if (hints_get() != 0)
+		fail("hints", "inserts must clear every bit (got %#x)", hints_get());
+	expect_n("hints: block exact seen", &bx, DROPV(MXW_R_DROP_BLOCK));
+	expect_n("hints: block prefix seen", &bp, DROPV(MXW_R_DROP_BLOCK));
+	expect_n("hints: allow exact seen", &ax, PASSV(MXW_R_PASS_ALLOW));
+	expect_n("hints: allow prefix seen", &ap, PASSV(MXW_R_PASS_ALLOW));
+
+	hints_set(MXW_HE_BLOCK_EXACT);
+	expect_n("hints: block exact skipped", &bx, PASSV(MXW_R_PASS_MAIL_SYN));
+	expect_n("hints: block prefix still looked up", &bp, DROPV(MXW_R_DROP_BLOCK));
+	hints_set(MXW_HE_BLOCK_LPM);
+	expect_n("hints: block exact looked up", &bx, DROPV(MXW_R_DROP_BLOCK));
+	expect_n("hints: block prefix skipped", &bp, PASSV(MXW_R_PASS_MAIL_SYN));
+	hints_set(MXW_HE_ALLOW_EXACT);
+	expect_n("hints: allow exact skipped", &ax, DROPV(MXW_R_DROP_NOT_MAIL));
+	expect_n("hints: allow prefix still looked up", &ap, PASSV(MXW_R_PASS_ALLOW));
+	hints_set(MXW_HE_ALLOW_LPM);
+	expect_n("hints: allow exact looked up", &ax, PASSV(MXW_R_PASS_ALLOW));
+	expect_n("hints: allow prefix skipped", &ap, DROPV(MXW_R_DROP_NOT_MAIL));
+	hints_set(0);
+	expect_n("hints: zeroed, block exact", &bx, DROPV(MXW_R_DROP_BLOCK));
+	expect_n("hints: zeroed, allow prefix", &ap, PASSV(MXW_R_PASS_ALLOW));
+	/* an exact allow entry whose bit is set does not hide the trie's */
+	list_add(L_ALLOW, "203.0.113.0/24", 0, 0);
+	hints_set(MXW_HE_ALLOW_EXACT);
+	expect_n("hints: exact skipped, prefix allow wins over block", &bx,
+		 PASSV(MXW_R_PASS_ALLOW));
+}
+
 /* Shadow block entries are counted, not enforced. */
 static void test_shadow(void)
 {
@@ -1458,6 +1541,7 @@ int main(void)
 	test_conn_cap();
 	test_expiry();
 	test_shadow();
+	test_hints();
 	test_redirect_error();
 	test_inspection_time();
 	test_xsk_queues();

@@ -140,6 +140,19 @@ static void addr4(struct mxw_addr *a, uint32_t host_order)
 	memcpy(&a->a[12], &be, 4);
 }
 
+/* mxw_hints as mxwalld keeps them (mxwall_shared.h): the bits of the
+ * lists that hold nothing. */
+static void mxw_hints(uint32_t empty)
+{
+	struct mxw_hints h = { .empty = empty };
+	uint32_t zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.mxw_hints), &zero, &h, BPF_ANY)) {
+		perror("hints");
+		exit(1);
+	}
+}
+
 static void mxw_setup(void)
 {
 	static const uint32_t mail[] = { 25, 587, 110, 143, 465, 995, 993 };
@@ -158,6 +171,8 @@ static void mxw_setup(void)
 	bpf_map_update_elem(bpf_map__fd(skel->maps.mxw_tx_ports), &slot, &if_in, BPF_ANY);
 	addr4(&a, 0xcb007109);          /* 203.0.113.9 */
 	bpf_map_update_elem(bpf_map__fd(skel->maps.mxw_block_exact), &a, &e, BPF_ANY);
+	/* no allowlist, no prefix blocks: the production default */
+	mxw_hints(MXW_HE_ALLOW_EXACT | MXW_HE_ALLOW_LPM | MXW_HE_BLOCK_LPM);
 	mxw_config(MXW_RATE_MAX, UINT32_MAX);
 }
 
@@ -406,7 +421,9 @@ static void bench_scaling(void)
 		       time_med(fm, lm, XDP_DROP));
 	}
 
-	/* 10k random /24s (and the one our prefix frame hits) */
+	/* 10k random /24s (and the one our prefix frame hits); the trie is
+	 * no longer empty, so its hint goes first, as in mxwalld */
+	mxw_hints(MXW_HE_ALLOW_EXACT | MXW_HE_ALLOW_LPM);
 	fd = bpf_map__fd(skel->maps.mxw_block_lpm);
 	while (n_pfx < 10000) {
 		struct mxw_addr a;
