@@ -256,7 +256,9 @@ int ctl_bpf_open(struct ctl_bpf *b, const struct ctl_config *cfg)
 	b->fd_xsks = ctl_map_fd(b, "mxw_xsks");
 	b->fd_insp = ctl_map_fd(b, "mxw_insp");
 	b->fd_bypass = ctl_map_fd(b, "mxw_bypass");
-	if (b->fd_exact[0] < 0 || b->fd_exact[1] < 0 || b->fd_lpm[0] < 0 ||
+	b->fd_hints = ctl_map_fd(b, "mxw_hints");
+	if (b->fd_hints < 0 ||
+	    b->fd_exact[0] < 0 || b->fd_exact[1] < 0 || b->fd_lpm[0] < 0 ||
 	    b->fd_lpm[1] < 0 || b->fd_config < 0 || b->fd_ports < 0 ||
 	    b->fd_protected < 0 || b->fd_tx < 0 || b->fd_stats < 0 ||
 	    b->fd_conn < 0 || b->fd_conn_count < 0 || b->fd_xsks < 0 ||
@@ -273,10 +275,16 @@ int ctl_bpf_open(struct ctl_bpf *b, const struct ctl_config *cfg)
 	{
 		__u32 key = 0;
 		struct mxw_config cur;
+		struct mxw_hints h;
 
 		if (bpf_map_lookup_elem(b->fd_config, &key, &cur) == 0)
 			b->generation = cur.generation;
+		/* Reused pins may hold a previous instance's promises: start
+		 * from them, so the first insert clears what is set. */
+		if (bpf_map_lookup_elem(b->fd_hints, &key, &h) == 0)
+			b->hints = h.empty;
 	}
+	pthread_mutex_init(&b->hints_lock, NULL);
 	log_info("XDP program loaded, maps %s under %s",
 		 b->pins_reused ? "reused" : "created", cfg->pin_dir);
 	return 0;
@@ -625,6 +633,7 @@ void ctl_bpf_close(struct ctl_bpf *b, bool detach)
 	}
 	mxwall_bpf__destroy(b->skel);
 	b->skel = NULL;
+	pthread_mutex_destroy(&b->hints_lock);
 }
 
 int ctl_bpf_bypass_add(struct ctl_bpf *b, const struct mxw_flow_key *k,
@@ -658,6 +667,54 @@ int ctl_bpf_insp_alive(struct ctl_bpf *b, uint64_t alive_until_ns,
 	return 0;
 }
 
+/* The mxw_hints bit of list l's exact or prefix map. */
+static uint32_t ctl_hint_bit(enum ctl_list l, bool exact)
+{
+	if (l == CTL_LIST_ALLOW)
+		return exact ? MXW_HE_ALLOW_EXACT : MXW_HE_ALLOW_LPM;
+	return exact ? MXW_HE_BLOCK_EXACT : MXW_HE_BLOCK_LPM;
+}
+
+/* Write mxw_hints; hints_lock held.  b->hints mirrors the map (read at
+ * open, changed only by a write that succeeded), so callers can skip a
+ * write that would change nothing. */
+static int ctl_hints_write(struct ctl_bpf *b, uint32_t empty)
+{
+	struct mxw_hints h = {.empty = empty};
+	__u32 key = 0;
+
+	if (bpf_map_update_elem(b->fd_hints, &key, &h, BPF_ANY))
+		return -errno;
+	b->hints = empty;
+	return 0;
+}
+
+/* Whether map fd holds no entry at all (not a counter: the map). */
+static bool ctl_map_empty(int fd)
+{
+	struct mxw_lpm_key next;        /* the larger of the two key types */
+
+	return bpf_map_get_next_key(fd, NULL, &next) != 0 && errno == ENOENT;
+}
+
+/* After a delete from map fd (hints_lock held): promise "empty" when the
+ * counter reached 0 and the map confirms it.  The counter only spares the
+ * map scan on every delete; a counter that drifted high leaves the bit
+ * clear, which costs lookups, never a missed entry. */
+static void ctl_hint_after_del(struct ctl_bpf *b, int fd, uint64_t *count,
+			       uint32_t bit)
+{
+	int err;
+
+	if ((b->hints & bit) || __atomic_load_n(count, __ATOMIC_RELAXED) ||
+	    !ctl_map_empty(fd))
+		return;
+	err = ctl_hints_write(b, b->hints | bit);
+	if (err)
+		log_warn("mxw_hints: %s (the fast path keeps looking up)",
+			 strerror(-err));
+}
+
 int ctl_bpf_list_put(struct ctl_bpf *b, enum ctl_list l,
 		     const struct ctl_prefix *p,
 		     const struct mxw_list_entry *v, bool replace,
@@ -667,26 +724,38 @@ int ctl_bpf_list_put(struct ctl_bpf *b, enum ctl_list l,
 	const void *key = p->a;
 	int fd = b->fd_exact[l], err;
 	uint64_t *count = &b->n_exact[l];
+	uint32_t bit = ctl_hint_bit(l, true);
 
 	if (!ctl_prefix_is_host(p)) {
 		ctl_lpm_key(&k, p);
 		key = &k;
 		fd = b->fd_lpm[l];
 		count = &b->n_lpm[l];
+		bit = ctl_hint_bit(l, false);
 	}
 	*created = true;
+	pthread_mutex_lock(&b->hints_lock);
+	/* The promise goes before the entry arrives: a frame judged in
+	 * between looks the table up and finds nothing, as before. */
+	err = (b->hints & bit) ? ctl_hints_write(b, b->hints & ~bit) : 0;
+	if (err) {
+		log_error("mxw_hints: %s; entry not added", strerror(-err));
+		goto out;
+	}
 	if (bpf_map_update_elem(fd, key, v, BPF_NOEXIST) == 0) {
 		/* atomic: the inspection worker adds policy blocks too */
 		__atomic_fetch_add(count, 1, __ATOMIC_RELAXED);
-		return 0;
+		goto out;
 	}
 	err = -errno;
 	if (err == -EEXIST && replace) {
 		*created = false;
-		if (bpf_map_update_elem(fd, key, v, BPF_EXIST) == 0)
-			return 0;
-		err = -errno;
+		err = 0;
+		if (bpf_map_update_elem(fd, key, v, BPF_EXIST))
+			err = -errno;
 	}
+out:
+	pthread_mutex_unlock(&b->hints_lock);
 	return err;
 }
 
@@ -733,19 +802,28 @@ int ctl_bpf_list_del(struct ctl_bpf *b, enum ctl_list l,
 		     const struct ctl_prefix *p)
 {
 	struct mxw_lpm_key k;
+	const void *key = p->a;
+	int fd = b->fd_exact[l], err = 0;
+	uint64_t *count = &b->n_exact[l];
+	uint32_t bit = ctl_hint_bit(l, true);
 
-	if (ctl_prefix_is_host(p)) {
-		if (bpf_map_delete_elem(b->fd_exact[l], p->a))
-			return -errno;
-		ctl_count_dec(&b->n_exact[l]);
-		return 0;
+	if (!ctl_prefix_is_host(p)) {
+		/* LPM delete is exact on (prefixlen, bits). */
+		ctl_lpm_key(&k, p);
+		key = &k;
+		fd = b->fd_lpm[l];
+		count = &b->n_lpm[l];
+		bit = ctl_hint_bit(l, false);
 	}
-	/* LPM delete is exact on (prefixlen, bits). */
-	ctl_lpm_key(&k, p);
-	if (bpf_map_delete_elem(b->fd_lpm[l], &k))
-		return -errno;
-	ctl_count_dec(&b->n_lpm[l]);
-	return 0;
+	pthread_mutex_lock(&b->hints_lock);
+	if (bpf_map_delete_elem(fd, key)) {
+		err = -errno;
+	} else {
+		ctl_count_dec(count);
+		ctl_hint_after_del(b, fd, count, bit);
+	}
+	pthread_mutex_unlock(&b->hints_lock);
+	return err;
 }
 
 #define CTL_WALK_BATCH 4096
@@ -932,14 +1010,29 @@ static int ctl_count_cb(const struct ctl_prefix *p,
 
 int ctl_bpf_list_count(struct ctl_bpf *b)
 {
+	uint32_t empty = 0;
+	int err;
+
+	pthread_mutex_lock(&b->hints_lock);
 	for (int l = 0; l < 2; l++) {
 		uint64_t n[2] = {0, 0};
 
 		ctl_bpf_list_walk(b, (enum ctl_list)l, ctl_count_cb, n);
 		b->n_exact[l] = n[0];
 		b->n_lpm[l] = n[1];
+		/* From the maps, not the walk: a walk that failed half-way
+		 * must not promise emptiness. */
+		if (ctl_map_empty(b->fd_exact[l]))
+			empty |= ctl_hint_bit((enum ctl_list)l, true);
+		if (ctl_map_empty(b->fd_lpm[l]))
+			empty |= ctl_hint_bit((enum ctl_list)l, false);
 	}
-	return 0;
+	err = ctl_hints_write(b, empty);
+	pthread_mutex_unlock(&b->hints_lock);
+	if (err)
+		log_warn("mxw_hints: %s (the fast path keeps looking up)",
+			 strerror(-err));
+	return err;
 }
 
 int ctl_bpf_stats(struct ctl_bpf *b, struct mxw_counter out[MXW_R_MAX])

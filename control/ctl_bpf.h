@@ -8,6 +8,7 @@
 #ifndef CTL_BPF_H
 #define CTL_BPF_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -37,6 +38,13 @@ struct ctl_bpf {
 	uint32_t generation;
 	uint64_t n_exact[2], n_lpm[2];  /* entries, kept by every write */
 	uint32_t max_exact[2], max_lpm[2];
+	/* mxw_hints (mxwall_shared.h): list writes hold hints_lock from the
+	 * hint's clear to the insert, and from the delete to the hint's set,
+	 * so "bit set => map empty" holds between the main thread and the
+	 * inspection worker.  hints mirrors the map's value. */
+	int fd_hints;
+	pthread_mutex_t hints_lock;
+	uint32_t hints;
 };
 
 /* Open the skeleton, size the maps from cfg, reuse or create the pins
@@ -81,7 +89,8 @@ long ctl_bpf_list_expire_cb(struct ctl_bpf *b, enum ctl_list l,
 			    uint64_t now_ns, uint64_t *next_ns,
 			    ctl_list_cb on_removed, void *ctx);
 
-/* Recount entries (after start with reused pins). */
+/* Recount entries and recompute mxw_hints from the maps themselves
+ * (at start, pins reused or not). */
 int ctl_bpf_list_count(struct ctl_bpf *b);
 
 /* One connection-count reconciliation pass (ctl_reconcile.h): delete

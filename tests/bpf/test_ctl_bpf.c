@@ -3,7 +3,9 @@
  * test_ctl_bpf.c - mxwalld's loader side of the inspection path
  * (control/ctl_bpf.c): which maps are pinned, the MXW_CF_INSPECT switch,
  * ctl_bpf_bypass_add() and ctl_bpf_insp_alive() seen by the real program
- * through BPF_PROG_TEST_RUN, and bypass entries surviving a restart.
+ * through BPF_PROG_TEST_RUN, and bypass entries surviving a restart; the
+ * mxw_hints the list writes keep (cleared before an insert, set after the
+ * last delete, recomputed at a restart).
  *
  * How: private network and mount namespaces (the kernel tears both down
  * with the process), a veth pair for the two ports, and a private bpffs
@@ -62,16 +64,13 @@ static void flow_key(struct mxw_flow_key *k)
 	k->proto = PB_TCP;
 }
 
-/* One client payload segment of that flow from the outside port; returns
- * the reason counters that moved (bit per reason) and the action. */
-static uint64_t run_payload(struct ctl_bpf *b, int *action)
+/* Frame s from the outside port; returns the reason counters that moved
+ * (bit per reason) and the action. */
+static uint64_t run_spec(struct ctl_bpf *b, const struct pspec *sp, int *action)
 {
-	struct pspec s = { .family = 4, .src = "192.0.2.10", .dst = "10.0.0.25",
-			   .proto = PB_TCP, .sport = 40000, .dport = 25,
-			   .flags = F_ACK | F_PSH, .payload = 20 };
 	struct mxw_counter before[MXW_R_MAX], after[MXW_R_MAX];
 	uint8_t frame[PB_MAX_FRAME];
-	size_t len = pb_build(&s, frame);
+	size_t len = pb_build(sp, frame);
 	struct xdp_md ctx = { 0 };
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame,
 		    .data_size_in = (uint32_t)len, .ctx_in = &ctx,
@@ -91,6 +90,16 @@ static uint64_t run_payload(struct ctl_bpf *b, int *action)
 			moved |= 1ull << r;
 	*action = (int)o.retval;
 	return moved;
+}
+
+/* One client payload segment of that flow. */
+static uint64_t run_payload(struct ctl_bpf *b, int *action)
+{
+	struct pspec s = { .family = 4, .src = "192.0.2.10", .dst = "10.0.0.25",
+			   .proto = PB_TCP, .sport = 40000, .dport = 25,
+			   .flags = F_ACK | F_PSH, .payload = 20 };
+
+	return run_spec(b, &s, action);
 }
 
 #define BIT(r) (1ull << (r))
@@ -215,6 +224,121 @@ static void test_loader(const char *pin_dir, const char *tmp)
 	ctl_config_free(cfg);
 }
 
+#define HE_ALL (MXW_HE_ALLOW_EXACT | MXW_HE_ALLOW_LPM | MXW_HE_BLOCK_EXACT | \
+		MXW_HE_BLOCK_LPM)
+
+static uint32_t hints_map(struct ctl_bpf *b)
+{
+	struct mxw_hints h = { .empty = 0xdead };
+	__u32 zero = 0;
+
+	bpf_map_lookup_elem(b->fd_hints, &zero, &h);
+	return h.empty;
+}
+
+static struct ctl_prefix pfx(const char *text)
+{
+	struct ctl_prefix p;
+	char err[128];
+
+	if (ctl_prefix_parse(text, &p, err, sizeof(err))) {
+		fprintf(stderr, "prefix %s: %s\n", text, err);
+		exit(1);
+	}
+	return p;
+}
+
+/* Reason of a SYN to port dport from src through the real program. */
+static uint64_t syn_from(struct ctl_bpf *b, const char *src, uint16_t dport)
+{
+	struct pspec s = { .family = 4, .dst = "10.0.0.25", .proto = PB_TCP,
+			   .sport = 40001, .dport = dport, .flags = F_SYN };
+	int act;
+
+	s.src = src;
+	return run_spec(b, &s, &act);
+}
+
+/*
+ * mxw_hints kept by the list writes: cleared before the first entry of a
+ * map, set once the last one is gone (not while one is left), never
+ * changed by a failed delete, recomputed from the maps at a restart with
+ * reused pins even when the pinned value lies.
+ */
+static void test_hints(const char *pin_dir, const char *tmp)
+{
+	struct ctl_config *cfg = make_config(pin_dir, tmp);
+	struct mxw_list_entry e = { .reason = MXW_LR_MANUAL };
+	struct ctl_prefix b9 = pfx("203.0.113.9"), b10 = pfx("203.0.113.10");
+	struct ctl_prefix bp = pfx("198.18.7.0/24"), ax = pfx("198.51.100.7");
+	struct mxw_hints lie = { .empty = HE_ALL };
+	struct ctl_bpf b;
+	bool created;
+	__u32 zero = 0;
+
+	if (ctl_bpf_open(&b, cfg) || ctl_bpf_apply(&b, cfg)) {
+		fprintf(stderr, "ctl_bpf_open/apply failed\n");
+		exit(1);
+	}
+	CHECK(hints_map(&b) == 0, "fresh map promises %#x before the count",
+	      hints_map(&b));
+	CHECK(ctl_bpf_list_count(&b) == 0 && hints_map(&b) == HE_ALL,
+	      "no entries: hints %#x, want all four", hints_map(&b));
+
+	CHECK(ctl_bpf_list_put(&b, CTL_LIST_BLOCK, &b9, &e, false, &created) == 0 &&
+	      created, "put block exact");
+	CHECK(hints_map(&b) == (HE_ALL & ~MXW_HE_BLOCK_EXACT),
+	      "after the first exact block: hints %#x", hints_map(&b));
+	CHECK(syn_from(&b, "203.0.113.9", 25) == BIT(MXW_R_DROP_BLOCK),
+	      "exact block not enforced");
+	CHECK(ctl_bpf_list_put(&b, CTL_LIST_BLOCK, &bp, &e, false, &created) == 0,
+	      "put block prefix");
+	CHECK(hints_map(&b) == (MXW_HE_ALLOW_EXACT | MXW_HE_ALLOW_LPM),
+	      "after the first prefix block: hints %#x", hints_map(&b));
+	CHECK(syn_from(&b, "198.18.7.9", 25) == BIT(MXW_R_DROP_BLOCK),
+	      "prefix block not enforced");
+	CHECK(ctl_bpf_list_put(&b, CTL_LIST_BLOCK, &b9, &e, true, &created) == 0 &&
+	      !created && hints_map(&b) == (MXW_HE_ALLOW_EXACT | MXW_HE_ALLOW_LPM),
+	      "replace changed the hints");
+
+	CHECK(ctl_bpf_list_put(&b, CTL_LIST_BLOCK, &b10, &e, false, &created) == 0,
+	      "put second exact block");
+	CHECK(ctl_bpf_list_del(&b, CTL_LIST_BLOCK, &b9) == 0, "del first");
+	CHECK(!(hints_map(&b) & MXW_HE_BLOCK_EXACT),
+	      "exact block promised empty with one entry left");
+	CHECK(syn_from(&b, "203.0.113.10", 25) == BIT(MXW_R_DROP_BLOCK),
+	      "remaining block not enforced");
+	CHECK(ctl_bpf_list_del(&b, CTL_LIST_BLOCK, &b9) == -ENOENT &&
+	      !(hints_map(&b) & MXW_HE_BLOCK_EXACT), "failed delete set the hint");
+	CHECK(ctl_bpf_list_del(&b, CTL_LIST_BLOCK, &b10) == 0 &&
+	      (hints_map(&b) & MXW_HE_BLOCK_EXACT), "last exact block gone, hint not set");
+	CHECK(syn_from(&b, "203.0.113.10", 25) == BIT(MXW_R_PASS_MAIL_SYN),
+	      "unblocked source still dropped");
+	CHECK(ctl_bpf_list_del(&b, CTL_LIST_BLOCK, &bp) == 0 && hints_map(&b) == HE_ALL,
+	      "last prefix gone: hints %#x", hints_map(&b));
+
+	/* An allow entry, then a lying pinned value (a crash, an old tool):
+	 * the restart must not trust it. */
+	CHECK(ctl_bpf_list_put(&b, CTL_LIST_ALLOW, &ax, &e, false, &created) == 0 &&
+	      hints_map(&b) == (HE_ALL & ~MXW_HE_ALLOW_EXACT), "put allow exact");
+	ctl_bpf_close(&b, false);
+	if (ctl_bpf_open(&b, cfg)) {
+		fprintf(stderr, "reopen failed\n");
+		exit(1);
+	}
+	CHECK(b.pins_reused && b.hints == (HE_ALL & ~MXW_HE_ALLOW_EXACT),
+	      "restart: mirror %#x not read from the pinned map", b.hints);
+	bpf_map_update_elem(b.fd_hints, &zero, &lie, BPF_ANY);
+	CHECK(ctl_bpf_apply(&b, cfg) == 0 && ctl_bpf_list_count(&b) == 0,
+	      "apply/count after restart");
+	CHECK(hints_map(&b) == (HE_ALL & ~MXW_HE_ALLOW_EXACT),
+	      "restart: hints %#x not recomputed from the maps", hints_map(&b));
+	CHECK(syn_from(&b, "198.51.100.7", 80) == BIT(MXW_R_PASS_ALLOW),
+	      "allow entry lost behind the hints");
+	ctl_bpf_close(&b, false);
+	ctl_config_free(cfg);
+}
+
 int main(void)
 {
 	char tmp[] = "/tmp/mxw-test-ctlbpf-XXXXXX";
@@ -247,6 +371,8 @@ int main(void)
 	ctl_log_set_level(CTL_LOG_WARN);
 
 	test_loader(pin_dir, tmp);
+	snprintf(pin_dir, sizeof(pin_dir), "%s/pins2", tmp);
+	test_hints(pin_dir, tmp);
 
 	/* The private bpffs and its pins go with the unmount. */
 	umount2(tmp, MNT_DETACH);
