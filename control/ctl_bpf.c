@@ -689,7 +689,9 @@ static int ctl_hints_write(struct ctl_bpf *b, uint32_t empty)
 	return 0;
 }
 
-/* Whether map fd holds no entry at all (not a counter: the map). */
+/* Whether map fd holds no entry at all.  Asking the map costs a scan of
+ * every hash bucket when it is empty (milliseconds for 2M buckets), so
+ * this is for the start only. */
 static bool ctl_map_empty(int fd)
 {
 	struct mxw_lpm_key next;        /* the larger of the two key types */
@@ -697,17 +699,23 @@ static bool ctl_map_empty(int fd)
 	return bpf_map_get_next_key(fd, NULL, &next) != 0 && errno == ENOENT;
 }
 
-/* After a delete from map fd (hints_lock held): promise "empty" when the
- * counter reached 0 and the map confirms it.  The counter only spares the
- * map scan on every delete; a counter that drifted high leaves the bit
- * clear, which costs lookups, never a missed entry. */
-static void ctl_hint_after_del(struct ctl_bpf *b, int fd, uint64_t *count,
+/*
+ * After a delete (hints_lock held): promise "empty" when the map's
+ * counter reached 0.  Every insert and delete counts under hints_lock, so
+ * the counter is exact for a map whose start count was (b->hints_counted,
+ * set by ctl_bpf_list_count); until then, or after a failed recount, no
+ * bit is set here, which costs lookups, never a missed entry.
+ * XXX: an entry written past mxwalld (bpftool) is not counted; such a map
+ * may be promised empty after its last counted entry goes, until the next
+ * restart recomputes the hints from the maps.
+ */
+static void ctl_hint_after_del(struct ctl_bpf *b, uint64_t *count,
 			       uint32_t bit)
 {
 	int err;
 
-	if ((b->hints & bit) || __atomic_load_n(count, __ATOMIC_RELAXED) ||
-	    !ctl_map_empty(fd))
+	if ((b->hints & bit) || !(b->hints_counted & bit) ||
+	    __atomic_load_n(count, __ATOMIC_RELAXED))
 		return;
 	err = ctl_hints_write(b, b->hints | bit);
 	if (err)
@@ -820,7 +828,7 @@ int ctl_bpf_list_del(struct ctl_bpf *b, enum ctl_list l,
 		err = -errno;
 	} else {
 		ctl_count_dec(count);
-		ctl_hint_after_del(b, fd, count, bit);
+		ctl_hint_after_del(b, count, bit);
 	}
 	pthread_mutex_unlock(&b->hints_lock);
 	return err;
@@ -1014,10 +1022,18 @@ int ctl_bpf_list_count(struct ctl_bpf *b)
 	int err;
 
 	pthread_mutex_lock(&b->hints_lock);
+	b->hints_counted = 0;
 	for (int l = 0; l < 2; l++) {
 		uint64_t n[2] = {0, 0};
+		uint32_t both = ctl_hint_bit((enum ctl_list)l, true) |
+				ctl_hint_bit((enum ctl_list)l, false);
 
-		ctl_bpf_list_walk(b, (enum ctl_list)l, ctl_count_cb, n);
+		if (ctl_bpf_list_walk(b, (enum ctl_list)l, ctl_count_cb, n) == 0)
+			b->hints_counted |= both;
+		else
+			log_warn("%s list: recount failed; its empty hints "
+				 "stay off until a restart",
+				 l == CTL_LIST_ALLOW ? "allow" : "block");
 		b->n_exact[l] = n[0];
 		b->n_lpm[l] = n[1];
 		/* From the maps, not the walk: a walk that failed half-way

@@ -45,6 +45,7 @@ struct ctl_bpf {
 	int fd_hints;
 	pthread_mutex_t hints_lock;
 	uint32_t hints;
+	uint32_t hints_counted; /* MXW_HE_* whose n_* counter is exact */
 };
 
 /* Open the skeleton, size the maps from cfg, reuse or create the pins

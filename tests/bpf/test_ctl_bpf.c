@@ -282,6 +282,10 @@ static void test_hints(const char *pin_dir, const char *tmp)
 	}
 	CHECK(hints_map(&b) == 0, "fresh map promises %#x before the count",
 	      hints_map(&b));
+	/* Before the start count, no delete may promise anything. */
+	CHECK(ctl_bpf_list_put(&b, CTL_LIST_BLOCK, &b9, &e, false, &created) == 0 &&
+	      ctl_bpf_list_del(&b, CTL_LIST_BLOCK, &b9) == 0 && hints_map(&b) == 0,
+	      "uncounted map promised empty: %#x", hints_map(&b));
 	CHECK(ctl_bpf_list_count(&b) == 0 && hints_map(&b) == HE_ALL,
 	      "no entries: hints %#x, want all four", hints_map(&b));
 
