@@ -50,7 +50,8 @@ struct mxw_vctx {
 	const struct mxw_config *cfg;
 	__u64 now;              /* read lazily: 0 until first needed */
 	struct mxw_pkt pkt;
-	__u32 hints;            /* MXW_HE_*, read once per inbound frame */
+	__u32 hints;            /* MXW_HE_*: read by mxw_inbound, and by
+				 * mxw_inspect for a server's segment */
 	__u8 shadow;            /* a shadow (MXW_LF_SHADOW) block matched */
 };
 
@@ -366,7 +367,10 @@ MXW_INLINE enum mxw_reason mxw_inspect(struct mxw_vctx *v,
 	if (client) {
 		lk.prefixlen = 128;
 		__builtin_memcpy(lk.a, client->a, 16);
-		e = MXW_LIST_MATCH(v, mxw_allow_exact, mxw_allow_lpm, client, &lk);
+		/* the outbound path has not read the hints yet */
+		v->hints = mxw_list_hints();
+		e = MXW_LIST_MATCH(v, mxw_allow_exact, mxw_allow_lpm, client, &lk,
+				   MXW_HE_ALLOW_EXACT, MXW_HE_ALLOW_LPM);
 		if (e && !(e->flags & MXW_LF_SHADOW))
 			return MXW_R_PASS_OUTBOUND;
 	}
