@@ -47,7 +47,18 @@ one_run() {
 	ok=$(cat "$LAB_TMP"/w-"$v$n"-*.log | sed -n 's/.*delivered=\([0-9]*\).*/\1/p' | paste -sd+ | bc)
 	lat=$("$LAB_PY" "$HERE/pktlat.py" "$LAB_TMP/c$v$n.pcap" "$LAB_TMP/s$v$n.pcap" \
 		"tcp and src host $LAB_CLI4 and dst port 25" | awk '$1 == "payload" { print $3, $4, $2 }')
-	echo "$v $(awk -v n="$ok" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", n / (b - a) }') $lat $ok"
+	# Frames the inspection worker handled: proof that "on" inspected and
+	# "off" did not.
+	local frames
+	frames=$(lab_ctl -j stats | "$LAB_PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+print(d.get("result", d)["inspection"]["frames"])')
+	if [[ $v == on && $frames -eq 0 ]] || [[ $v == off && $frames -ne 0 ]]; then
+		lab_fail "inspection $v but the worker handled $frames frames"
+		return 1
+	fi
+	echo "$v $(awk -v n="$ok" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", n / (b - a) }') $lat $ok $frames"
 }
 
 main() {
@@ -56,15 +67,17 @@ main() {
 	lab_require_inspection
 	LAB_INSPECT=0
 	lab_up mxwalld >/dev/null || return 1
-	local r v res=()
-	echo "variant sessions/s p50_us p99_us payload_packets delivered"
+	local r v
+	echo "variant sessions/s p50_us p99_us payload_packets delivered inspected_frames"
+	# Not in $(...): one_run restarts mxwalld and must update
+	# LAB_MXWALLD_PID in this shell, or the next stop misses the daemon.
 	for ((r = 1; r <= RUNS; r++)); do
 		for v in off on; do
-			res+=("$(one_run "$v" "$r")") || return 1
-			echo "${res[-1]}"
+			one_run "$v" "$r" >>"$LAB_TMP/results" || return 1
+			tail -n 1 "$LAB_TMP/results"
 		done
 	done
-	printf '%s\n' "${res[@]}" | awk '
+	awk '
 		{ s[$1] = s[$1] " " $2; p50[$1] = p50[$1] " " $3; p99[$1] = p99[$1] " " $4 }
 		function med(str,   a, n, i, j, t) {
 			n = split(str, a, " ")
@@ -77,7 +90,7 @@ main() {
 			printf "median on:  %s sessions/s, p50 %s us, p99 %s us\n", med(s["on"]), med(p50["on"]), med(p99["on"])
 			printf "on/off: sessions/s %.2f, p50 latency %.2f, p99 latency %.2f\n",
 				med(s["on"]) / med(s["off"]), med(p50["on"]) / med(p50["off"]), med(p99["on"]) / med(p99["off"])
-		}'
+		}' "$LAB_TMP/results"
 }
 
 main "$@"
