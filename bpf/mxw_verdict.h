@@ -334,9 +334,10 @@ MXW_INLINE enum mxw_reason mxw_uninspected(const struct mxw_config *cfg)
  * path"); fk is the flow oriented client -> server.  A live bypass entry
  * wins (its idle deadline refreshed like mxw_ct's); otherwise the segment
  * goes to the inspection path if the daemon's heartbeat is current and it
- * is not overloaded, else to the fail mode.  Two lookups, only on this
- * path.  The caller (mxw_xdp) falls back to the fail mode as well when no
- * socket takes the frame.
+ * is not overloaded, else to the fail mode.  Two lookups (two more for
+ * the allowlist on the server's side), only on this path.  The caller
+ * (mxw_xdp) falls back to the fail mode as well when no socket takes the
+ * frame.
  *
  * client: for the server's side, the client to look up in the allowlist
  * (the client's side was judged by step 1 of mxw_inbound already).  An
