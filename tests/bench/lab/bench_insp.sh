@@ -44,7 +44,8 @@ one_run() {
 	lab_capture_stop "c$v$n"
 	lab_capture_stop "s$v$n"
 	local ok
-	ok=$(cat "$LAB_TMP"/w-"$v$n"-*.log | sed -n 's/.*delivered=\([0-9]*\).*/\1/p' | paste -sd+ | bc)
+	ok=$(sed -n 's/.*delivered=\([0-9]*\).*/\1/p' "$LAB_TMP"/w-"$v$n"-*.log |
+		awk '{ n += $1 } END { print n + 0 }')
 	lat=$("$LAB_PY" "$HERE/pktlat.py" "$LAB_TMP/c$v$n.pcap" "$LAB_TMP/s$v$n.pcap" \
 		"tcp and src host $LAB_CLI4 and dst port 25" | awk '$1 == "payload" { print $3, $4, $2 }')
 	# Frames the inspection worker handled: proof that "on" inspected and
@@ -63,7 +64,7 @@ print(d.get("result", d)["inspection"]["frames"])')
 
 main() {
 	lab_require_root
-	lab_require_tools ip nsenter ethtool tcpdump postfix script openssl saslpasswd2 bc
+	lab_require_tools ip nsenter ethtool tcpdump postfix script openssl saslpasswd2
 	lab_require_inspection
 	LAB_INSPECT=0
 	lab_up mxwalld >/dev/null || return 1
