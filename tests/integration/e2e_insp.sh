@@ -243,10 +243,17 @@ relay_stopped() {
 # and ENTRY (the source: an IPv4 address, an IPv6 /64) be in the blocklist.
 auth_brute() {
 	local srv=$1 src=$2 entry=$3 r d0 d1 n
+	local syn=syn${src//[.:]/}
 	d0=$(lab_stat drop_blocklist)
 	n=$(lab_maillog_count "authentication failed")
+	lab_capture_start "$syn" "$LAB_NS_SRV" s0 "src host $src and tcp dst port 587" || return 1
 	r=$(lab_attack authbrute --server "$srv" --port 587 --source "$src" \
 		--count $((LAB_AUTH_LIMIT + 5)) --per-session 2)
+	lab_capture_stop "$syn"
+	# One SYN on the server's wire per session the client had; the SYNs of
+	# the refused connection (and their retransmissions) never got there.
+	check "SYNs from $src on the server's wire = its sessions ($(lab_capture_grep "$syn" 'Flags \[S\],'))" \
+		test "$(lab_capture_grep "$syn" 'Flags \[S\],')" -eq "$(lab_result_field "$r" sessions)"
 	# The guess that earns the block is usually killed before its 535
 	# reaches the client: count guesses sent, and Postfix's 535s below.
 	check "AUTH brute force from $src refused after exactly $LAB_AUTH_LIMIT guesses ($r)" \
