@@ -41,6 +41,7 @@
 #include <linux/bpf.h>
 
 #include "mxwall.skel.h"
+#include "bench_ops.skel.h"
 #include "mxwall_shared.h"
 #include "mxw_pktbuild.h"
 #include "mxw_netns_pair.h"
@@ -449,6 +450,59 @@ static void bench_scaling(void)
 	       time_med(fm, lm, XDP_DROP));
 }
 
+/* ---- per-operation floors ---------------------------------------------------- */
+/* Each bench_ops.bpf.c program does one step once; its cost is its time
+ * minus the bare XDP_DROP measured on the same frame in the same run. */
+static void bench_ops(void)
+{
+	struct pspec syn = { IN4, .src = "203.0.113.9", .sport = 40000, .dport = 25, .flags = F_SYN };
+	struct mxw_list_entry le = { 0 };
+	struct mxw_flow_val fv = { 0 };
+	struct mxw_flow_key fk = { 0 };
+	struct mxw_addr a = { 0 };
+	uint8_t frame[PB_MAX_FRAME];
+	size_t len = pb_build(&syn, frame);
+	struct bench_ops_bpf *ops = bench_ops_bpf__open_and_load();
+	uint32_t slot = MXW_SLOT_INSIDE;
+	struct {
+		const char *name;
+		struct bpf_program *prog;
+		int t[RUNS_MAX];
+	} op[6];
+	int t_bare[RUNS_MAX], n = 0, i, r;
+
+	if (!ops) {
+		printf("\nper-operation floors: NOT RUN, cannot load bench_ops.bpf.o\n");
+		return;
+	}
+	bpf_map_update_elem(bpf_map__fd(ops->maps.op_exact), &a, &le, BPF_ANY);
+	bpf_map_update_elem(bpf_map__fd(ops->maps.op_flow), &fk, &fv, BPF_ANY);
+	bpf_map_update_elem(bpf_map__fd(ops->maps.op_tx), &slot, &if_in, BPF_ANY);
+#define OP(p, text) do { op[n].name = text; op[n].prog = ops->progs.p; n++; } while (0)
+	OP(op_parse, "parse (Ethernet, IPv4, TCP into struct mxw_pkt)");
+	OP(op_count, "per-CPU reason counter update");
+	OP(op_coarse_clock, "bpf_ktime_get_coarse_ns()");
+	OP(op_exact_hit, "hash lookup, 16-byte key (list, bucket), hit");
+	OP(op_flow_hit, "LRU hash lookup, 40-byte flow key, hit");
+	OP(op_redirect, "devmap redirect to the other port");
+#undef OP
+	for (r = 0; r < RUNS; r++) {
+		for (i = 0; i < n; i++)
+			op[i].t[r] = run_once(bpf_program__fd(op[i].prog), frame, len,
+					      if_out, REPEAT, NULL);
+		t_bare[r] = run_once(bare_fd, frame, len, if_out, REPEAT, NULL);
+	}
+	printf("\nper-operation floors, ns/packet, median of %d runs (bare XDP_DROP %d ns)\n",
+	       RUNS, median(t_bare, RUNS));
+	printf("| operation | program | minus bare |\n|---|---|---|\n");
+	for (i = 0; i < n; i++) {
+		int m = median(op[i].t, RUNS);
+
+		printf("| %s | %d | %d |\n", op[i].name, m, m - median(t_bare, RUNS));
+	}
+	bench_ops_bpf__destroy(ops);
+}
+
 /* ---- main ------------------------------------------------------------------ */
 /* ---- inspection step ------------------------------------------------------ */
 enum insp_case { IC_OFF, IC_ABSENT, IC_BYPASS, IC_SOCKET, IC_NOSOCK, IC_MAX };
@@ -582,6 +636,7 @@ int main(void)
 	mxw_setup();
 
 	bench_classes();
+	bench_ops();
 	bench_inspection();
 	if (!getenv("MXW_BENCH_QUICK"))
 		bench_scaling();
