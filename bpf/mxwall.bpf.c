@@ -25,9 +25,6 @@
  * measured 31 ns per call here, the coarse clock a few.  Buckets keep their
  * fractional tokens, and expiry is at most one tick late. */
 #define MXW_NOW_NS()                    bpf_ktime_get_coarse_ns()
-/* The exact clock, for segments that go to the inspection path: their
- * arrival stamp reuses the verdict's read (mxw_now_precise). */
-#define MXW_NOW_PRECISE_NS()            bpf_ktime_get_ns()
 #define MXW_ATOMIC_ADD32(p, v)          __sync_fetch_and_add(p, v)
 
 struct {
@@ -183,12 +180,12 @@ static __always_inline int mxw_parse_xdp(struct xdp_md *ctx, struct mxw_pkt *p)
 }
 
 /* Stamp the arrival time in front of a frame going to an AF_XDP socket
- * (struct mxw_xsk_meta): mxwalld measures block latency from it.  rx_ns
- * is the exact clock the verdict read to check the heartbeat (0: read it
- * here), so it is late by part of this program's run time (< ~100 ns).  Returns the bytes to give back if the redirect fails, or 0
+ * (struct mxw_xsk_meta): mxwalld measures block latency from it.  Taken
+ * just before the redirect, so it is late by this program's own run time
+ * (~100 ns).  Returns the bytes to give back if the redirect fails, or 0
  * when the driver has no metadata room (mxwalld then uses its own
  * receive time). */
-static __always_inline int mxw_stamp_meta(struct xdp_md *ctx, __u64 rx_ns)
+static __always_inline int mxw_stamp_meta(struct xdp_md *ctx)
 {
 	const int sz = (int)sizeof(struct mxw_xsk_meta);
 	struct mxw_xsk_meta *m;
@@ -198,7 +195,7 @@ static __always_inline int mxw_stamp_meta(struct xdp_md *ctx, __u64 rx_ns)
 	m = (void *)(long)ctx->data_meta;
 	if ((void *)(m + 1) > (void *)(long)ctx->data)
 		return sz;
-	m->rx_ns = rx_ns ? rx_ns : bpf_ktime_get_ns();
+	m->rx_ns = bpf_ktime_get_ns();
 	m->magic = MXW_XSK_META_MAGIC;
 	m->_pad = 0;
 	return sz;
@@ -237,8 +234,7 @@ int mxw_xdp(struct xdp_md *ctx)
 		 * flags 0 an empty slot gives XDP_ABORTED, not a pass. */
 		queue = ctx->rx_queue_index;
 		if (queue < MXW_XSK_QUEUES_MAX) {
-			/* the verdict's exact clock read, when it made one */
-			int meta = mxw_stamp_meta(ctx, v.now_precise ? v.now : 0);
+			int meta = mxw_stamp_meta(ctx);
 
 			act = bpf_redirect_map(&mxw_xsks,
 					       mxw_xsk_key(slot ^ 1, queue), 0);
