@@ -56,11 +56,18 @@ def start(port=None, source=None, timeout=None):
     return c
 
 
-def one_command(line):
-    """A session with one offending command after EHLO."""
+def begin():
+    """start(), or the RESULT line outcome=refused and None."""
     c = start()
     if c is None:
         result(outcome="refused")
+    return c
+
+
+def one_command(line):
+    """A session with one offending command after EHLO."""
+    c = begin()
+    if c is None:
         return 1
     r = c.cmd(line)
     result(outcome=ended(r))
@@ -85,9 +92,8 @@ def a_longcmd():
 
 def a_relay():
     """RCPT to a domain that is not ours, without AUTH."""
-    c = start()
+    c = begin()
     if c is None:
-        result(outcome="refused")
         return 1
     r = c.cmd("MAIL FROM:<spammer@example.org>")
     if r.code != 250:
@@ -101,9 +107,8 @@ def a_relay():
 
 def a_unknown():
     """Unknown commands one after the other until the session ends."""
-    c = start()
+    c = begin()
     if c is None:
-        result(outcome="refused")
         return 1
     n = 0
     r = None
@@ -179,9 +184,8 @@ SMUGGLE = {
 
 
 def a_smuggle():
-    c = start()
+    c = begin()
     if c is None:
-        result(outcome="refused")
         return 1
     ending = SMUGGLE[A.variant]
     tag = "smuggled-%s" % A.variant
@@ -259,9 +263,8 @@ def a_authbrute():
 
 def a_authok():
     """The legitimate resemblance: one failure, then the right password."""
-    c = start()
+    c = begin()
     if c is None:
-        result(outcome="refused")
         return 1
     r1 = auth_attempt(c, A.user, "typo-" + A.password)
     r2 = auth_attempt(c, A.user, A.password)
