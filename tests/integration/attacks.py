@@ -105,21 +105,32 @@ def a_relay():
     return 0
 
 
-def a_unknown():
-    """Unknown commands one after the other until the session ends."""
+def command_flood(make):
+    """Commands make(i) one after the other, A.count at most, until the
+    session ends; reports how many were answered."""
     c = begin()
     if c is None:
         return 1
     n = 0
     r = None
     for i in range(A.count):
-        r = c.cmd("XCMD%d hello" % i)
+        r = c.cmd(make(i))
         if r.code is None:
             break
         n += 1
     result(outcome=ended(r), replies=n)
     c.close()
     return 0
+
+
+def a_unknown():
+    """Unknown commands until the session ends (error limit)."""
+    return command_flood(lambda i: "XCMD%d hello" % i)
+
+
+def a_junk():
+    """RSET / NOOP flood (junk limit)."""
+    return command_flood(lambda i: "NOOP" if i % 2 else "RSET")
 
 
 def a_pregreet():

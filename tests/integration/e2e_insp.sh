@@ -100,6 +100,8 @@ attacks_bridge() {
 		test "$(lab_result_field "$r" refused_after)" = -1
 	r=$(lab_attack unknown "${A4[@]}" --source "$LAB_CLI4" --count 25)
 	check "bridge: 25 unknown commands all answered by Postfix ($r)" test "$(lab_result_field "$r" replies)" = 25
+	r=$(lab_attack junk "${A4[@]}" --source "$LAB_CLI4" --count 150)
+	check "bridge: 150 RSET/NOOP all answered by Postfix ($r)" test "$(lab_result_field "$r" replies)" = 150
 	r=$(lab_attack smuggle "${A4[@]}" --source "$LAB_CLI4" --variant lf)
 	check "bridge: the smuggling attack is real: Postfix delivers the forged message ($r)" \
 		lab_mailbox_has srv alice "Return-Path: <ceo@lab.test>"
@@ -178,6 +180,7 @@ session_battery() {
 	session_attack expn '^(killed|timeout)$' expn "$src" --server "$srv"
 	session_attack longcmd '^killed$' command_too_long "$src" --server "$srv"
 	session_attack unknown '^killed$' error_limit "$src" --server "$srv" --count 40
+	session_attack junk '^killed$' junk_limit "$src" --server "$srv" --count 150
 	session_attack http '^killed$' non_smtp_http "$src" --server "$srv"
 	session_attack connect '^killed$' non_smtp_http "$src" --server "$srv"
 	session_attack pregreet '.' pregreet "$src" --server "$srv" --port "$LAB_SLOW_PORT"
