@@ -317,6 +317,8 @@ static char *cmd_list_del(struct mxwd *d, struct ctl_request *r,
 	err = ctl_bpf_list_del(&d->bpf, l, &r->addr);
 	if (err)
 		return ctl_errno_reply(r, err, ctl_list_name(l), len);
+	if (l == CTL_LIST_BLOCK && d->insp)
+		ctl_insp_unblocked(d->insp, &r->addr);
 	ctl_events_publish(d->ev, ctl_event_block(&(struct ctl_block_info){
 		.unblock = true, .allow = l == CTL_LIST_ALLOW,
 		.addr = &r->addr, .reason = old.reason,

@@ -790,3 +790,10 @@ void ctl_insp_stats(struct ctl_insp *in, struct ctl_insp_stats *out)
 	out->sockets = xs.sockets;
 	out->zerocopy = xs.zerocopy;
 }
+
+void ctl_insp_unblocked(struct ctl_insp *in, const struct ctl_prefix *target)
+{
+	pthread_mutex_lock(&in->lock);
+	ctl_policy_unblocked(in->policy, target);
+	pthread_mutex_unlock(&in->lock);
+}

@@ -79,4 +79,7 @@ size_t ctl_insp_sessions(struct ctl_insp *in, json_t *arr, size_t max);
 
 void ctl_insp_stats(struct ctl_insp *in, struct ctl_insp_stats *out);
 
+/* The operator removed a block: the policy judges that source again. */
+void ctl_insp_unblocked(struct ctl_insp *in, const struct ctl_prefix *target);
+
 #endif /* CTL_INSP_H */

@@ -208,6 +208,16 @@ static struct pnode *ptab_get(struct ptab *t, const struct pkey *k)
 	return n;
 }
 
+/* Find key without creating it or touching the LRU order. */
+static struct pnode *ptab_find(const struct ptab *t, const struct pkey *k)
+{
+	struct pnode *n = t->bucket[ptab_hash(t, k) & t->mask];
+
+	while (n && memcmp(&n->key, k, sizeof(*k)) != 0)
+		n = n->hnext;
+	return n;
+}
+
 /* ---- policy state ------------------------------------------------------ */
 
 #define CTL_PC_RING_MAX CTL_PC_LIMIT_MAX
@@ -849,4 +859,19 @@ void ctl_policy_stats(const struct ctl_policy *p, struct ctl_policy_stats *out)
 	*out = p->st;
 	out->sources = p->src.n;
 	out->evicted = p->src.evicted + p->pfx.evicted;
+}
+
+void ctl_policy_unblocked(struct ctl_policy *p, const struct ctl_prefix *target)
+{
+	struct pkey k = {0};
+	struct pnode *n;
+
+	if (target->plen > 128)
+		return;
+	memcpy(k.a, target->a, 16);
+	k.plen = (uint8_t)target->plen;
+	if ((n = ptab_find(&p->src, &k)))
+		((struct psrc *)n)->blocked_until_ns = 0;
+	if ((n = ptab_find(&p->pfx, &k)))
+		((struct ppfx *)n)->blocked_until_ns = 0;
 }

@@ -110,6 +110,11 @@ size_t ctl_policy_expire(struct ctl_policy *p, uint64_t now_ns,
 
 void ctl_policy_stats(const struct ctl_policy *p, struct ctl_policy_stats *out);
 
+/* The operator removed the block of target (block.del): the source or
+ * prefix it names is judged again from its next event, with its history
+ * (offences, escalation memory) kept.  No-op when nothing matches. */
+void ctl_policy_unblocked(struct ctl_policy *p, const struct ctl_prefix *target);
+
 /* Added: "auth_failed", "invalid_recipient", "killed_sessions" (the
  * config keys under policy.counters). */
 const char *ctl_policy_counter_name(enum ctl_pcounter c);

@@ -409,14 +409,22 @@ static void run_scenario(const struct scenario *sc)
 	ctl_policy_free(p);
 }
 
-static size_t feed(struct ctl_policy *p, const char *src, enum smtp_reason r,
-		   uint8_t act, uint64_t t_s)
+static size_t feed_out(struct ctl_policy *p, const char *src,
+		       enum smtp_reason r, uint8_t act, uint64_t t_s,
+		       struct ctl_policy_decision d[2])
 {
 	uint64_t now = T0 + t_s * NS;
 	struct smtp_event ev = make_event(src, r, act, now);
-	struct ctl_policy_decision d[2];
 
 	return ctl_policy_event(p, &ev, now, d, 2);
+}
+
+static size_t feed(struct ctl_policy *p, const char *src, enum smtp_reason r,
+		   uint8_t act, uint64_t t_s)
+{
+	struct ctl_policy_decision d[2];
+
+	return feed_out(p, src, r, act, t_s, d);
 }
 
 /* A flood of distinct sources: the table stays at max_sources, and an
@@ -619,6 +627,40 @@ static void test_doc_table(const char *path)
 	CHECK(rows > 0, "doc table rows");
 }
 
+/* block.del by the operator: the source is judged again at once (with
+ * its history: the next block is its second offence), while a source
+ * still blocked is not. */
+static void test_unblocked(void)
+{
+	struct ctl_policy_cfg c;
+	struct ctl_policy_decision d[2];
+	struct ctl_prefix t;
+	struct ctl_policy *p;
+	char err[64];
+
+	ctl_policy_cfg_default(&c);
+	p = ctl_policy_new(&c);
+	CHECK(feed_out(p, "198.51.100.7", SMTP_R_CMD_TOO_LONG, SMTP_A_KILL, 1, d) == 1,
+	      "unblocked: first block");
+	CHECK(feed_out(p, "198.51.100.7", SMTP_R_CMD_TOO_LONG, SMTP_A_KILL, 2, d) == 0,
+	      "unblocked: no second decision while blocked");
+	ctl_prefix_parse("198.51.100.7", &t, err, sizeof(err));
+	ctl_policy_unblocked(p, &t);
+	CHECK(feed_out(p, "198.51.100.7", SMTP_R_CMD_TOO_LONG, SMTP_A_KILL, 3, d) == 1 &&
+	      d[0].offence == 2 && d[0].ttl == c.block_ttl * c.ttl_factor,
+	      "unblocked: judged again, as a repeat offender");
+	/* an IPv6 source is its /64 */
+	CHECK(feed_out(p, "2001:db8:66::7", SMTP_R_CMD_TOO_LONG, SMTP_A_KILL, 4, d) == 1,
+	      "unblocked: v6 block");
+	ctl_prefix_parse("2001:db8:66::/64", &t, err, sizeof(err));
+	ctl_policy_unblocked(p, &t);
+	CHECK(feed_out(p, "2001:db8:66::9", SMTP_R_CMD_TOO_LONG, SMTP_A_KILL, 5, d) == 1,
+	      "unblocked: the v6 /64 judged again");
+	ctl_prefix_parse("203.0.113.1", &t, err, sizeof(err));
+	ctl_policy_unblocked(p, &t);    /* unknown: no-op */
+	ctl_policy_free(p);
+}
+
 int main(int argc, char **argv)
 {
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
@@ -627,6 +669,7 @@ int main(int argc, char **argv)
 	test_expire();
 	test_legit();
 	test_short_out();
+	test_unblocked();
 	for (int i = 1; i < argc; i++)
 		test_doc_table(argv[i]);
 	return ctltest_done("test_policy");
