@@ -373,6 +373,7 @@ static void ctl_config_defaults(struct ctl_config *c)
 	c->insp.ring_size = 2048;
 	c->insp.zerocopy = false;
 	c->insp.heartbeat_ms = 500;
+	c->insp.busy_poll_us = 200;
 	c->insp.ndpi = true;
 	mxi_config_default(&c->insp.engine);
 	ctl_policy_cfg_default(&c->policy);
@@ -779,7 +780,8 @@ static int cfg_insp_actions(struct cfgp *p, json_t *o, struct smtp_config *sc)
 static int cfg_inspection(struct cfgp *p, json_t *root, struct ctl_config *c)
 {
 	static const char *const keys[] = {"enabled", "queues", "ring_size",
-		"zerocopy", "heartbeat_ms", "ndpi", "max_flows", "memory_mb",
+		"zerocopy", "heartbeat_ms", "busy_poll_us", "ndpi",
+		"max_flows", "memory_mb",
 		"idle_timeout", "smtp_ports", "pop3_ports", "imap_ports",
 		"local_domains", "limits", "actions", NULL};
 	static const uint16_t def_smtp[] = {25, 587}, def_pop3[] = {110},
@@ -804,6 +806,8 @@ static int cfg_inspection(struct cfgp *p, json_t *root, struct ctl_config *c)
 				  &c->insp.zerocopy)) ||
 		  (err = cfg_u32(p, o, path, "heartbeat_ms", 50, 60000,
 				 &c->insp.heartbeat_ms)) ||
+		  (err = cfg_u32(p, o, path, "busy_poll_us", 0, 100000,
+				 &c->insp.busy_poll_us)) ||
 		  (err = cfg_bool(p, o, path, "ndpi", &c->insp.ndpi)) ||
 		  (err = cfg_u32(p, o, path, "max_flows", 1, 1u << 24,
 				 &e->max_flows)) ||
@@ -1169,13 +1173,14 @@ static json_t *ctl_insp_json(const struct ctl_config *c)
 		json_array_append_new(domains,
 				      json_string(c->insp.domains[i]));
 	return json_pack(
-		"{s:b,s:I,s:I,s:b,s:I,s:b,s:I,s:I,s:I,s:o,s:o,s:o,s:o,"
+		"{s:b,s:I,s:I,s:b,s:I,s:I,s:b,s:I,s:I,s:I,s:o,s:o,s:o,s:o,"
 		"s:{s:I,s:I,s:I,s:I,s:I},s:o}",
 		"enabled", c->insp.enabled,
 		"queues", (json_int_t)c->insp.queues,
 		"ring_size", (json_int_t)c->insp.ring_size,
 		"zerocopy", c->insp.zerocopy,
 		"heartbeat_ms", (json_int_t)c->insp.heartbeat_ms,
+		"busy_poll_us", (json_int_t)c->insp.busy_poll_us,
 		"ndpi", c->insp.ndpi,
 		"max_flows", (json_int_t)e->max_flows,
 		"memory_mb", (json_int_t)(e->mem_limit >> 20),
