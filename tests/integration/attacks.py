@@ -175,6 +175,38 @@ def raw_after_greeting(data):
     return 0
 
 
+def a_starttls_inject():
+    """Plain-text commands in the same write as STARTTLS (CVE-2011-0411):
+    a server that buffered them would run them as if sent over TLS."""
+    c = begin()
+    if c is None:
+        return 1
+    rs = c.pipeline(["STARTTLS", "MAIL FROM:<injected@example.org>"])
+    result(outcome=ended(rs[-1]), starttls=ended(rs[0]))
+    c.close()
+    return 0
+
+
+def a_helo_pipelining():
+    """HELO (no extensions, so no PIPELINING advertised), then MAIL, RCPT
+    and DATA in one write: the spambot's shortcut postscreen looks for."""
+    c = smtpc.Client(A.server, A.port, A.source, A.timeout)
+    try:
+        c.connect()
+    except OSError:
+        result(outcome="refused")
+        return 1
+    g = c.read_reply()
+    h = c.cmd("HELO bot.example.org") if g.code == 220 else g
+    if h.code != 250:
+        result(outcome="helo:" + ended(h))
+        return 1
+    rs = c.pipeline(["MAIL FROM:<bot@example.org>", "RCPT TO:<alice@lab.test>", "RSET"])
+    result(outcome=ended(rs[-1]), replies=len(rs))
+    c.close()
+    return 0
+
+
 def a_http():
     return raw_after_greeting(b"GET / HTTP/1.1\r\nHost: mx.lab.test\r\n\r\n")
 
