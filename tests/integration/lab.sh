@@ -620,8 +620,13 @@ lab_events_start() {
 	    sys.stdout.write(line.decode("utf-8", "replace"))
 	PY
 	LAB_PIDS+=("$!")
-	LAB_EVENTS_PID=$!
-	sleep 0.3
+	# Subscribed once the reply is in (one per start: count them).
+	local n=${LAB_EVENTS_STARTS:-0}
+	LAB_EVENTS_STARTS=$((n + 1))
+	lab_wait_for 5 lab_events_subscribed || lab_fail "events.subscribe got no reply"
+}
+lab_events_subscribed() {
+	(($(grep -c '"id": *"lab"' "$LAB_TMP/events.log") >= LAB_EVENTS_STARTS))
 }
 
 # lab_events_count COND...: events recorded so far that meet every COND,
