@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "ctl_policy.h"
+#include "mxi_hash.h"
 
 #define NS_PER_SEC 1000000000ull
 #define CTL_PFX_MIN 64          /* prefix table floor */
@@ -66,17 +67,7 @@ struct ptab {
 
 static uint64_t ptab_hash(const struct ptab *t, const struct pkey *k)
 {
-	uint64_t h = t->seed, w;
-	const uint8_t *p = (const uint8_t *)k;
-
-	for (size_t i = 0; i + 8 <= sizeof(*k); i += 8) {
-		memcpy(&w, p + i, 8);
-		h ^= w;
-		h *= 0x9e3779b97f4a7c15ull;
-		h ^= h >> 31;
-	}
-	h *= 0xbf58476d1ce4e5b9ull;
-	return h ^ (h >> 29);
+	return mxi_hash(t->seed, k, sizeof(*k));
 }
 
 static uint32_t ptab_buckets_for(uint32_t max)

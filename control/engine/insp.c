@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "insp.h"
+#include "mxi_hash.h"
 
 enum mxi_fstate {
 	MXI_FS_ACTIVE = 0,
@@ -142,18 +143,7 @@ void mxi_table_free(struct mxi_table *t)
 
 static uint64_t key_hash(const struct mxi_table *t, const struct mxi_key *k)
 {
-	uint64_t h = t->cfg.hash_seed, w;
-	const uint8_t *p = (const uint8_t *)k;
-	size_t i;
-
-	for (i = 0; i + 8 <= sizeof(*k); i += 8) {
-		memcpy(&w, p + i, 8);
-		h ^= w;
-		h *= 0x9e3779b97f4a7c15ull;
-		h ^= h >> 31;
-	}
-	h *= 0xbf58476d1ce4e5b9ull;
-	return h ^ (h >> 29);
+	return mxi_hash(t->cfg.hash_seed, k, sizeof(*k));
 }
 
 static bool port_in(const uint16_t *list, uint16_t port)
