@@ -16,6 +16,7 @@
  * Needs root and BPF: exits 77 (meson: skipped) with a message otherwise.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -224,6 +225,45 @@ static void test_loader(const char *pin_dir, const char *tmp)
 	ctl_config_free(cfg);
 }
 
+static uint32_t hints_map(struct ctl_bpf *b);
+
+/* Two writers (the main thread and the inspection worker, in mxwalld)
+ * each adding and removing their own blocked address on one list. */
+struct hint_writer {
+	struct ctl_bpf *b;
+	const char *addr;
+	int rounds;
+	int errors;             /* a put or del that failed */
+	int broken;             /* own entry present, bit still set */
+};
+
+#define HINT_ROUNDS 3000
+
+static void *hint_writer_run(void *arg)
+{
+	struct hint_writer *w = arg;
+	struct mxw_list_entry e = { .reason = MXW_LR_POLICY };
+	struct ctl_prefix p;
+	char err[64];
+	bool created;
+
+	ctl_prefix_parse(w->addr, &p, err, sizeof(err));
+	for (int i = 0; i < w->rounds; i++) {
+		if (ctl_bpf_list_put(w->b, CTL_LIST_BLOCK, &p, &e, false, &created)) {
+			w->errors++;
+			continue;
+		}
+		/* Only this thread removes its entry: until it does, the map
+		 * is not empty, so the bit must be clear, whatever the other
+		 * writer's delete just did. */
+		if (hints_map(w->b) & MXW_HE_BLOCK_EXACT)
+			w->broken++;
+		if (ctl_bpf_list_del(w->b, CTL_LIST_BLOCK, &p))
+			w->errors++;
+	}
+	return NULL;
+}
+
 #define HE_ALL (MXW_HE_ALLOW_EXACT | MXW_HE_ALLOW_LPM | MXW_HE_BLOCK_EXACT | \
 		MXW_HE_BLOCK_LPM)
 
@@ -320,6 +360,30 @@ static void test_hints(const char *pin_dir, const char *tmp)
 	      "unblocked source still dropped");
 	CHECK(ctl_bpf_list_del(&b, CTL_LIST_BLOCK, &bp) == 0 && hints_map(&b) == HE_ALL,
 	      "last prefix gone: hints %#x", hints_map(&b));
+
+	/* Two threads blocking and unblocking at once: a delete emptying
+	 * the map between the other's clear and insert must not promise
+	 * "empty" over the entry that then arrives. */
+	{
+		struct hint_writer w[2] = {
+			{ .b = &b, .addr = "203.0.113.21", .rounds = HINT_ROUNDS },
+			{ .b = &b, .addr = "203.0.113.22", .rounds = HINT_ROUNDS },
+		};
+		pthread_t t[2];
+
+		for (int i = 0; i < 2; i++)
+			pthread_create(&t[i], NULL, hint_writer_run, &w[i]);
+		for (int i = 0; i < 2; i++)
+			pthread_join(t[i], NULL);
+		CHECK(w[0].errors + w[1].errors == 0, "concurrent writers: %d failed writes",
+		      w[0].errors + w[1].errors);
+		CHECK(w[0].broken + w[1].broken == 0,
+		      "concurrent writers: %d times an entry sat behind a set bit",
+		      w[0].broken + w[1].broken);
+		CHECK(b.n_exact[CTL_LIST_BLOCK] == 0 && hints_map(&b) == HE_ALL,
+		      "after the writers: %llu entries counted, hints %#x",
+		      (unsigned long long)b.n_exact[CTL_LIST_BLOCK], hints_map(&b));
+	}
 
 	/* An allow entry, then a lying pinned value (a crash, an old tool):
 	 * the restart must not trust it. */
