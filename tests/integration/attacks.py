@@ -56,6 +56,17 @@ def start(port=None, source=None, timeout=None):
     return c
 
 
+def connect_raw():
+    """A connection without reading the greeting, or the RESULT line
+    outcome=refused and None."""
+    c = smtpc.Client(A.server, A.port, A.source, A.timeout)
+    try:
+        return c.connect()
+    except OSError:
+        result(outcome="refused")
+        return None
+
+
 def begin():
     """start(), or the RESULT line outcome=refused and None."""
     c = start()
@@ -135,11 +146,8 @@ def a_junk():
 
 def a_pregreet():
     """Talk before the greeting (postscreen's PREGREET)."""
-    c = smtpc.Client(A.server, A.port, A.source, A.timeout)
-    try:
-        c.connect()
-    except OSError:
-        result(outcome="refused")
+    c = connect_raw()
+    if c is None:
         return 1
     try:
         c.send(b"EHLO pregreet.example.org\r\n")
@@ -154,11 +162,8 @@ def a_pregreet():
 
 
 def raw_after_greeting(data):
-    c = smtpc.Client(A.server, A.port, A.source, A.timeout)
-    try:
-        c.connect()
-    except OSError:
-        result(outcome="refused")
+    c = connect_raw()
+    if c is None:
         return 1
     g = c.read_reply()
     if g.code != 220:
@@ -189,12 +194,9 @@ def a_starttls_inject():
 
 def a_helo_pipelining():
     """HELO (no extensions, so no PIPELINING advertised), then MAIL, RCPT
-    and DATA in one write: the spambot's shortcut postscreen looks for."""
-    c = smtpc.Client(A.server, A.port, A.source, A.timeout)
-    try:
-        c.connect()
-    except OSError:
-        result(outcome="refused")
+    and RSET in one write: the spambot's shortcut postscreen looks for."""
+    c = connect_raw()
+    if c is None:
         return 1
     g = c.read_reply()
     h = c.cmd("HELO bot.example.org") if g.code == 220 else g

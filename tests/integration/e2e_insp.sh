@@ -181,6 +181,8 @@ session_battery() {
 	session_attack expn '^(killed|timeout)$' expn "$src" --server "$srv"
 	session_attack longcmd '^killed$' command_too_long "$src" --server "$srv"
 	session_attack unknown '^killed$' error_limit "$src" --server "$srv" --count 40
+	check "the error limit ($LAB_ERROR_LIMIT) ended the unknown-command session" \
+		test "$(lab_result_field "$(tail -n 1 "$LAB_TMP/attacks.log")" replies)" -eq $((LAB_ERROR_LIMIT - 1))
 	session_attack junk '^killed$' junk_limit "$src" --server "$srv" --count 150
 	session_attack http '^killed$' non_smtp_http "$src" --server "$srv"
 	session_attack connect '^killed$' non_smtp_http "$src" --server "$srv"

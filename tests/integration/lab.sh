@@ -486,13 +486,18 @@ lab_require_mxwalld() {
 }
 
 # The inspection and policy sections (LAB_INSPECT=1): local domain lab.test,
-# VRFY/EXPN denied, the policy's cross-session counters at the values the
-# attack cases count against (LAB_AUTH_LIMIT 535 replies, LAB_HARVEST_LIMIT
-# 550 5.1.1 replies), escalation after LAB_ESCALATE_COUNT blocked addresses
-# of one /24 or /48.  LAB_INSP_ACTIONS adds "check": "action" pairs.
+# VRFY/EXPN denied, error limit LAB_ERROR_LIMIT, the policy's cross-session
+# counters at the values the attack cases count against (LAB_AUTH_LIMIT 535
+# replies, LAB_HARVEST_LIMIT 550 5.1.1 replies), escalation after
+# LAB_ESCALATE_COUNT blocked addresses of one /24 or /48.
+# LAB_INSP_ACTIONS adds "check": "action" pairs.
 LAB_AUTH_LIMIT=${LAB_AUTH_LIMIT:-5}
 LAB_HARVEST_LIMIT=${LAB_HARVEST_LIMIT:-10}
 LAB_ESCALATE_COUNT=${LAB_ESCALATE_COUNT:-3}
+# Per-session error limit below the policy threshold (10, unknown_command
+# weighs 1: docs/policy.md), so that the session is killed by the error
+# limit before the source's score blocks it; the engine's default is 20.
+LAB_ERROR_LIMIT=${LAB_ERROR_LIMIT:-8}
 # AF_XDP UMEMs count against RLIMIT_MEMLOCK once mxwalld has dropped
 # CAP_IPC_LOCK; where the lab runs without CAP_SYS_RESOURCE (containers)
 # the limit cannot be raised and stays at 8 MiB: 2 ports x 256 x 2 frames
@@ -504,6 +509,7 @@ lab_insp_sections() {
 	    "enabled": true,
 	    "ring_size": ${LAB_INSP_RING:-256},
 	    "smtp_ports": [25, 587, $LAB_SLOW_PORT],
+	    "limits": {"errors": $LAB_ERROR_LIMIT},
 	    "local_domains": ["$LAB_DOMAIN"],
 	    "actions": {"vrfy": "deny", "expn": "deny"${LAB_INSP_ACTIONS:+, $LAB_INSP_ACTIONS}}
 	  },
