@@ -354,6 +354,67 @@ static void bench_classes(void)
 	}
 }
 
+/* The class whose source is the blocked /32 of mxw_setup(). */
+static bool blocked_class(const struct klass *k)
+{
+	return k->pkt.src && strcmp(k->pkt.src, "203.0.113.9") == 0;
+}
+
+/* The same classes with nothing blocked at all (the usual case between
+ * attacks): the blocked /32 removed and all four hints set, as mxwalld
+ * leaves them; mxwall only, against the bare floor.  The blocked-source
+ * class has no meaning here and is skipped. */
+static void bench_classes_unblocked(void)
+{
+	int t_mxw[NCLASS][RUNS_MAX], t_bare[NCLASS][RUNS_MAX];
+	uint8_t frame[PB_MAX_FRAME];
+	struct mxw_list_entry e = { 0 };
+	struct mxw_addr a;
+	uint32_t ret;
+	size_t c, len;
+	int r;
+
+	addr4(&a, 0xcb007109);          /* 203.0.113.9 */
+	bpf_map_delete_elem(bpf_map__fd(skel->maps.mxw_block_exact), &a);
+	mxw_hints(MXW_HE_ALLOW_EXACT | MXW_HE_ALLOW_LPM | MXW_HE_BLOCK_EXACT |
+		  MXW_HE_BLOCK_LPM);
+	for (r = 0; r < RUNS; r++) {
+		for (c = 0; c < NCLASS; c++) {
+			const struct klass *k = &classes[c];
+
+			if (blocked_class(k))
+				continue;
+			len = pb_build(&k->pkt, frame);
+			mxw_config(k->src_rate, k->src_burst);
+			open_return_path();
+			run_once(mxw_fd, frame, len, if_out, 16, NULL);
+			t_mxw[c][r] = run_once(mxw_fd, frame, len, if_out, REPEAT, &ret);
+			if (ret != k->mxw_expect) {
+				fprintf(stderr, "class %s (unblocked): mxwall returned %u, expected %u\n",
+					k->name, ret, k->mxw_expect);
+				exit(1);
+			}
+			t_bare[c][r] = run_once(bare_fd, frame, len, if_out, REPEAT, NULL);
+		}
+	}
+	printf("\nthe same classes with an empty blocklist (all four hints set), median of %d runs\n",
+	       RUNS);
+	printf("| class | mxwall | bare XDP_DROP | mxwall / bare |\n|---|---|---|---|\n");
+	for (c = 0; c < NCLASS; c++) {
+		const struct klass *k = &classes[c];
+		int m, b;
+
+		if (blocked_class(k))
+			continue;
+		m = median(t_mxw[c], RUNS);
+		b = median(t_bare[c], RUNS);
+		printf("| %s | %d | %d | %.2f |\n", k->name, m, b, (double)m / b);
+	}
+	/* back to the classes' setup */
+	bpf_map_update_elem(bpf_map__fd(skel->maps.mxw_block_exact), &a, &e, BPF_ANY);
+	mxw_hints(MXW_HE_ALLOW_EXACT | MXW_HE_ALLOW_LPM | MXW_HE_BLOCK_LPM);
+}
+
 /* ---- blocklist scaling ---------------------------------------------------- */
 static uint32_t rng_state = 0x12345678u;
 
@@ -636,6 +697,7 @@ int main(void)
 	mxw_setup();
 
 	bench_classes();
+	bench_classes_unblocked();
 	bench_ops();
 	bench_inspection();
 	if (!getenv("MXW_BENCH_QUICK"))
