@@ -13,9 +13,10 @@ segment earns the source a block; the engine's action for it is "kill".
           control socket, and for every SAMPLE-th source the next SYN after
           the kill (bound to PROBE_PORT so that captures can find it): it must
           get no answer, and the fast path's drop_blocklist must count it.
-  f2b     SERVER F2BLOG SOURCES...  inspection off, fail2ban on the server:
-          the wall time from the RCPT write to fail2ban's "Ban ADDR" line in
-          its log, and to the first refused connection after it.
+  f2b     SERVER F2BLOG MAILLOG SOURCES...  inspection off, fail2ban on
+          the server: the wall time from the RCPT write to Postfix's reject
+          line in its maillog, to fail2ban's "Ban ADDR" line in its log, and
+          to the first refused connection after that.
 
 One JSON object per source on stdout; nothing is aggregated here.
 
@@ -168,6 +169,17 @@ def offend(server, src):
         c.close()
 
 
+def offend_or_report(server, out):
+    """offend() for out["src"]; when it fails, records why in OUT, prints
+    it and returns None (that source measured nothing)."""
+    try:
+        return offend(server, out["src"])
+    except (RuntimeError, OSError) as e:
+        out["error"] = str(e)[:200]
+        print(json.dumps(out), flush=True)
+        return None
+
+
 def probe(server, src, port, timeout):
     """One connection attempt from SRC:PORT: "connected", "refused" or
     "no_answer" (the SYN got nothing back within TIMEOUT)."""
@@ -193,12 +205,10 @@ def run_mxwall(a):
     ctl = Control(a.sock)
     for i, src in enumerate(a.sources):
         out = {"src": src}
-        try:
-            t0, r = offend(a.server, src)
-        except (RuntimeError, OSError) as e:
-            out["error"] = str(e)[:200]
-            print(json.dumps(out), flush=True)
+        got = offend_or_report(a.server, out)
+        if got is None:
             continue
+        t0, r = got
         out["killed"] = r.code is None and r.how == "reset"
         out["reply"] = r.code
         if a.sample > 0 and i % a.sample == 0:
@@ -218,38 +228,50 @@ def run_mxwall(a):
             out["latency_us"] = e.get("latency_us")
             out["why"] = e.get("why")
         print(json.dumps(out), flush=True)
-    out = {"summary": True, "events_lost": ev.lost}
+    out = {"summary": True, "events_lost": ev.lost,
+           "loadavg": open("/proc/loadavg").read().split()[:3]}
     st = ctl.call("stats")["result"]["inspection"]
     out["stats_block_latency_us"] = st.get("block_latency_us")
     out["stats_blocks"] = st.get("blocks")
     print(json.dumps(out), flush=True)
 
 
-BAN_RE = re.compile(rb"\[postfix\] Ban (\S+)")
+class Tail:
+    """New complete lines of a growing log file, from its end at creation."""
+
+    def __init__(self, path):
+        self.f = open(path, "rb")
+        self.f.seek(0, os.SEEK_END)
+        self.buf = b""
+
+    def lines(self):
+        chunk = self.f.read(1 << 16)
+        if not chunk:
+            return []
+        self.buf += chunk
+        out = self.buf.split(b"\n")
+        self.buf = out.pop()[-4096:]       # a partial line, bounded
+        return out
 
 
-def wait_ban(logf, key, deadline):
-    """Poll fail2ban's log (every ms) for "[postfix] Ban KEY" after the
-    current offset; returns the time it was seen or None."""
-    buf = b""
-    while now() < deadline:
-        chunk = logf.read(1 << 16)
-        if chunk:
-            buf += chunk
-            lines = buf.split(b"\n")
-            buf = lines.pop()[-4096:]
-            for ln in lines:
-                m = BAN_RE.search(ln)
-                if m and m.group(1).decode(errors="replace") == key:
-                    return now()
-            continue
-        time.sleep(0.001)
-    return None
+def wait_lines(wanted, deadline):
+    """WANTED: {name: (Tail, regex)}.  Polls every ms until each regex has
+    matched a new line of its file or DEADLINE; returns {name: time seen}."""
+    seen = {}
+    while len(seen) < len(wanted) and now() < deadline:
+        busy = False
+        for name, (tail, rx) in wanted.items():
+            for ln in tail.lines():
+                busy = True
+                if name not in seen and rx.search(ln):
+                    seen[name] = now()
+        if not busy:
+            time.sleep(0.001)
+    return seen
 
 
 def run_f2b(a):
-    logf = open(a.f2blog, "rb")
-    logf.seek(0, os.SEEK_END)
+    maillog, f2blog = Tail(a.maillog), Tail(a.f2blog)
     # Offences arrive at random times for a real server, not in step with
     # fail2ban's poll cycle: each one waits a uniform 0..GAP s first (fixed
     # seed per source, so a rerun sends at the same offsets).  The wait is
@@ -257,16 +279,22 @@ def run_f2b(a):
     for src in a.sources:
         time.sleep(random.Random(src).uniform(0, a.gap))
         out = {"src": src}
-        try:
-            t0, r = offend(a.server, src)
-        except (RuntimeError, OSError) as e:
-            out["error"] = str(e)[:200]
-            print(json.dumps(out), flush=True)
+        esc = re.escape(src.encode())
+        got = offend_or_report(a.server, out)
+        if got is None:
             continue
+        t0, r = got
         out["reply"] = r.code
-        tb = wait_ban(logf, src, t0 + a.ban_timeout)
-        out["banned"] = tb is not None
-        if tb is not None:
+        # Postfix's reject line (what fail2ban reads) and fail2ban's ban.
+        seen = wait_lines({
+            "log": (maillog, re.compile(rb"\[" + esc + rb"\]: 554 .*Relay access denied")),
+            "ban": (f2blog, re.compile(rb"\[postfix\] Ban " + esc + rb"$")),
+        }, t0 + a.ban_timeout)
+        if "log" in seen:
+            out["log_wall_us"] = round((seen["log"] - t0) * 1e6, 1)
+        out["banned"] = "ban" in seen
+        if "ban" in seen:
+            tb = seen["ban"]
             out["ban_wall_us"] = round((tb - t0) * 1e6, 1)
             # The ban action (nftables) runs after the log line: probe
             # until a connection is refused, every 5 ms, up to 5 s.
@@ -293,6 +321,7 @@ def main():
     f = sub.add_parser("f2b")
     f.add_argument("--server", required=True)
     f.add_argument("--f2blog", required=True)
+    f.add_argument("--maillog", required=True)
     f.add_argument("--ban-timeout", type=float, default=15.0)
     f.add_argument("--gap", type=float, default=2.0)
     f.add_argument("sources", nargs="+")

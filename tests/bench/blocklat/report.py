@@ -66,10 +66,10 @@ def main():
     print("mxwall, per run (latency_us: XDP arrival stamp -> map write, from the"
           " block events; stats: the daemon's own block_latency_us; wall: client's"
           " write of the offending RCPT -> block event read on the control socket)")
-    print("fam run blocks/sources | event latency_us p50 p99 max | stats p50 p99 max"
-          " | wall_us p50 p99 max | probes no_answer drop_blocklist+ c0_syns s0_syns")
+    print("fam run blocks/sources | event latency_us p50 p99 max <100us | stats p50 p99 max"
+          " | wall_us p50 p99 max | probes no_answer drop_blocklist+ c0_syns s0_syns | load")
     for fam in ("4", "6"):
-        per = {k: [] for k in ("p50", "p99", "max", "sp50", "sp99", "smax",
+        per = {k: [] for k in ("p50", "p99", "max", "u100", "sp50", "sp99", "smax",
                                "w50", "w99", "wmax")}
         for r in range(1, runs + 1):
             rows, summ = load(os.path.join(d, "mx-%s-%d.json" % (fam, r)))
@@ -94,19 +94,21 @@ def main():
             if st.get("count") != len(lat):
                 bad.append("IPv%s run %d: stats count %r, events %d"
                            % (fam, r, st.get("count"), len(lat)))
-            vals = (pct(lat, 50), pct(lat, 99), max(lat, default=None),
+            u100 = 100.0 * sum(v < 100 for v in lat) / len(lat) if lat else None
+            vals = (pct(lat, 50), pct(lat, 99), max(lat, default=None), u100,
                     st.get("p50"), st.get("p99"), st.get("max"),
                     pct(wall, 50), pct(wall, 99), max(wall, default=None))
             for k, v in zip(per, vals):
                 per[k].append(v)
-            print("v%s %d %d/%d | %s %s %s | %s %s %s | %s %s %s | %d %d %d %d %d" % (
+            print("v%s %d %d/%d | %s %s %s %s%% | %s %s %s | %s %s %s | %d %d %d %d %d | %s" % (
                 (fam, r, len(lat), nsrc) + tuple(fmt(v) for v in vals) +
-                (len(probes), no_ans, dropped, c_syn, s_syn)))
+                (len(probes), no_ans, dropped, c_syn, s_syn,
+                 " ".join(summ.get("loadavg", [])))))
         med[fam] = {k: median(v) for k, v in per.items()}
         m = med[fam]
-        print("median IPv%s over %d runs: latency_us p50 %s p99 %s max %s; stats"
+        print("median IPv%s over %d runs: latency_us p50 %s p99 %s max %s, %s%% < 100 us; stats"
               " p50 %s p99 %s max %s; wall_us p50 %s p99 %s max %s" % (
-                  fam, runs, fmt(m["p50"]), fmt(m["p99"]), fmt(m["max"]),
+                  fam, runs, fmt(m["p50"]), fmt(m["p99"]), fmt(m["max"]), fmt(m["u100"]),
                   fmt(m["sp50"]), fmt(m["sp99"]), fmt(m["smax"]),
                   fmt(m["w50"]), fmt(m["w99"]), fmt(m["wmax"])))
     worst99 = max(med[f]["p99"] for f in med)
@@ -117,29 +119,31 @@ def main():
         print()
         print("fail2ban baseline, per run (ban: client's write of the RCPT ->"
               " \"Ban\" line in fail2ban's log; effective: -> first refused connection)")
-        print("backend run banned/sources | ban_ms p50 max | effective_ms p50 max")
+        print("backend run banned/sources | maillog_ms p50 | ban_ms p50 max | effective_ms p50 max")
         mx_wall = median([med[f]["w50"] for f in med])
         mx_lat = median([med[f]["p50"] for f in med])
         for b in ("auto", "polling"):
-            p_ban, p_eff = [], []
+            p_ban, p_eff, p_log = [], [], []
             for r in range(1, runs + 1):
                 rows, _ = load(os.path.join(d, "f2b-%s-%d.json" % (b, r)))
                 ban = [o["ban_wall_us"] / 1000.0 for o in rows if o.get("banned")]
                 eff = [o["effective_wall_us"] / 1000.0 for o in rows
                        if "effective_wall_us" in o]
+                logd = [o["log_wall_us"] / 1000.0 for o in rows if "log_wall_us" in o]
+                p_log.append(median(logd))
                 if len(ban) != f2b_n or len(eff) != f2b_n:
                     bad.append("fail2ban %s run %d: %d banned, %d effective of %d"
                                % (b, r, len(ban), len(eff), f2b_n))
                 p_ban.append(median(ban))
                 p_eff.append(median(eff))
-                print("%s %d %d/%d | %s %s | %s %s" % (
-                    b, r, len(ban), f2b_n, fmt(median(ban)), fmt(max(ban, default=None)),
+                print("%s %d %d/%d | %s | %s %s | %s %s" % (
+                    b, r, len(ban), f2b_n, fmt(median(logd)), fmt(median(ban)), fmt(max(ban, default=None)),
                     fmt(median(eff)), fmt(max(eff, default=None))))
             mb, me = median(p_ban), median(p_eff)
-            print("median fail2ban %s over %d runs: ban %s ms, effective %s ms;"
+            print("median fail2ban %s over %d runs: maillog %s ms, ban %s ms, effective %s ms;"
                   " effective / mxwall wall (%s us) = %s; effective / mxwall"
                   " latency_us (%s us) = %s" % (
-                      b, runs, fmt(mb), fmt(me), fmt(mx_wall),
+                      b, runs, fmt(median(p_log)), fmt(mb), fmt(me), fmt(mx_wall),
                       "%.0f" % (me * 1000 / mx_wall) if me and mx_wall else "-",
                       fmt(mx_lat),
                       "%.0f" % (me * 1000 / mx_lat) if me and mx_lat else "-"))
