@@ -5,8 +5,9 @@ Reads what blat.py wrote per run (mx-FAMILY-R.json, f2b-BACKEND-R.json)
 and the probe captures' packet counts (mx-FAMILY-R.cap: client side,
 server side), prints one line per run and the medians over the runs, and
 exits 1 when a block was shown not to be effective (a probe SYN answered
-or seen on the server's wire, not counted as drop_blocklist) or a source
-got no block event: the benchmark's claim would then be false.
+or seen on the server's wire, not counted as drop_blocklist), a source
+got no block event, or a block had another cause than the one relay
+attempt: the benchmark's claims would then be false.
 
 Percentiles are nearest-rank (the value at rank ceil(p * n)), the same
 definition over every set, so p99 of 500 blocks is the 495th smallest.
@@ -86,6 +87,11 @@ def main():
                 bad.append("IPv%s run %d: %d of %d sources got a measured block event"
                            " (errors: %s)" % (fam, r, len(lat), nsrc,
                                               [o.get("error") for o in rows if "error" in o][:3]))
+            # One relay RCPT, nothing else, must be what blocked each source.
+            other = [o["src"] for o in ev if "relay_attempt 1)" not in str(o.get("why"))]
+            if other:
+                bad.append("IPv%s run %d: %d blocks not caused by the one relay"
+                           " attempt, e.g. %s" % (fam, r, len(other), other[0]))
             if no_ans != len(probes) or dropped != len(probes) or s_syn != 0 \
                     or c_syn < len(probes) or not probes:
                 bad.append("IPv%s run %d: probes %d, unanswered %d, counted as"
