@@ -175,7 +175,7 @@ echo "SMTP attacks from $LAB_BAD6, judged inline (deny: the session stalls; kill
 S6=(--server "$LAB_SRV6" --source "$LAB_BAD6" --timeout 2)
 attack "  VRFY alice (policy: deny)" vrfy timeout "${S6[@]}"
 attack "  EXPN postmaster (policy: deny)" expn timeout "${S6[@]}"
-attack "  700-octet MAIL FROM line (RFC 5321 limit 512)" longcmd killed "${S6[@]}"
+attack "  702-octet command line (RFC 5321 limit 512)" longcmd killed "${S6[@]}"
 attack "  40 unknown commands" unknown killed "${S6[@]}" --count 40
 attack "  HTTP GET / on port 25" http killed "${S6[@]}"
 attack "  CONNECT (open proxy probe) on port 25" connect killed "${S6[@]}"
@@ -184,7 +184,7 @@ attack "  relay: RCPT TO:<victim@remote.test> without AUTH" relay killed "${S6[@
 row "  Postfix never saw VRFY/EXPN (its log)" \
 	"$(lab_maillog_count 'vrfy=|expn=') lines" "0 lines"
 row "  no smuggled message in alice's mailbox" \
-	"$(grep -rlF 'Subject: smuggled-' "$LAB_TMP/srv/mail/alice" 2>/dev/null | wc -l)" 0
+	"$(grep -rlF 'Return-Path: <ceo@lab.test>' "$LAB_TMP/srv/mail/alice" 2>/dev/null | wc -l)" 0
 
 # block_row WHAT ENTRY: the block event for ENTRY and its reaction time.
 block_row() {
