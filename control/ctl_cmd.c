@@ -211,6 +211,13 @@ static json_t *ctl_insp_json(struct mxwd *d)
 			json_null(),
 		"p50", ctl_lat_json(ctl_lat_pct(&st, 0.50)),
 		"p99", ctl_lat_json(ctl_lat_pct(&st, 0.99))));
+	json_object_set_new(o, "verdict_latency_us", json_pack(
+		"{s:I,s:o,s:o}",
+		"samples", (json_int_t)st.frame_lat_samples,
+		"p50", ctl_lat_json(st.frame_lat_samples ?
+				    (double)st.frame_lat_p50_ns / 1000.0 : -1),
+		"p99", ctl_lat_json(st.frame_lat_samples ?
+				    (double)st.frame_lat_p99_ns / 1000.0 : -1)));
 	return o;
 }
 

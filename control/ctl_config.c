@@ -374,6 +374,7 @@ static void ctl_config_defaults(struct ctl_config *c)
 	c->insp.zerocopy = false;
 	c->insp.heartbeat_ms = 500;
 	c->insp.busy_poll_us = 200;
+	c->insp.rt_priority = 10;
 	c->insp.ndpi = true;
 	mxi_config_default(&c->insp.engine);
 	ctl_policy_cfg_default(&c->policy);
@@ -780,7 +781,8 @@ static int cfg_insp_actions(struct cfgp *p, json_t *o, struct smtp_config *sc)
 static int cfg_inspection(struct cfgp *p, json_t *root, struct ctl_config *c)
 {
 	static const char *const keys[] = {"enabled", "queues", "ring_size",
-		"zerocopy", "heartbeat_ms", "busy_poll_us", "ndpi",
+		"zerocopy", "heartbeat_ms", "busy_poll_us", "rt_priority",
+		"ndpi",
 		"max_flows", "memory_mb",
 		"idle_timeout", "smtp_ports", "pop3_ports", "imap_ports",
 		"local_domains", "limits", "actions", NULL};
@@ -808,6 +810,8 @@ static int cfg_inspection(struct cfgp *p, json_t *root, struct ctl_config *c)
 				 &c->insp.heartbeat_ms)) ||
 		  (err = cfg_u32(p, o, path, "busy_poll_us", 0, 100000,
 				 &c->insp.busy_poll_us)) ||
+		  (err = cfg_u32(p, o, path, "rt_priority", 0, 99,
+				 &c->insp.rt_priority)) ||
 		  (err = cfg_bool(p, o, path, "ndpi", &c->insp.ndpi)) ||
 		  (err = cfg_u32(p, o, path, "max_flows", 1, 1u << 24,
 				 &e->max_flows)) ||
@@ -1173,7 +1177,7 @@ static json_t *ctl_insp_json(const struct ctl_config *c)
 		json_array_append_new(domains,
 				      json_string(c->insp.domains[i]));
 	return json_pack(
-		"{s:b,s:I,s:I,s:b,s:I,s:I,s:b,s:I,s:I,s:I,s:o,s:o,s:o,s:o,"
+		"{s:b,s:I,s:I,s:b,s:I,s:I,s:I,s:b,s:I,s:I,s:I,s:o,s:o,s:o,s:o,"
 		"s:{s:I,s:I,s:I,s:I,s:I},s:o}",
 		"enabled", c->insp.enabled,
 		"queues", (json_int_t)c->insp.queues,
@@ -1181,6 +1185,7 @@ static json_t *ctl_insp_json(const struct ctl_config *c)
 		"zerocopy", c->insp.zerocopy,
 		"heartbeat_ms", (json_int_t)c->insp.heartbeat_ms,
 		"busy_poll_us", (json_int_t)c->insp.busy_poll_us,
+		"rt_priority", (json_int_t)c->insp.rt_priority,
 		"ndpi", c->insp.ndpi,
 		"max_flows", (json_int_t)e->max_flows,
 		"memory_mb", (json_int_t)(e->mem_limit >> 20),
@@ -1327,5 +1332,7 @@ const char *ctl_config_restart_key(const struct ctl_config *cur,
 		return "inspection.ring_size";
 	if (cur->insp.zerocopy != n->insp.zerocopy)
 		return "inspection.zerocopy";
+	if (cur->insp.rt_priority != n->insp.rt_priority)
+		return "inspection.rt_priority";
 	return NULL;
 }

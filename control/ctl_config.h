@@ -91,6 +91,8 @@ struct ctl_config {
 		uint32_t queues;        /* rx queues per port; 0 = all */
 		uint32_t ring_size;     /* AF_XDP ring entries */
 		bool zerocopy;
+		uint32_t rt_priority;   /* SCHED_FIFO priority of the
+					 * worker, 0 = normal scheduling */
 		uint32_t busy_poll_us;  /* worker spins this long after a
 					 * frame before sleeping in poll() */
 		uint32_t heartbeat_ms;  /* fast path fails open after this

@@ -43,6 +43,8 @@ struct ctl_insp_stats {
 	uint64_t block_lat_hist[40];    /* [b]: 2^b <= ns < 2^(b+1) */
 	/* exact percentiles over the last 4096 blocks */
 	uint64_t block_lat_p50_ns, block_lat_p99_ns, block_lat_samples;
+	/* each frame's arrival in XDP to its verdict, last 4096 frames */
+	uint64_t frame_lat_p50_ns, frame_lat_p99_ns, frame_lat_samples;
 	struct mxi_stats engine;
 	struct ctl_policy_stats policy;
 	/* struct ctl_xsk_stats is in ctl_xsk.h; flattened for callers */

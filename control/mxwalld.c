@@ -479,7 +479,8 @@ fail:
  * CAP_NET_RAW and CAP_IPC_LOCK for the inspection path: AF_XDP UMEMs
  * (2 ports x queues x 2 rings of 4 KiB frames) are charged to
  * RLIMIT_MEMLOCK without CAP_IPC_LOCK, and raising that limit needs
- * CAP_SYS_RESOURCE, which containers often withhold.  The bounding set is
+ * CAP_SYS_RESOURCE, which containers often withhold), and CAP_SYS_NICE
+ * (the worker runs SCHED_FIFO, inspection.rt_priority).  The bounding set is
  * cut too and no_new_privs set, so a compromised request handler cannot
  * regain the rest (CAP_SYS_ADMIN, CAP_SYS_MODULE, ...).  The uid stays 0:
  * the pin directory and state directory are root's.
@@ -487,7 +488,8 @@ fail:
 static int mxwd_drop_caps(void)
 {
 	static const int keep[] = {CAP_NET_ADMIN, CAP_CHOWN, CAP_BPF,
-				   CAP_PERFMON, CAP_NET_RAW, CAP_IPC_LOCK};
+				   CAP_PERFMON, CAP_NET_RAW, CAP_IPC_LOCK,
+				   CAP_SYS_NICE};
 	struct __user_cap_header_struct h = {
 		.version = _LINUX_CAPABILITY_VERSION_3,
 	};
@@ -803,7 +805,7 @@ int main(int argc, char **argv)
 				 strerror(-cerr));
 		else
 			log_debug("capabilities reduced to net_admin, chown, "
-				  "bpf, perfmon, net_raw, ipc_lock");
+				  "bpf, perfmon, net_raw, ipc_lock, sys_nice");
 	}
 	/* After the capability drop: the worker needs only CAP_NET_RAW,
 	 * CAP_BPF and CAP_NET_ADMIN (sockets, map writes), all kept. */

@@ -556,6 +556,7 @@ static void test_insp_restart_keys(void)
 		{"\"zerocopy\":true", "inspection.zerocopy"},
 		{"\"heartbeat_ms\":100", NULL},
 		{"\"busy_poll_us\":0", NULL},
+		{"\"rt_priority\":0", "inspection.rt_priority"},
 		{"\"ndpi\":false", NULL},
 		{"\"max_flows\":5", NULL},
 		{"\"limits\":{\"errors\":3}", NULL},

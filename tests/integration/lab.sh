@@ -508,6 +508,7 @@ lab_insp_sections() {
 	  "inspection": {
 	    "enabled": true,
 	    "ring_size": ${LAB_INSP_RING:-256},
+	    "busy_poll_us": ${LAB_INSP_BUSY_US:-200},
 	    "smtp_ports": [25, 587, $LAB_SLOW_PORT],
 	    "limits": {"errors": $LAB_ERROR_LIMIT},
 	    "local_domains": ["$LAB_DOMAIN"],

@@ -50,16 +50,19 @@ one_run() {
 		"tcp and src host $LAB_CLI4 and dst port 25" | awk '$1 == "payload" { print $3, $4, $2 }')
 	# Frames the inspection worker handled: proof that "on" inspected and
 	# "off" did not.
-	local frames
-	frames=$(lab_ctl -j stats | "$LAB_PY" -c '
+	# The worker's own view: each frame's XDP arrival to its verdict.
+	local frames vlat
+	read -r frames vlat < <(lab_ctl -j stats | "$LAB_PY" -c '
 import json, sys
 d = json.load(sys.stdin)
-print(d.get("result", d)["inspection"]["frames"])')
+i = d.get("result", d)["inspection"]
+v = i.get("verdict_latency_us", {})
+print(i["frames"], "%s/%s" % (v.get("p50"), v.get("p99")))')
 	if [[ $v == on && $frames -eq 0 ]] || [[ $v == off && $frames -ne 0 ]]; then
 		lab_fail "inspection $v but the worker handled $frames frames"
 		return 1
 	fi
-	echo "$v $(awk -v n="$ok" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", n / (b - a) }') $lat $ok $frames"
+	echo "$v $(awk -v n="$ok" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", n / (b - a) }') $lat $ok $frames $vlat"
 }
 
 main() {
@@ -69,7 +72,7 @@ main() {
 	LAB_INSPECT=0
 	lab_up mxwalld >/dev/null || return 1
 	local r v
-	echo "variant sessions/s p50_us p99_us payload_packets delivered inspected_frames"
+	echo "variant sessions/s p50_us p99_us payload_packets delivered inspected_frames worker_verdict_p50/p99_us"
 	# Not in $(...): one_run restarts mxwalld and must update
 	# LAB_MXWALLD_PID in this shell, or the next stop misses the daemon.
 	for ((r = 1; r <= RUNS; r++)); do
