@@ -32,6 +32,9 @@ CASES=(
 	escalation
 	pop3_imap_cleartext
 	kill9_failopen
+	stalled_failopen
+	failclosed
+	shadow_mode
 )
 
 # Generous SYN buckets: the per-source token buckets must not be what
@@ -380,6 +383,68 @@ kill9_failopen() {
 		matches "$(lab_result_field "$r" outcome)" '^(killed|timeout)$'
 	check "a vrfy event from the restarted daemon" lab_events_wait 1 check=vrfy
 	check "no VRFY reached Postfix" test "$(lab_maillog_count 'vrfy=')" -eq 0
+}
+
+# A hung daemon (SIGSTOP: its sockets stay registered, nobody reads
+# them): once the heartbeat is older than heartbeat_ms the fast path
+# bridges mail itself; after SIGCONT inspection resumes.
+stalled_failopen() {
+	insp_up || return 1
+	local r u0 u1
+	u0=$(lab_stat pass_uninspected)
+	kill -STOP "$LAB_MXWALLD_PID"
+	sleep 1         # > heartbeat_ms (500)
+	check "mail delivered while mxwalld is stopped (fail-open)" \
+		lab_deliver "$LAB_CLI4" "$LAB_SRV4" while-stopped
+	r=$(lab_attack vrfy "${A4[@]}" --source "$LAB_CLI4" --timeout 3)
+	kill -CONT "$LAB_MXWALLD_PID"
+	check "VRFY reached Postfix uninspected while stopped ($r)" \
+		test "$(lab_result_field "$r" outcome)" = reply:252
+	u1=$(lab_stat pass_uninspected)
+	check "pass_uninspected counted the bridged segments ($u0 -> $u1)" test "$u1" -gt "$u0"
+	sleep 0.5
+	r=$(lab_attack vrfy "${A4[@]}" --source "$LAB_CLI4" --timeout 2)
+	check "inspection resumed after SIGCONT: VRFY stopped ($r)" \
+		test "$(lab_result_field "$r" outcome)" = timeout
+	check "mail delivered after the resume" lab_deliver "$LAB_CLI4" "$LAB_SRV4" after-resume
+}
+
+# fastpath.fail_mode closed: with mxwalld gone, mail segments are dropped
+# in XDP (drop_fail_closed) instead of bridged; a restart brings mail back.
+failclosed() {
+	LAB_FAIL_MODE=closed
+	insp_up || return 1
+	local c0 c1
+	check "mail delivered while inspecting" lab_deliver "$LAB_CLI4" "$LAB_SRV4" closed-before
+	c0=$(lab_stat drop_fail_closed)
+	lab_mxwalld_stop KILL
+	sleep 1
+	refute "no mail while mxwalld is dead (fail-closed)" \
+		lab_deliver "$LAB_CLI4" "$LAB_SRV4" closed-dead
+	check "mxwalld restarts" lab_mxwalld_start
+	c1=$(lab_stat drop_fail_closed)
+	check "drop_fail_closed counted the dropped segments ($c0 -> $c1)" test "$c1" -gt "$c0"
+	check "mail delivered again after the restart" lab_deliver "$LAB_CLI4" "$LAB_SRV4" closed-after
+}
+
+# policy.shadow: the same AUTH brute force is decided and recorded (a
+# shadow entry, a block event marked shadow, the fast path's
+# shadow_blocklist counter) but nothing is enforced.
+shadow_mode() {
+	LAB_POLICY_SHADOW=true
+	insp_up || return 1
+	local r s0 s1
+	s0=$(lab_stat shadow_blocklist)
+	r=$(lab_attack authbrute --server "$LAB_SRV4" --port 587 --source "$LAB_BAD4" \
+		--count $((LAB_AUTH_LIMIT + 3)) --per-session 2)
+	check "shadow: the brute force is never refused ($r)" \
+		test "$(lab_result_field "$r" refused_after)" = -1
+	check "shadow: a block event for $LAB_BAD4 marked shadow" \
+		test "$(lab_events_count type=block "addr=$LAB_BAD4" shadow=True)" -ge 1
+	check "shadow: $LAB_BAD4 listed (as a shadow entry)" lab_blocked "$LAB_BAD4"
+	check "shadow: $LAB_BAD4 still delivers" lab_deliver "$LAB_BAD4" "$LAB_SRV4" shadow-still
+	s1=$(lab_stat shadow_blocklist)
+	check "shadow_blocklist counted what would have been dropped ($s0 -> $s1)" test "$s1" -gt "$s0"
 }
 
 lab_main "$@"

@@ -515,6 +515,7 @@ lab_insp_sections() {
 	    "actions": {"vrfy": "deny", "expn": "deny"${LAB_INSP_ACTIONS:+, $LAB_INSP_ACTIONS}}
 	  },
 	  "policy": {
+	    "shadow": ${LAB_POLICY_SHADOW:-false},
 	    "threshold": 10,
 	    "counters": {
 	      "auth_failed": {"limit": $LAB_AUTH_LIMIT, "window": 600},
@@ -563,6 +564,7 @@ lab_write_config() {
 	      "global": {"rate": ${LAB_SYN_GLOBAL_RATE:-0}, "burst": ${LAB_SYN_GLOBAL_BURST:-0}}
 	    },
 	    "max_conns_per_source": 50,
+	    "fail_mode": "${LAB_FAIL_MODE:-open}",
 	    "fragments": "drop",
 	    "other_ethertypes": "drop"
 	  },
