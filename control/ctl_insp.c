@@ -613,12 +613,8 @@ static void *insp_main(void *arg)
 			next_hb = now + in->heartbeat_ns / 4;
 		}
 		pthread_mutex_lock(&in->lock);
-		n = ctl_xsk_poll(in->xsk, insp_frame, in, INSP_BATCH);
-		if (now >= next_exp) {
-			mxi_expire(in->table, now, 1024);
-			ctl_policy_expire(in->policy, now, 1024);
-			next_exp = now + INSP_EXPIRE_NS;
-		}
+		/* The backlog before the batch: one batch may drain a whole
+		 * ring, so measured after it an overflow would never show. */
 		backlog = ctl_xsk_backlog(in->xsk);
 		if (!in->overloaded && backlog > high) {
 			in->overloaded = true;
@@ -628,7 +624,14 @@ static void *insp_main(void *arg)
 				 "the fast path bridges mail %s", backlog,
 				 in->fail_closed ? "no more (fail-closed)" :
 						   "uninspected");
-		} else if (in->overloaded && backlog < low) {
+		}
+		n = ctl_xsk_poll(in->xsk, insp_frame, in, INSP_BATCH);
+		if (now >= next_exp) {
+			mxi_expire(in->table, now, 1024);
+			ctl_policy_expire(in->policy, now, 1024);
+			next_exp = now + INSP_EXPIRE_NS;
+		}
+		if (in->overloaded && ctl_xsk_backlog(in->xsk) < low) {
 			in->overloaded = false;
 			insp_table_reset(in);
 			insp_heartbeat(in, now);

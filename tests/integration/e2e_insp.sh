@@ -33,6 +33,7 @@ CASES=(
 	pop3_imap_cleartext
 	kill9_failopen
 	stalled_failopen
+	overload
 	failclosed
 	shadow_mode
 )
@@ -407,6 +408,46 @@ stalled_failopen() {
 	check "inspection resumed after SIGCONT: VRFY stopped ($r)" \
 		test "$(lab_result_field "$r" outcome)" = timeout
 	check "mail delivered after the resume" lab_deliver "$LAB_CLI4" "$LAB_SRV4" after-resume
+}
+
+# insp_stat FIELD: a counter of stats.inspection.
+insp_stat() {
+	lab_ctl -j stats | "$LAB_PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+print(d.get("result", d)["inspection"][sys.argv[1]])' "$1"
+}
+
+# The worker falls behind: stopped for 70 ms or so (less than heartbeat_ms,
+# so the fast path keeps handing it frames) while 420 SYNs make the server
+# answer with SYN-ACKs, more than a ring holds.  On SIGCONT it finds
+# its ring over 3/4 full (SYNs from six addresses: the fast path admits
+# 50 concurrent connections per source), raises the overload flag (the fast path bridges
+# by itself), drains, clears it and empties its flow table (sessions are
+# picked up mid-stream).  Mail flows before, during and after.
+overload() {
+	insp_up || return 1
+	local o0 o1 t0 t1
+	o0=$(insp_stat overload_periods)
+	t0=$(insp_stat table_resets)
+	local a pids=()
+	kill -STOP "$LAB_MXWALLD_PID"
+	for a in "${LAB_ROT4[@]:0:6}"; do
+		lab_cli timeout 5 hping3 -q -S -p 25 -a "$a" -i u1000 -c 70 \
+			"$LAB_SRV4" >/dev/null 2>&1 &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	kill -CONT "$LAB_MXWALLD_PID"
+	sleep 1
+	o1=$(insp_stat overload_periods)
+	t1=$(insp_stat table_resets)
+	check "overload detected ($o0 -> $o1 periods)" test "$o1" -gt "$o0"
+	check "flow table emptied once caught up ($t0 -> $t1 resets)" test "$t1" -gt "$t0"
+	check "mail delivered after the overload" lab_deliver "$LAB_CLI4" "$LAB_SRV4" after-overload
+	local r
+	r=$(lab_attack vrfy "${A4[@]}" --source "$LAB_CLI4" --timeout 2)
+	check "inspection back: VRFY stopped ($r)" test "$(lab_result_field "$r" outcome)" = timeout
 }
 
 # fastpath.fail_mode closed: with mxwalld gone, mail segments are dropped
