@@ -333,8 +333,14 @@ static size_t build_rst(uint8_t *buf, const uint8_t *frame,
 	memset(buf, 0, CTL_PKT_RST_MAX);
 	memcpy(buf, frame, info->l3_off);
 	if (reverse) {
-		memcpy(buf, frame + 6, 6);
-		memcpy(buf + 6, frame, 6);
+		/* swap the MACs in place (copying them from frame + 6 made
+		 * GCC 12 with UBSan see an out-of-bounds memcpy) */
+		for (int i = 0; i < 6; i++) {
+			uint8_t m = buf[i];
+
+			buf[i] = buf[6 + i];
+			buf[6 + i] = m;
+		}
 		t = src;
 		src = dst;
 		dst = t;
