@@ -116,7 +116,8 @@ static uint32_t build(const struct sess *s, bool from_client, uint8_t flags,
 	tcp[12] = 5 << 4;
 	tcp[13] = flags;
 	put16(tcp + 14, 65535);
-	memcpy(tcp + 20, data, dlen);
+	if (dlen)       /* data is NULL for a bare SYN: memcpy's args are nonnull */
+		memcpy(tcp + 20, data, dlen);
 	return hl + 20 + dlen;
 }
 
