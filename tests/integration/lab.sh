@@ -498,10 +498,8 @@ LAB_ESCALATE_COUNT=${LAB_ESCALATE_COUNT:-3}
 # weighs 1: docs/policy.md), so that the session is killed by the error
 # limit before the source's score blocks it; the engine's default is 20.
 LAB_ERROR_LIMIT=${LAB_ERROR_LIMIT:-8}
-# AF_XDP UMEMs count against RLIMIT_MEMLOCK once mxwalld has dropped
-# CAP_IPC_LOCK; where the lab runs without CAP_SYS_RESOURCE (containers)
-# the limit cannot be raised and stays at 8 MiB: 2 ports x 256 x 2 frames
-# of 4 KiB = 4 MiB fits.
+# Rings of 256 (the default is 2048): the overload case fills one with a
+# few hundred SYN-ACKs.
 lab_insp_sections() {
 	[[ ${LAB_INSPECT:-0} == 1 ]] || return 0
 	cat <<-EOF
