@@ -309,34 +309,41 @@ static void open_return_path(void)
 	run_once(mxw_fd, frame, len, if_in, 1, NULL);
 }
 
+/* One timed run of class k: mxwall (its verdict checked), the bare floor
+ * and, when xf is given and xdp-filter is loaded, xdp-filter. */
+static void time_class(const struct klass *k, const char *what, int *mxw,
+		       int *bare, int *xf)
+{
+	uint8_t frame[PB_MAX_FRAME];
+	size_t len = pb_build(&k->pkt, frame);
+	uint32_t ret;
+
+	mxw_config(k->src_rate, k->src_burst);
+	open_return_path();
+	/* settle state (bucket empty, flow known) before timing */
+	run_once(mxw_fd, frame, len, if_out, 16, NULL);
+	*mxw = run_once(mxw_fd, frame, len, if_out, REPEAT, &ret);
+	if (ret != k->mxw_expect) {
+		fprintf(stderr, "class %s%s: mxwall returned %u, expected %u\n",
+			k->name, what, ret, k->mxw_expect);
+		exit(1);
+	}
+	*bare = run_once(bare_fd, frame, len, if_out, REPEAT, NULL);
+	if (xf)
+		*xf = xf_fd >= 0 ?
+			run_once(xf_fd, frame, len, if_out, REPEAT, NULL) : 0;
+}
+
 static void bench_classes(void)
 {
 	int t_mxw[NCLASS][RUNS_MAX], t_xf[NCLASS][RUNS_MAX], t_bare[NCLASS][RUNS_MAX];
-	uint8_t frame[PB_MAX_FRAME];
-	uint32_t ret;
-	size_t c, len;
+	size_t c;
 	int r;
 
-	for (r = 0; r < RUNS; r++) {
-		for (c = 0; c < NCLASS; c++) {
-			const struct klass *k = &classes[c];
-
-			len = pb_build(&k->pkt, frame);
-			mxw_config(k->src_rate, k->src_burst);
-			open_return_path();
-			/* settle state (bucket empty, flow known) before timing */
-			run_once(mxw_fd, frame, len, if_out, 16, NULL);
-			t_mxw[c][r] = run_once(mxw_fd, frame, len, if_out, REPEAT, &ret);
-			if (ret != k->mxw_expect) {
-				fprintf(stderr, "class %s: mxwall returned %u, expected %u\n",
-					k->name, ret, k->mxw_expect);
-				exit(1);
-			}
-			t_bare[c][r] = run_once(bare_fd, frame, len, if_out, REPEAT, NULL);
-			t_xf[c][r] = xf_fd >= 0 ?
-				run_once(xf_fd, frame, len, if_out, REPEAT, NULL) : 0;
-		}
-	}
+	for (r = 0; r < RUNS; r++)
+		for (c = 0; c < NCLASS; c++)
+			time_class(&classes[c], "", &t_mxw[c][r], &t_bare[c][r],
+				   &t_xf[c][r]);
 	printf("\nns/packet, median of %d runs of %u repeats (BPF_PROG_TEST_RUN)\n",
 	       RUNS, REPEAT);
 	printf("| class | mxwall | bare XDP_DROP | xdp-filter | mxwall / bare | mxwall / xdp-filter | xdp-filter path |\n");
@@ -367,36 +374,20 @@ static bool blocked_class(const struct klass *k)
 static void bench_classes_unblocked(void)
 {
 	int t_mxw[NCLASS][RUNS_MAX], t_bare[NCLASS][RUNS_MAX];
-	uint8_t frame[PB_MAX_FRAME];
 	struct mxw_list_entry e = { 0 };
 	struct mxw_addr a;
-	uint32_t ret;
-	size_t c, len;
+	size_t c;
 	int r;
 
 	addr4(&a, 0xcb007109);          /* 203.0.113.9 */
 	bpf_map_delete_elem(bpf_map__fd(skel->maps.mxw_block_exact), &a);
 	mxw_hints(MXW_HE_ALLOW_EXACT | MXW_HE_ALLOW_LPM | MXW_HE_BLOCK_EXACT |
 		  MXW_HE_BLOCK_LPM);
-	for (r = 0; r < RUNS; r++) {
-		for (c = 0; c < NCLASS; c++) {
-			const struct klass *k = &classes[c];
-
-			if (blocked_class(k))
-				continue;
-			len = pb_build(&k->pkt, frame);
-			mxw_config(k->src_rate, k->src_burst);
-			open_return_path();
-			run_once(mxw_fd, frame, len, if_out, 16, NULL);
-			t_mxw[c][r] = run_once(mxw_fd, frame, len, if_out, REPEAT, &ret);
-			if (ret != k->mxw_expect) {
-				fprintf(stderr, "class %s (unblocked): mxwall returned %u, expected %u\n",
-					k->name, ret, k->mxw_expect);
-				exit(1);
-			}
-			t_bare[c][r] = run_once(bare_fd, frame, len, if_out, REPEAT, NULL);
-		}
-	}
+	for (r = 0; r < RUNS; r++)
+		for (c = 0; c < NCLASS; c++)
+			if (!blocked_class(&classes[c]))
+				time_class(&classes[c], " (unblocked)",
+					   &t_mxw[c][r], &t_bare[c][r], NULL);
 	printf("\nthe same classes with an empty blocklist (all four hints set), median of %d runs\n",
 	       RUNS);
 	printf("| class | mxwall | bare XDP_DROP | mxwall / bare |\n|---|---|---|---|\n");
