@@ -723,24 +723,44 @@ static void ctl_hint_after_del(struct ctl_bpf *b, uint64_t *count,
 			 strerror(-err));
 }
 
+/* Where an entry for p lives: the exact map for a host, else the LPM
+ * trie (LPM updates and deletes are exact on (prefixlen, bits)); with its
+ * entry count and its hint bit.  key points into p or into *k. */
+struct ctl_list_slot {
+	const void *key;
+	int fd;
+	uint64_t *count;
+	uint32_t bit;
+};
+
+static struct ctl_list_slot ctl_list_slot(struct ctl_bpf *b, enum ctl_list l,
+					  const struct ctl_prefix *p,
+					  struct mxw_lpm_key *k)
+{
+	bool host = ctl_prefix_is_host(p);
+
+	if (!host)
+		ctl_lpm_key(k, p);
+	return (struct ctl_list_slot){
+		.key = host ? (const void *)p->a : (const void *)k,
+		.fd = host ? b->fd_exact[l] : b->fd_lpm[l],
+		.count = host ? &b->n_exact[l] : &b->n_lpm[l],
+		.bit = ctl_hint_bit(l, host),
+	};
+}
+
 int ctl_bpf_list_put(struct ctl_bpf *b, enum ctl_list l,
 		     const struct ctl_prefix *p,
 		     const struct mxw_list_entry *v, bool replace,
 		     bool *created)
 {
 	struct mxw_lpm_key k;
-	const void *key = p->a;
-	int fd = b->fd_exact[l], err;
-	uint64_t *count = &b->n_exact[l];
-	uint32_t bit = ctl_hint_bit(l, true);
+	struct ctl_list_slot sl = ctl_list_slot(b, l, p, &k);
+	const void *key = sl.key;
+	int fd = sl.fd, err;
+	uint64_t *count = sl.count;
+	uint32_t bit = sl.bit;
 
-	if (!ctl_prefix_is_host(p)) {
-		ctl_lpm_key(&k, p);
-		key = &k;
-		fd = b->fd_lpm[l];
-		count = &b->n_lpm[l];
-		bit = ctl_hint_bit(l, false);
-	}
 	*created = true;
 	pthread_mutex_lock(&b->hints_lock);
 	/* The promise goes before the entry arrives: a frame judged in
@@ -810,19 +830,12 @@ int ctl_bpf_list_del(struct ctl_bpf *b, enum ctl_list l,
 		     const struct ctl_prefix *p)
 {
 	struct mxw_lpm_key k;
-	const void *key = p->a;
-	int fd = b->fd_exact[l], err = 0;
-	uint64_t *count = &b->n_exact[l];
-	uint32_t bit = ctl_hint_bit(l, true);
+	struct ctl_list_slot sl = ctl_list_slot(b, l, p, &k);
+	const void *key = sl.key;
+	int fd = sl.fd, err = 0;
+	uint64_t *count = sl.count;
+	uint32_t bit = sl.bit;
 
-	if (!ctl_prefix_is_host(p)) {
-		/* LPM delete is exact on (prefixlen, bits). */
-		ctl_lpm_key(&k, p);
-		key = &k;
-		fd = b->fd_lpm[l];
-		count = &b->n_lpm[l];
-		bit = ctl_hint_bit(l, false);
-	}
 	pthread_mutex_lock(&b->hints_lock);
 	if (bpf_map_delete_elem(fd, key)) {
 		err = -errno;
