@@ -36,14 +36,11 @@ static void ctl_insp_snapshot(struct mxwd *d, struct ctl_insp_stats *st)
 		ctl_insp_stats(d->insp, st);
 }
 
-/* A block latency percentile in microseconds, -1 when none was measured.
- * The worker computes p50 / p99 exactly over its last 4096 blocks. */
-static double ctl_lat_pct(const struct ctl_insp_stats *st, double p)
+/* A latency percentile the worker computed (exactly, over its last 4096
+ * samples) in microseconds; -1 when nothing was measured. */
+static double ctl_lat_us(uint64_t samples, uint64_t ns)
 {
-	if (!st->block_lat_samples)
-		return -1;
-	return (double)(p >= 0.99 ? st->block_lat_p99_ns :
-				    st->block_lat_p50_ns) / 1000.0;
+	return samples ? (double)ns / 1000.0 : -1;
 }
 
 #ifndef MXW_VERSION
@@ -209,15 +206,17 @@ static json_t *ctl_insp_json(struct mxwd *d)
 		"max", st.block_lat_n ?
 			json_real((double)st.block_lat_max_ns / 1000.0) :
 			json_null(),
-		"p50", ctl_lat_json(ctl_lat_pct(&st, 0.50)),
-		"p99", ctl_lat_json(ctl_lat_pct(&st, 0.99))));
+		"p50", ctl_lat_json(ctl_lat_us(st.block_lat_samples,
+					       st.block_lat_p50_ns)),
+		"p99", ctl_lat_json(ctl_lat_us(st.block_lat_samples,
+					       st.block_lat_p99_ns))));
 	json_object_set_new(o, "verdict_latency_us", json_pack(
 		"{s:I,s:o,s:o}",
 		"samples", (json_int_t)st.frame_lat_samples,
-		"p50", ctl_lat_json(st.frame_lat_samples ?
-				    (double)st.frame_lat_p50_ns / 1000.0 : -1),
-		"p99", ctl_lat_json(st.frame_lat_samples ?
-				    (double)st.frame_lat_p99_ns / 1000.0 : -1)));
+		"p50", ctl_lat_json(ctl_lat_us(st.frame_lat_samples,
+					       st.frame_lat_p50_ns)),
+		"p99", ctl_lat_json(ctl_lat_us(st.frame_lat_samples,
+					       st.frame_lat_p99_ns))));
 	return o;
 }
 
@@ -499,7 +498,9 @@ static void ctl_metrics_insp(struct mxwd *d, FILE *f)
 		"frame to block entry in the map, over the last 4096 blocks.\n"
 		"# TYPE mxwall_block_latency_microseconds gauge\n");
 	for (int q = 0; q < 2; q++) {
-		double v = ctl_lat_pct(&st, q ? 0.99 : 0.50);
+		double v = ctl_lat_us(st.block_lat_samples,
+				      q ? st.block_lat_p99_ns :
+					  st.block_lat_p50_ns);
 
 		fprintf(f, "mxwall_block_latency_microseconds{quantile=\"%s\"} "
 			"%.3f\n", q ? "0.99" : "0.5", v < 0 ? 0.0 : v);

@@ -232,11 +232,6 @@ static bool insp_allowed(void *ctx, const struct mxw_addr *a)
 
 static void insp_lat_record(struct ctl_insp *in, uint64_t ns)
 {
-	unsigned b = 0;
-
-	while (b < 39 && (ns >> (b + 1)))
-		b++;
-	in->st.block_lat_hist[b]++;
 	in->st.block_lat_n++;
 	in->st.block_lat_last_ns = ns;
 	if (ns > in->st.block_lat_max_ns)
@@ -560,6 +555,27 @@ static void insp_take_cfg(struct ctl_insp *in, const struct ctl_config *cfg)
 				      cfg->insp.heartbeat_ms : 500) * 1000000ull;
 }
 
+/* Add the counters of one flow table to those of the tables before it
+ * (st.engine keeps the sums of tables already replaced).  The gauges
+ * (flows, mem_used, mem_peak) are the live table's alone. */
+static void insp_engine_add(struct mxi_stats *to, const struct mxi_stats *t)
+{
+	for (unsigned i = 0; i < SMTP_R__COUNT; i++)
+		to->reason[i] += t->reason[i];
+	to->flows_created += t->flows_created;
+	to->flows_expired += t->flows_expired;
+	to->flows_closed += t->flows_closed;
+	to->flows_evicted += t->flows_evicted;
+	to->table_full += t->table_full;
+	to->packets += t->packets;
+	to->bytes += t->bytes;
+	to->uninspected += t->uninspected;
+	to->dropped += t->dropped;
+	to->killed += t->killed;
+	to->retrans += t->retrans;
+	to->ooo_buffered += t->ooo_buffered;
+}
+
 /* Forget every flow: after an overload, or when the engine settings
  * changed (the table copies its config).  Sessions are picked up
  * mid-stream. */
@@ -574,14 +590,7 @@ static void insp_table_reset(struct ctl_insp *in)
 		return;
 	}
 	mxi_get_stats(in->table, &old);
-	for (unsigned i = 0; i < SMTP_R__COUNT; i++)
-		in->st.engine.reason[i] += old.reason[i];
-	in->st.engine.packets += old.packets;
-	in->st.engine.bytes += old.bytes;
-	in->st.engine.flows_created += old.flows_created;
-	in->st.engine.dropped += old.dropped;
-	in->st.engine.killed += old.killed;
-	in->st.engine.uninspected += old.uninspected;
+	insp_engine_add(&in->st.engine, &old);
 	mxi_table_free(in->table);
 	in->table = t;
 	in->st.table_resets++;
@@ -873,18 +882,10 @@ void ctl_insp_stats(struct ctl_insp *in, struct ctl_insp_stats *out)
 	pthread_mutex_unlock(&in->lock);
 
 	/* engine counters: past tables (kept in st.engine) + the live one */
-	for (unsigned i = 0; i < SMTP_R__COUNT; i++)
-		out->engine.reason[i] += cur.reason[i];
-	out->engine.packets += cur.packets;
-	out->engine.bytes += cur.bytes;
-	out->engine.flows_created += cur.flows_created;
-	out->engine.dropped += cur.dropped;
-	out->engine.killed += cur.killed;
-	out->engine.uninspected += cur.uninspected;
+	insp_engine_add(&out->engine, &cur);
 	out->engine.flows = cur.flows;
 	out->engine.mem_used = cur.mem_used;
 	out->engine.mem_peak = cur.mem_peak;
-	out->engine.table_full = cur.table_full;
 
 	out->block_lat_samples = insp_lat_pct(sorted, n, &out->block_lat_p50_ns,
 					      &out->block_lat_p99_ns);

@@ -38,10 +38,9 @@ struct ctl_insp_stats {
 	uint64_t events, events_lost;
 	uint64_t blocks, blocks_failed;
 	/* offending frame's arrival (rx) to its block entry being in the
-	 * map, in ns: count, last, and a log2 histogram for percentiles */
+	 * map, in ns: count, last, max, and exact percentiles over the
+	 * last 4096 blocks */
 	uint64_t block_lat_n, block_lat_last_ns, block_lat_max_ns;
-	uint64_t block_lat_hist[40];    /* [b]: 2^b <= ns < 2^(b+1) */
-	/* exact percentiles over the last 4096 blocks */
 	uint64_t block_lat_p50_ns, block_lat_p99_ns, block_lat_samples;
 	/* each frame's arrival in XDP to its verdict, last 4096 frames */
 	uint64_t frame_lat_p50_ns, frame_lat_p99_ns, frame_lat_samples;
