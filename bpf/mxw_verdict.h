@@ -5,7 +5,9 @@
  * docs/fastpath.md explains the order, the maps and the flood design.
  *
  * Tables are reached only through macros the includer defines, named after
- * the maps of mxwall_shared.h (the first argument is the map's name):
+ * the maps of mxwall_shared.h (the first argument is the map's name); the
+ * ARRAY-backed hash tables are read and written by bpf/mxw_table.h's code
+ * on the buckets these return:
  *   MXW_TBL_LOOKUP(table, key)              -> pointer to value or NULL
  *   MXW_TBL_UPDATE(table, key, val, flags)  -> 0 or -errno (MXW_UPD_*)
  *   MXW_TBL_DELETE(table, key)              -> 0 or -errno; 0 for exactly
@@ -18,13 +20,15 @@
  * Concurrency: no locks.  Token buckets and expiry refreshes are plain
  * read-modify-write on shared values; two CPUs racing on one bucket can
  * grant one token each where one was left (bounded by the number of CPUs,
- * and only for one refill step).  Connection counts use atomic adds, and a
- * count is decremented only by the CPU whose delete of the flow succeeded.
+ * and only for one refill step).  Table slots are claimed with a
+ * compare-and-swap (mxw_table.h).  Connection counts use atomic adds, and a
+ * count is decremented only by the CPU whose removal of the flow succeeded.
  */
 #ifndef MXW_VERDICT_H
 #define MXW_VERDICT_H
 
 #include "mxw_parse.h"
+#include "mxw_table.h"
 
 #if !defined(MXW_TBL_LOOKUP) || !defined(MXW_TBL_UPDATE) || \
     !defined(MXW_TBL_DELETE) || !defined(MXW_NOW_NS) || \
@@ -49,6 +53,8 @@ enum mxw_dir {
 struct mxw_vctx {
 	const struct mxw_config *cfg;
 	__u64 now;              /* read lazily: 0 until first needed */
+	__u64 src_h;            /* mxw_hash_addr(pkt.src), once src_h_ok */
+	__u8 src_h_ok;
 	struct mxw_pkt pkt;
 	__u32 hints;            /* MXW_HE_*: read by mxw_inbound, and by
 				 * mxw_inspect for a server's segment */
@@ -210,22 +216,44 @@ MXW_INLINE int mxw_bucket_take(struct mxw_bucket *b, __u64 now, __u32 rate,
 	return 1;
 }
 
-/*
- * Bucket kept per key in an LRU table.  A new key starts full; of two CPUs
- * creating the same key at once, the loser's token is not recorded (benign).
- */
-#define MXW_KEYED_TAKE(table, key, now, rate, burst) ({                  \
-	struct mxw_bucket *b_ = MXW_TBL_LOOKUP(table, key);              \
-	int ok_ = 1;                                                     \
-	if (b_) {                                                        \
-		ok_ = mxw_bucket_take(b_, now, rate, burst);             \
-	} else {                                                         \
-		struct mxw_bucket nb_ = {};                              \
-		ok_ = mxw_bucket_take(&nb_, now, rate, burst);           \
-		MXW_TBL_UPDATE(table, key, &nb_, MXW_UPD_NOEXIST);       \
-	}                                                                \
-	ok_;                                                             \
+/* The family of a stored address: IPv4-mapped (::ffff:0:0/96) or not. */
+MXW_INLINE __u8 mxw_addr_family(const struct mxw_addr *a)
+{
+	__u64 hi;
+	__u32 mid;
+
+	__builtin_memcpy(&hi, a->a, 8);
+	__builtin_memcpy(&mid, a->a + 8, 4);
+	return hi == 0 && mid == bpf_htonl(0xffff) ? 4 : 6;
+}
+
+/* The set of key k in a cache table (mxw_src_bucket, mxw_pfx_bucket), and
+ * its tag.  NULL when the index is outside the map (a mask the map does
+ * not match): the caller goes on without state. */
+#define MXW_SRC_SET(table, mask, k, seed, tag) ({                        \
+	__u64 h_ = mxw_hash_addr(k, seed);                               \
+	__u32 i_ = mxw_hash_idx1(h_, mask);                              \
+	*(tag) = mxw_hash_tag(h_);                                       \
+	(struct mxw_src_set *)MXW_TBL_LOOKUP(table, &i_);                \
 })
+
+/* The same for a flow table (mxw_conn, mxw_ct). */
+#define MXW_FLOW_SET(table, mask, k, seed, tag) ({                       \
+	__u64 h_ = mxw_hash_flow(k, seed);                               \
+	__u32 i_ = mxw_hash_idx1(h_, mask);                              \
+	*(tag) = mxw_hash_tag(h_);                                       \
+	(struct mxw_flow_set *)MXW_TBL_LOOKUP(table, &i_);               \
+})
+
+/* Take a token from the bucket of slot s, or from a new full bucket when
+ * the table has no slot for the key (a new key starts full). */
+MXW_INLINE int mxw_slot_take(struct mxw_src_slot *s, __u64 now, __u32 rate,
+			     __u32 burst)
+{
+	struct mxw_bucket nb = {};
+
+	return mxw_bucket_take(s ? &s->b : &nb, now, rate, burst);
+}
 
 MXW_INLINE int mxw_global_take(struct mxw_vctx *v, __u32 idx, __u32 rate,
 			       __u32 burst)
@@ -245,22 +273,47 @@ MXW_INLINE int mxw_list_live(struct mxw_vctx *v, const struct mxw_list_entry *e)
 	return e->expires_ns == 0 || e->expires_ns > mxw_now(v);
 }
 
+/* The exact-list entry of addr (hash h) in table (two candidate
+ * buckets, mxw_table.h), or NULL. */
+#define MXW_LIST_EXACT(table, mask, addr, h) ({                          \
+	__u32 t_ = mxw_hash_tag(h);                                      \
+	__u32 i_ = mxw_hash_idx1(h, mask);                               \
+	const struct mxw_list_bucket *b_ = MXW_TBL_LOOKUP(table, &i_);   \
+	const struct mxw_list_entry *x_ = b_ ? mxw_list_find(b_, t_, addr) : 0; \
+	if (!x_) {                                                       \
+		i_ = mxw_hash_idx2(h, mask);                             \
+		b_ = MXW_TBL_LOOKUP(table, &i_);                         \
+		x_ = b_ ? mxw_list_find(b_, t_, addr) : 0;               \
+	}                                                                \
+	x_;                                                              \
+})
+
 /*
- * Exact hash first (O(1) whatever its size), then the LPM trie; a table
+ * Exact table first (O(1) whatever its size), then the LPM trie; a table
  * whose mxw_hints bit (he_exact, he_lpm) says it is empty is not looked
- * up at all.
+ * up at all.  h is addr's hash (mxw_hash_addr with the config's seed).
  * XXX: the trie returns only the longest matching prefix; if that entry is
  * expired (not yet reaped by mxwalld) or shadow, a live shorter prefix
  * covering the same address is not consulted until the longer one is gone.
  */
-#define MXW_LIST_MATCH(v, exact, lpm, addr, lkey, he_exact, he_lpm) ({   \
+#define MXW_LIST_MATCH(v, exact, mask, lpm, addr, h, lkey, he_exact, he_lpm) ({ \
 	const struct mxw_list_entry *e_ = 0;                             \
 	if (!((v)->hints & (he_exact)))                                  \
-		e_ = MXW_TBL_LOOKUP(exact, addr);                        \
+		e_ = MXW_LIST_EXACT(exact, mask, addr, h);               \
 	if (!mxw_list_live(v, e_) && !((v)->hints & (he_lpm)))           \
 		e_ = MXW_TBL_LOOKUP(lpm, lkey);                          \
 	mxw_list_live(v, e_) ? e_ : (const struct mxw_list_entry *)0;    \
 })
+
+/* The hash of the packet's source address, computed once. */
+MXW_INLINE __u64 mxw_src_hash(struct mxw_vctx *v)
+{
+	if (!v->src_h_ok) {
+		v->src_h = mxw_hash_addr(&v->pkt.src, v->cfg->hash_seed);
+		v->src_h_ok = 1;
+	}
+	return v->src_h;
+}
 
 /* The empty-list promises of mxw_hints (0: none, look everything up). */
 MXW_INLINE __u32 mxw_list_hints(void)
@@ -295,30 +348,45 @@ MXW_INLINE int mxw_is_essential_icmp(const struct mxw_pkt *p)
 	return p->icmp_type >= 1 && p->icmp_type <= 3;
 }
 
+/* Give back one connection of the source of client (an address as the
+ * flows store it).  Signed view: a count rewritten by mxwalld's repair
+ * while a flow closes may go below 0, which only loosens the cap. */
+MXW_INLINE void mxw_conn_uncount(struct mxw_vctx *v, const struct mxw_addr *client)
+{
+	const struct mxw_config *cfg = v->cfg;
+	struct mxw_src_set *set;
+	struct mxw_src_slot *ss;
+	struct mxw_addr sk;
+	__u32 tag;
+
+	mxw_source_key(&sk, client, cfg, mxw_addr_family(client));
+	set = MXW_SRC_SET(mxw_src_bucket, cfg->mask_src, &sk, cfg->hash_seed, &tag);
+	ss = set ? mxw_src_find(set, tag, &sk) : 0;
+	if (ss && (__s32)ss->conns > 0)
+		MXW_ATOMIC_ADD32(&ss->conns, (__u32)-1);
+}
+
 /*
  * Release the connection slot of flow fk (client = its source) on FIN or
- * RST from either side.  Only the CPU whose delete succeeds decrements, so
- * a FIN seen twice decrements once.
+ * RST from either side.  Only the CPU whose removal succeeds decrements,
+ * so a FIN seen twice decrements once.
  */
 MXW_INLINE void mxw_conn_release(struct mxw_vctx *v, const struct mxw_flow_key *fk,
 				 const struct mxw_addr *client)
 {
-	struct mxw_flow_val *cv = MXW_TBL_LOOKUP(mxw_conn, fk);
-	struct mxw_addr sk;
-	__u32 *cnt;
-	__u32 counted;
+	const struct mxw_config *cfg = v->cfg;
+	struct mxw_flow_set *set;
+	struct mxw_flow_slot *fs;
+	__u32 tag, counted;
 
-	if (!cv)
+	set = MXW_FLOW_SET(mxw_conn, cfg->mask_conn, fk, cfg->hash_seed, &tag);
+	fs = set ? mxw_flow_find(set, tag, fk) : 0;
+	if (!fs)
 		return;
-	counted = cv->flags & MXW_FF_COUNTED;
-	if (MXW_TBL_DELETE(mxw_conn, fk) != 0 || !counted)
+	counted = fs->flags & MXW_FF_COUNTED;
+	if (!mxw_flow_remove(fs, tag) || !counted)
 		return;
-	mxw_source_key(&sk, client, v->cfg, v->pkt.family);
-	cnt = MXW_TBL_LOOKUP(mxw_conn_count, &sk);
-	/* Signed view: a count re-created after eviction may go below 0,
-	 * which only makes the source's cap looser (fail-open). */
-	if (cnt && (__s32)*cnt > 0)
-		MXW_ATOMIC_ADD32(cnt, (__u32)-1);
+	mxw_conn_uncount(v, client);
 }
 
 /* What a segment due for inspection becomes when it cannot get there
@@ -375,7 +443,9 @@ MXW_INLINE enum mxw_reason mxw_inspect(struct mxw_vctx *v,
 		__builtin_memcpy(lk.a, client->a, 16);
 		/* the outbound path has not read the hints yet */
 		v->hints = mxw_list_hints();
-		e = MXW_LIST_MATCH(v, mxw_allow_exact, mxw_allow_lpm, client, &lk,
+		e = MXW_LIST_MATCH(v, mxw_allow_exact, v->cfg->mask_allow,
+				   mxw_allow_lpm, client,
+				   mxw_hash_addr(client, v->cfg->hash_seed), &lk,
 				   MXW_HE_ALLOW_EXACT, MXW_HE_ALLOW_LPM);
 		if (e && !(e->flags & MXW_LF_SHADOW))
 			return MXW_R_PASS_OUTBOUND;
@@ -399,26 +469,36 @@ MXW_INLINE int mxw_port_inspected(__u8 pf)
  * A SYN to a mail port: the source, prefix and global buckets, then the
  * connection cap.  A SYN refused by the cap has spent its tokens: it was a
  * connection attempt all the same, and an over-rate SYN is dropped after a
- * single lookup.
+ * single lookup.  The source's slot holds both its bucket and its count.
  */
 MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 {
 	const struct mxw_config *cfg = v->cfg;
 	const struct mxw_pkt *p = &v->pkt;
-	struct mxw_flow_val *cv, nv = {};
+	struct mxw_src_slot *ss = 0, *ps;
+	struct mxw_flow_slot *fs, gone;
+	struct mxw_src_set *set;
+	struct mxw_flow_set *fset;
 	struct mxw_flow_key fk;
 	struct mxw_addr sk, pk;
-	__u32 *cnt, one = 1;
+	__u32 tag;
 	__u64 now = mxw_now(v);
 
-	mxw_source_key(&sk, &p->src, cfg, p->family);
-	if (cfg->src_rate &&
-	    !MXW_KEYED_TAKE(mxw_src_bucket, &sk, now, cfg->src_rate, cfg->src_burst))
-		return MXW_R_DROP_SYN_SRC;
+	if (cfg->src_rate || cfg->max_conns_per_src) {
+		mxw_source_key(&sk, &p->src, cfg, p->family);
+		set = MXW_SRC_SET(mxw_src_bucket, cfg->mask_src, &sk,
+				  cfg->hash_seed, &tag);
+		ss = set ? mxw_src_get(set, tag, &sk) : 0;
+		if (cfg->src_rate &&
+		    !mxw_slot_take(ss, now, cfg->src_rate, cfg->src_burst))
+			return MXW_R_DROP_SYN_SRC;
+	}
 	if (cfg->pfx_rate) {
 		mxw_prefix_key(&pk, &p->src, cfg, p->family);
-		if (!MXW_KEYED_TAKE(mxw_pfx_bucket, &pk, now, cfg->pfx_rate,
-				    cfg->pfx_burst))
+		set = MXW_SRC_SET(mxw_pfx_bucket, cfg->mask_pfx, &pk,
+				  cfg->hash_seed, &tag);
+		ps = set ? mxw_src_get(set, tag, &pk) : 0;
+		if (!mxw_slot_take(ps, now, cfg->pfx_rate, cfg->pfx_burst))
 			return MXW_R_DROP_SYN_PFX;
 	}
 	if (cfg->global_rate &&
@@ -429,23 +509,20 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 
 	/* A retransmitted SYN (flow known) is not counted again. */
 	mxw_flow_key_fwd(&fk, p);
-	cv = MXW_TBL_LOOKUP(mxw_conn, &fk);
-	if (cv)
+	fset = MXW_FLOW_SET(mxw_conn, cfg->mask_conn, &fk, cfg->hash_seed, &tag);
+	if (!fset || mxw_flow_find(fset, tag, &fk))
 		return MXW_R_PASS_MAIL_SYN;
-	cnt = MXW_TBL_LOOKUP(mxw_conn_count, &sk);
-	if (cnt && (__s32)*cnt >= 0 && *cnt >= cfg->max_conns_per_src)
+	if (ss && (__s32)ss->conns >= 0 && ss->conns >= cfg->max_conns_per_src)
 		return MXW_R_DROP_CONN_LIMIT;
-	nv.expires_ns = now + mxw_ct_timeout(cfg, MXW_IPPROTO_TCP);
-	nv.flags = MXW_FF_COUNTED;
-	if (MXW_TBL_UPDATE(mxw_conn, &fk, &nv, MXW_UPD_NOEXIST) != 0)
-		return MXW_R_PASS_MAIL_SYN;     /* another CPU counted it */
-	if (!cnt) {
-		if (MXW_TBL_UPDATE(mxw_conn_count, &sk, &one, MXW_UPD_NOEXIST) == 0)
-			return MXW_R_PASS_MAIL_SYN;
-		cnt = MXW_TBL_LOOKUP(mxw_conn_count, &sk);
-	}
-	if (cnt)
-		MXW_ATOMIC_ADD32(cnt, 1);
+	/* Counted only with a slot to count in (none: another CPU was
+	 * writing the victim; the flow passes uncounted, fail-open). */
+	fs = mxw_flow_insert(fset, tag, &fk,
+			     now + mxw_ct_timeout(cfg, MXW_IPPROTO_TCP),
+			     ss ? MXW_FF_COUNTED : 0, now, &gone);
+	if (gone.flags & MXW_FF_COUNTED)
+		mxw_conn_uncount(v, &gone.key.src);
+	if (fs && ss)
+		MXW_ATOMIC_ADD32(&ss->conns, 1);
 	return MXW_R_PASS_MAIL_SYN;
 }
 
@@ -453,8 +530,10 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 MXW_INLINE enum mxw_reason mxw_outbound(struct mxw_vctx *v)
 {
 	const struct mxw_pkt *p = &v->pkt;
+	struct mxw_flow_slot *cv, gone;
+	struct mxw_flow_set *set;
 	struct mxw_flow_key k;
-	struct mxw_flow_val *cv, nv = {};
+	__u32 tag;
 	__u64 exp;
 	int open = 0;
 
@@ -498,13 +577,15 @@ MXW_INLINE enum mxw_reason mxw_outbound(struct mxw_vctx *v)
 
 	mxw_flow_key_reply(&k, p);
 	exp = mxw_now(v) + mxw_ct_timeout(v->cfg, p->proto);
-	cv = MXW_TBL_LOOKUP(mxw_ct, &k);
+	set = MXW_FLOW_SET(mxw_ct, v->cfg->mask_ct, &k, v->cfg->hash_seed, &tag);
+	if (!set)
+		return MXW_R_PASS_OUTBOUND;
+	cv = mxw_flow_find(set, tag, &k);
 	if (cv) {
 		if (cv->expires_ns + MXW_REFRESH_SLACK_NS < exp)
 			cv->expires_ns = exp;
 	} else {
-		nv.expires_ns = exp;
-		MXW_TBL_UPDATE(mxw_ct, &k, &nv, MXW_UPD_ANY);
+		mxw_flow_insert(set, tag, &k, exp, 0, v->now, &gone);
 	}
 	return MXW_R_PASS_OUTBOUND;
 }
@@ -517,10 +598,11 @@ MXW_INLINE enum mxw_reason mxw_inbound(struct mxw_vctx *v)
 	const struct mxw_list_entry *e;
 	struct mxw_lpm_key lk;
 	struct mxw_flow_key fk;
-	struct mxw_flow_val *cv;
+	struct mxw_flow_slot *cv;
+	struct mxw_flow_set *set;
 	enum mxw_reason r;
 	__u8 *pf = 0;
-	__u32 port;
+	__u32 port, tag;
 	__u8 fl;
 	int fresh, mail = 0;
 
@@ -534,7 +616,8 @@ MXW_INLINE enum mxw_reason mxw_inbound(struct mxw_vctx *v)
 
 	/* 1. allowlist, 2. blocklist (both with expiry) */
 	v->hints = mxw_list_hints();
-	e = MXW_LIST_MATCH(v, mxw_allow_exact, mxw_allow_lpm, &p->src, &lk,
+	e = MXW_LIST_MATCH(v, mxw_allow_exact, cfg->mask_allow, mxw_allow_lpm,
+			   &p->src, mxw_src_hash(v), &lk,
 			   MXW_HE_ALLOW_EXACT, MXW_HE_ALLOW_LPM);
 	if (e && !(e->flags & MXW_LF_SHADOW))
 		return MXW_R_PASS_ALLOW;
@@ -551,7 +634,8 @@ MXW_INLINE enum mxw_reason mxw_inbound(struct mxw_vctx *v)
 	 * source counts as drop_not_mail rather than drop_blocklist. */
 	if (fresh && !mail)
 		return MXW_R_DROP_NOT_MAIL;
-	e = MXW_LIST_MATCH(v, mxw_block_exact, mxw_block_lpm, &p->src, &lk,
+	e = MXW_LIST_MATCH(v, mxw_block_exact, cfg->mask_block, mxw_block_lpm,
+			   &p->src, mxw_src_hash(v), &lk,
 			   MXW_HE_BLOCK_EXACT, MXW_HE_BLOCK_LPM);
 	if (e) {
 		if (!(e->flags & MXW_LF_SHADOW))
@@ -580,7 +664,8 @@ MXW_INLINE enum mxw_reason mxw_inbound(struct mxw_vctx *v)
 	if ((p->proto == MXW_IPPROTO_TCP && !fresh && !mail) ||
 	    p->proto == MXW_IPPROTO_UDP || (p->flags & MXW_PF_ECHO)) {
 		mxw_flow_key_fwd(&fk, p);
-		cv = MXW_TBL_LOOKUP(mxw_ct, &fk);
+		set = MXW_FLOW_SET(mxw_ct, cfg->mask_ct, &fk, cfg->hash_seed, &tag);
+		cv = set ? mxw_flow_find(set, tag, &fk) : 0;
 		if (cv && cv->expires_ns > mxw_now(v)) {
 			__u64 exp = v->now + mxw_ct_timeout(cfg, p->proto);
 
@@ -635,15 +720,12 @@ MXW_INLINE enum mxw_reason mxw_inbound(struct mxw_vctx *v)
 		return MXW_R_DROP_TCP_FLAGS;
 	/* XXX: mid-flow segments pass without state (flows opened before the
 	 * filter loaded keep working); an ACK flood to a mail port reaches
-	 * the server, which answers it with RSTs. */
-	if (cfg->max_conns_per_src) {
+	 * the server, which answers it with RSTs.  A flow's entry is not
+	 * touched by its segments: it lives until FIN / RST, its deadline
+	 * (SYN + tcp_timeout) or eviction by newer flows of its set. */
+	if (cfg->max_conns_per_src && (fl & (MXW_TCP_FIN | MXW_TCP_RST))) {
 		mxw_flow_key_fwd(&fk, p);
-		if (fl & (MXW_TCP_FIN | MXW_TCP_RST))
-			mxw_conn_release(v, &fk, &p->src);
-		else
-			/* the lookup marks the flow referenced, which keeps
-			 * live flows away from LRU eviction */
-			MXW_TBL_LOOKUP(mxw_conn, &fk);
+		mxw_conn_release(v, &fk, &p->src);
 	}
 	/* The client's side of an inspected flow: payload, FIN, RST.  Bare
 	 * ACKs stay here: they carry nothing the engine reads. */

@@ -9,9 +9,12 @@
  * mxw_parse.h / mxw_verdict.h, shared with the DPDK dataplane; this file
  * only declares the maps, binds the table macros to them and counts.
  *
- * Map flags: allow/block lists are plain HASH / LPM_TRIE (never evicted);
- * the state that attack traffic creates is LRU with BPF_F_NO_COMMON_LRU
- * (per-CPU LRU lists: no shared list lock under a spoofed-source flood).
+ * Maps: exact allow/block lists and the state attack traffic creates
+ * (SYN buckets, connection counts, flows) are bpf/mxw_table.h's hash
+ * tables over ARRAY maps: lookups inlined, no lock, fixed memory, and only
+ * mxwalld writes the lists, so attack traffic can never evict an entry.
+ * Prefixes are LPM tries.  The ARRAYs are mmapable: mxwalld writes the
+ * lists and reads the flows through a mapping.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -21,10 +24,8 @@
 #define MXW_TBL_LOOKUP(t, k)            bpf_map_lookup_elem(&t, k)
 #define MXW_TBL_UPDATE(t, k, v, f)      bpf_map_update_elem(&t, k, v, f)
 #define MXW_TBL_DELETE(t, k)            bpf_map_delete_elem(&t, k)
-/* Coarse CLOCK_MONOTONIC (one tick of resolution): bpf_ktime_get_ns()
- * measured 31 ns per call here, the coarse clock a few.  Buckets keep their
- * fractional tokens, and expiry is at most one tick late. */
-#define MXW_NOW_NS()                    bpf_ktime_get_coarse_ns()
+/* Coarse CLOCK_MONOTONIC, cached per CPU and jiffy (mxw_clock_now). */
+#define MXW_NOW_NS()                    mxw_clock_now()
 #define MXW_ATOMIC_ADD32(p, v)          __sync_fetch_and_add(p, v)
 
 struct {
@@ -49,13 +50,23 @@ struct {
 	__type(value, __u8);
 } mxw_protected SEC(".maps");
 
+/* max_entries of the table maps count buckets; mxwalld sizes them from
+ * fastpath.table_sizes (ctl_bpf.c).  These defaults serve the tests. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MXW_LIST_EXACT_MAX);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct mxw_addr);
-	__type(value, struct mxw_list_entry);
-} mxw_allow_exact SEC(".maps"), mxw_block_exact SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * MXW_ALLOW_EXACT_MAX / MXW_LIST_WAYS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct mxw_list_bucket);
+} mxw_allow_exact SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * MXW_BLOCK_EXACT_MAX / MXW_LIST_WAYS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct mxw_list_bucket);
+} mxw_block_exact SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -66,43 +77,45 @@ struct {
 } mxw_allow_lpm SEC(".maps"), mxw_block_lpm SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, MXW_BUCKET_MAX);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__type(key, struct mxw_addr);
-	__type(value, struct mxw_bucket);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MXW_BUCKET_MAX / MXW_SRC_WAYS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct mxw_src_set);
 } mxw_src_bucket SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, MXW_PFX_BUCKET_MAX);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__type(key, struct mxw_addr);
-	__type(value, struct mxw_bucket);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MXW_PFX_BUCKET_MAX / MXW_SRC_WAYS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct mxw_src_set);
 } mxw_pfx_bucket SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, MXW_CT_MAX);
-	__type(key, struct mxw_flow_key);
-	__type(value, struct mxw_flow_val);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MXW_CT_MAX / MXW_FLOW_WAYS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct mxw_flow_set);
 } mxw_ct SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, MXW_CONN_MAX);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__type(key, struct mxw_flow_key);
-	__type(value, struct mxw_flow_val);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MXW_CONN_MAX / MXW_FLOW_WAYS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct mxw_flow_set);
 } mxw_conn SEC(".maps");
 
+/* Per CPU: the coarse clock at the last jiffy seen (struct mxw_clock).
+ * Not pinned (mxwalld skips it): a cache, valid for any instance. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, MXW_BUCKET_MAX);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__type(key, struct mxw_addr);
-	__type(value, __u32);
-} mxw_conn_count SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mxw_clock);
+} mxw_clock SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -160,6 +173,26 @@ struct {
 	__type(key, __u32);
 	__type(value, struct mxw_hints);
 } mxw_hints SEC(".maps");
+
+/* CLOCK_MONOTONIC at tick resolution, as bpf_ktime_get_coarse_ns(), for
+ * the price of the inlined bpf_jiffies64() and a per-CPU array read: the
+ * helper is called when this CPU sees a new jiffy.  (Jiffies and the
+ * coarse clock advance in the same tick handler; a read between the two
+ * caches a value one tick old for the rest of that tick.) */
+static __always_inline __u64 mxw_clock_now(void)
+{
+	__u32 zero = 0;
+	struct mxw_clock *c = bpf_map_lookup_elem(&mxw_clock, &zero);
+	__u64 j = bpf_jiffies64();
+
+	if (!c)
+		return bpf_ktime_get_coarse_ns();
+	if (c->jiffies != j) {
+		c->ns = bpf_ktime_get_coarse_ns();
+		c->jiffies = j;
+	}
+	return c->ns;
+}
 
 #include "mxw_verdict.h"
 

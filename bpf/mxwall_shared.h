@@ -9,15 +9,17 @@
  *    IPv6 (::ffff:a.b.c.d, RFC 4291 2.5.5.2), so one hash and one LPM trie
  *    serve both families and userspace has one code path.  An IPv4 /N prefix
  *    is the mapped /(96+N) prefix.
- *  - Exact addresses live in plain HASH maps (O(1), cost flat in the number
- *    of entries); prefixes live in LPM tries.  Allow/block maps are never
- *    LRU: only the control plane writes them, so attack traffic can never
- *    evict an entry.  Per-source state that attack traffic does create
- *    (token buckets, flow entries) lives in LRU maps sized in the config.
+ *  - Exact addresses live in our own hash tables over ARRAY maps
+ *    (bpf/mxw_table.h: O(1), cost flat in the number of entries, inlined
+ *    lookups); prefixes live in LPM tries.  Only the control plane writes
+ *    the allow/block tables, so attack traffic can never evict an entry.
+ *    Per-source state that attack traffic does create (token buckets,
+ *    connection counts, flow entries) lives in fixed-size set-associative
+ *    caches, sized in the config.
  *  - Times are CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns()); 0 means
  *    "never expires".  The fast path reads the same clock at tick
- *    resolution (bpf_ktime_get_coarse_ns()), so an expiry takes effect up
- *    to one tick late.  The state file stores wall-clock times and the loader
+ *    resolution (bpf_ktime_get_coarse_ns(), once per tick and CPU, cached
+ *    in mxw_clock), so an expiry takes effect up to two ticks late.  The state file stores wall-clock times and the loader
  *    converts them at restore.
  *  - Byte order is stated per field: "be" fields are network order, all
  *    others host order.
@@ -34,15 +36,14 @@
  *   mxw_config       ARRAY[1]        u32 -> struct mxw_config
  *   mxw_ports        ARRAY[65536]    u32 port (host order) -> __u8 MXW_PORT_*
  *   mxw_protected    LPM_TRIE        struct mxw_lpm_key -> __u8 (1)
- *   mxw_allow_exact  HASH            struct mxw_addr -> struct mxw_list_entry
+ *   mxw_allow_exact  ARRAY, mmapable u32 bucket -> struct mxw_list_bucket
  *   mxw_allow_lpm    LPM_TRIE        struct mxw_lpm_key -> struct mxw_list_entry
- *   mxw_block_exact  HASH            struct mxw_addr -> struct mxw_list_entry
+ *   mxw_block_exact  ARRAY, mmapable u32 bucket -> struct mxw_list_bucket
  *   mxw_block_lpm    LPM_TRIE        struct mxw_lpm_key -> struct mxw_list_entry
- *   mxw_src_bucket   LRU_HASH        struct mxw_addr (masked) -> struct mxw_bucket
- *   mxw_pfx_bucket   LRU_HASH        struct mxw_addr (masked) -> struct mxw_bucket
- *   mxw_ct           LRU_HASH        struct mxw_flow_key -> struct mxw_flow_val
- *   mxw_conn         LRU_HASH        struct mxw_flow_key -> struct mxw_flow_val
- *   mxw_conn_count   LRU_HASH        struct mxw_addr -> __u32
+ *   mxw_src_bucket   ARRAY, mmapable u32 set -> struct mxw_src_set
+ *   mxw_pfx_bucket   ARRAY, mmapable u32 set -> struct mxw_src_set
+ *   mxw_ct           ARRAY, mmapable u32 set -> struct mxw_flow_set
+ *   mxw_conn         ARRAY, mmapable u32 set -> struct mxw_flow_set
  *   mxw_stats        PERCPU_ARRAY    u32 enum mxw_reason -> struct mxw_counter
  *   mxw_tx_ports     DEVMAP[2]       u32 enum mxw_port_slot -> ifindex
  *   mxw_global       ARRAY[2]        u32 enum mxw_global_bucket -> struct mxw_bucket
@@ -50,6 +51,10 @@
  *   mxw_insp         ARRAY[1]        u32 0 -> struct mxw_insp_state
  *   mxw_bypass       LRU_HASH        struct mxw_flow_key (client->server) -> struct mxw_flow_val
  *   mxw_hints        ARRAY[1]        u32 0 -> struct mxw_hints
+ *   mxw_clock        PERCPU_ARRAY[1] u32 0 -> struct mxw_clock (not pinned)
+ * The ARRAY-backed hash tables are bpf/mxw_table.h's: buckets of slots,
+ * hashed with mxw_config.hash_seed, a bucket's index masked with the
+ * table's mask_* in mxw_config (max_entries - 1, a power of two).
  * A map's max_entries may be resized by the loader before load; the
  * MXW_*_MAX values below are the defaults.
  */
@@ -58,13 +63,14 @@
 #define MXW_VLAN_MAX_DEPTH      2       /* 802.1Q / 802.1ad tags parsed */
 #define MXW_IPV6_EXT_MAX        6       /* IPv6 extension headers walked */
 #define MXW_MAX_PORTS           65536   /* mxw_ports array size */
-#define MXW_LIST_EXACT_MAX      (1u << 21)  /* exact allow/block entries */
+#define MXW_ALLOW_EXACT_MAX     (1u << 16)  /* exact allowlist entries */
+#define MXW_BLOCK_EXACT_MAX     (1u << 20)  /* exact blocklist entries */
 #define MXW_LIST_PREFIX_MAX     65536   /* prefix allow/block entries */
 #define MXW_PROTECTED_MAX       1024    /* protected destination prefixes */
-#define MXW_BUCKET_MAX          (1u << 20)  /* per-source SYN buckets (LRU) */
-#define MXW_PFX_BUCKET_MAX      (1u << 18)  /* per-prefix SYN buckets (LRU) */
-#define MXW_CT_MAX              (1u << 18)  /* return-path entries (LRU) */
-#define MXW_CONN_MAX            (1u << 19)  /* inbound mail flows (LRU) */
+#define MXW_BUCKET_MAX          (1u << 20)  /* per-source SYN buckets + counts */
+#define MXW_PFX_BUCKET_MAX      (1u << 18)  /* per-prefix SYN buckets */
+#define MXW_CT_MAX              (1u << 18)  /* return-path entries */
+#define MXW_CONN_MAX            (1u << 19)  /* inbound mail flows */
 #define MXW_BYPASS_MAX          (1u << 18)  /* flows exempt from inspection */
 #define MXW_XSK_QUEUES_MAX      64          /* rx queues per port with a socket */
 #define MXW_REASON_TEXT_MAX     32
@@ -109,6 +115,21 @@ enum mxw_list_reason {
 };
 
 #define MXW_LF_SHADOW           (1u << 0)   /* recorded, not enforced */
+
+/* mxw_allow_exact / mxw_block_exact (bpf/mxw_table.h, "lists"): an ARRAY
+ * of buckets; a key may sit in either of two buckets.  tag[i] describes
+ * slot[i]: 0 empty, 1 being written, else mxw_hash_tag() of its key.  The
+ * tags come first so a miss reads one cache line per bucket.  Capacity:
+ * table_sizes.*_exact entries in 2 * entries / MXW_LIST_WAYS buckets. */
+#define MXW_LIST_WAYS           8
+struct mxw_list_slot {
+	struct mxw_addr key;
+	struct mxw_list_entry e;
+};
+struct mxw_list_bucket {
+	__u32 tag[MXW_LIST_WAYS];
+	struct mxw_list_slot slot[MXW_LIST_WAYS];
+};
 
 /*
  * mxw_hints: ARRAY of one, written by mxwalld only.  A set MXW_HE_* bit
@@ -170,6 +191,17 @@ struct mxw_config {
 	__u32 _pad1;
 	__u64 ct_tcp_timeout_ns;    /* return-path / flow idle timeout, TCP */
 	__u64 ct_udp_timeout_ns;    /* return-path idle timeout, UDP / ICMP */
+
+	/* bpf/mxw_table.h: the hash seed (random, kept for the life of the
+	 * pinned tables: the list tables are laid out by it) and each
+	 * table's bucket mask, max_entries - 1. */
+	__u64 hash_seed;
+	__u32 mask_allow;       /* mxw_allow_exact */
+	__u32 mask_block;       /* mxw_block_exact */
+	__u32 mask_src;         /* mxw_src_bucket */
+	__u32 mask_pfx;         /* mxw_pfx_bucket */
+	__u32 mask_ct;          /* mxw_ct */
+	__u32 mask_conn;        /* mxw_conn */
 };
 
 /* mxw_ports: ARRAY[MXW_MAX_PORTS] indexed by host-order TCP dest port. */
@@ -177,12 +209,35 @@ struct mxw_config {
 #define MXW_PORT_INSPECT        (1u << 1)   /* payload goes to inspection */
 #define MXW_PORT_IMPLICIT_TLS   (1u << 2)   /* 465/995/993: opaque */
 
-/* ---- token buckets (LRU maps, internal to the fast path) ---------------- */
+/* ---- token buckets (internal to the fast path) --------------------------- */
 struct mxw_bucket {
 	__u64 last_ns;          /* last refill time */
 	__u64 tokens;           /* fixed point: tokens << MXW_TOKEN_SHIFT */
 };
 #define MXW_TOKEN_SHIFT         20
+
+/* mxw_src_bucket / mxw_pfx_bucket (bpf/mxw_table.h, "caches"): sets of
+ * MXW_SRC_WAYS slots, one set per key.  A per-source slot also counts the
+ * source's open inbound mail connections (max_conns_per_src); mxwalld's
+ * reconciliation rewrites conns.  tag as in mxw_list_bucket. */
+#define MXW_SRC_WAYS            4
+struct mxw_src_slot {
+	__u32 tag;
+	__u32 conns;            /* atomic; signed view, see mxw_conn_uncount */
+	struct mxw_addr key;    /* masked source / prefix */
+	struct mxw_bucket b;
+};
+struct mxw_src_set {
+	struct mxw_src_slot slot[MXW_SRC_WAYS];
+};
+
+/* mxw_clock: per CPU, the coarse clock read at one jiffy.  Reading
+ * bpf_jiffies64() is inlined by the verifier; the clock helper costs a
+ * call (~20 ns), so it is called once per tick and CPU. */
+struct mxw_clock {
+	__u64 jiffies;
+	__u64 ns;
+};
 
 /* mxw_global: ARRAY of the buckets shared by all sources.  A zeroed
  * bucket (last_ns 0) counts as full.  Updated without a lock by every CPU:
@@ -210,8 +265,23 @@ struct mxw_flow_val {
 	__u32 flags;            /* MXW_FF_* */
 	__u32 _pad;
 };
-#define MXW_FF_COUNTED          (1u << 0)   /* counted in mxw_conn_count */
+#define MXW_FF_COUNTED          (1u << 0)   /* counted in its source's conns */
 #define MXW_FF_FIN_SEEN         (1u << 1)
+
+/* mxw_conn / mxw_ct (bpf/mxw_table.h, "caches"): sets of MXW_FLOW_WAYS
+ * slots.  The victim of an insert is an empty or expired slot, else the
+ * slot expiring first; a counted flow evicted that way releases its
+ * source's count at once.  tag as in mxw_list_bucket. */
+#define MXW_FLOW_WAYS           4
+struct mxw_flow_slot {
+	__u32 tag;
+	__u32 flags;            /* MXW_FF_* */
+	__u64 expires_ns;       /* CLOCK_MONOTONIC */
+	struct mxw_flow_key key;
+};
+struct mxw_flow_set {
+	struct mxw_flow_slot slot[MXW_FLOW_WAYS];
+};
 
 /* ---- devmap (mxw_tx_ports) --------------------------------------------- */
 enum mxw_port_slot {

@@ -1,0 +1,417 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * mxw_table.h - the fast path's own hash tables, laid out in plain ARRAY
+ * maps (docs/fastpath.md, "Tables").  Pure inline code shared by the XDP
+ * program, the userspace (DPDK) build of the verdict, mxwalld and the
+ * tests; the layouts live in mxwall_shared.h.
+ *
+ * Why not the kernel's HASH / LRU_HASH: a lookup there is a call that
+ * hashes the key with jhash and walks a bucket list under RCU, about
+ * 34 ns per lookup on the development machine (docs/benchmarks.md), more
+ * than the whole budget of a dropped packet.  An ARRAY lookup is inlined
+ * by the verifier into a bounds check and an address computation, so a
+ * table made of an array of fixed-size buckets, hashed by our own
+ * multiply-xorshift, costs a few nanoseconds.
+ *
+ * Decisions:
+ *  - Keys are hashed with a 64-bit seed (mxw_config.hash_seed, random per
+ *    pin set), so an attacker cannot aim addresses at one bucket.
+ *  - Every slot opens with a 32-bit tag: 0 = empty, 1 = being written
+ *    (MXW_TAG_BUSY), otherwise high bits of the key's hash with bit 1 set.
+ *    A reader compares the tag, then the full key, then the tag again: a
+ *    slot rewritten during the read is taken for a miss, never for a
+ *    mixture of two keys.  Writers fill key and value first and publish
+ *    the tag last (a compiler barrier; stores are ordered on x86, the one
+ *    architecture this firmware targets).
+ *  - Lists (allow / block exact): written only by mxwalld, through a
+ *    mmap of the array, under its list lock; the fast path only reads.
+ *    Two candidate buckets per key ("power of two choices") of
+ *    MXW_LIST_WAYS slots each; an insert takes the emptier one.  Entries
+ *    never move, so a reader cannot miss an entry that stays.  Sized at
+ *    twice the configured capacity, no bucket overflows in practice; if
+ *    one does, mxwalld stores the address as a /128 in the list's prefix
+ *    trie instead (same meaning, slower path).
+ *  - State the fast path creates (SYN buckets with connection counts,
+ *    inbound mail flows, return-path entries): set-associative caches of
+ *    MXW_SRC_WAYS / MXW_FLOW_WAYS slots, one candidate bucket.  A miss
+ *    claims a victim slot with a compare-and-swap of its tag (so two CPUs
+ *    never write one slot), preferring an empty or expired slot, then the
+ *    least recently refilled bucket / the earliest expiring flow.  Memory
+ *    is fixed; attack traffic can evict only state of its own kind, never
+ *    a list entry.
+ */
+#ifndef MXW_TABLE_H
+#define MXW_TABLE_H
+
+#include "mxwall_shared.h"
+
+#ifndef MXW_INLINE
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+#define MXW_INLINE static __always_inline
+#endif
+#ifndef MXW_UNROLL
+#if defined(__clang__)
+#define MXW_UNROLL _Pragma("unroll")
+#else
+#define MXW_UNROLL _Pragma("GCC unroll 16")
+#endif
+#endif
+
+#define MXW_TAG_EMPTY           0u
+#define MXW_TAG_BUSY            1u
+
+#define MXW_READ_ONCE32(x)      (*(const volatile __u32 *)&(x))
+#define MXW_WRITE_ONCE32(x, v)  (*(volatile __u32 *)&(x) = (v))
+#define MXW_BARRIER()           __asm__ __volatile__("" ::: "memory")
+#ifndef MXW_CMPXCHG32
+#define MXW_CMPXCHG32(p, o, n)  __sync_val_compare_and_swap(p, o, n)
+#endif
+
+/* ---- hashing ------------------------------------------------------------ */
+#define MXW_HASH_MUL            0x9e3779b97f4a7c15ull
+
+MXW_INLINE __u64 mxw_hash_word(__u64 h, __u64 w)
+{
+	h = (h ^ w) * MXW_HASH_MUL;
+	return h ^ (h >> 32);
+}
+
+/* MurmurHash3's 64-bit finaliser: every output bit depends on every
+ * input bit, so the bucket index and the tag are independent bits. */
+MXW_INLINE __u64 mxw_hash_fin(__u64 h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 33);
+}
+
+MXW_INLINE __u64 mxw_hash_addr(const struct mxw_addr *a, __u64 seed)
+{
+	__u64 w0, w1;
+
+	__builtin_memcpy(&w0, a->a, 8);
+	__builtin_memcpy(&w1, a->a + 8, 8);
+	return mxw_hash_fin(mxw_hash_word(mxw_hash_word(seed, w0), w1));
+}
+
+MXW_INLINE __u64 mxw_hash_flow(const struct mxw_flow_key *k, __u64 seed)
+{
+	__u64 w[5];
+	__u64 h = seed;
+
+	__builtin_memcpy(w, k, sizeof(w));
+	MXW_UNROLL
+	for (int i = 0; i < 5; i++)
+		h = mxw_hash_word(h, w[i]);
+	return mxw_hash_fin(h);
+}
+
+MXW_INLINE __u32 mxw_hash_tag(__u64 h)
+{
+	return (__u32)(h >> 32) | 2u;
+}
+
+/* The first and second candidate buckets (lists); caches use the first. */
+MXW_INLINE __u32 mxw_hash_idx1(__u64 h, __u32 mask)
+{
+	return (__u32)h & mask;
+}
+
+MXW_INLINE __u32 mxw_hash_idx2(__u64 h, __u32 mask)
+{
+	return (__u32)((h * 0x2545f4914f6cdd1dull) >> 40) & mask;
+}
+
+MXW_INLINE int mxw_addr_eq(const struct mxw_addr *x, const struct mxw_addr *y)
+{
+	__u64 a0, a1, b0, b1;
+
+	__builtin_memcpy(&a0, x->a, 8);
+	__builtin_memcpy(&a1, x->a + 8, 8);
+	__builtin_memcpy(&b0, y->a, 8);
+	__builtin_memcpy(&b1, y->a + 8, 8);
+	return a0 == b0 && a1 == b1;
+}
+
+MXW_INLINE int mxw_flow_eq(const struct mxw_flow_key *x,
+			   const struct mxw_flow_key *y)
+{
+	__u64 a[5], b[5];
+
+	__builtin_memcpy(a, x, sizeof(a));
+	__builtin_memcpy(b, y, sizeof(b));
+	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3] &&
+	       a[4] == b[4];
+}
+
+/* ---- lists: reader ------------------------------------------------------ */
+/* The live slot of bucket b holding key a with tag t, or NULL. */
+MXW_INLINE const struct mxw_list_entry *
+mxw_list_find(const struct mxw_list_bucket *b, __u32 t, const struct mxw_addr *a)
+{
+	MXW_UNROLL
+	for (int i = 0; i < MXW_LIST_WAYS; i++) {
+		if (MXW_READ_ONCE32(b->tag[i]) != t)
+			continue;
+		if (!mxw_addr_eq(&b->slot[i].key, a))
+			continue;
+		MXW_BARRIER();
+		if (MXW_READ_ONCE32(b->tag[i]) == t)
+			return &b->slot[i].e;
+	}
+	return 0;
+}
+
+/* ---- caches: per-source state (mxw_src, mxw_pfx) ------------------------- */
+MXW_INLINE struct mxw_src_slot *
+mxw_src_find(struct mxw_src_set *s, __u32 t, const struct mxw_addr *a)
+{
+	MXW_UNROLL
+	for (int i = 0; i < MXW_SRC_WAYS; i++) {
+		if (MXW_READ_ONCE32(s->slot[i].tag) != t)
+			continue;
+		if (!mxw_addr_eq(&s->slot[i].key, a))
+			continue;
+		MXW_BARRIER();
+		if (MXW_READ_ONCE32(s->slot[i].tag) == t)
+			return &s->slot[i];
+	}
+	return 0;
+}
+
+/*
+ * The slot of key a, claimed if absent: an empty slot, else the one
+ * refilled longest ago, preferring a source with no open connection (its
+ * count would be lost with it).  A new slot starts with a zeroed bucket
+ * (full, see mxw_bucket_take) and no connection.  NULL when another CPU
+ * holds the victim: the caller goes on without state, as for a new key.
+ */
+MXW_INLINE struct mxw_src_slot *
+mxw_src_get(struct mxw_src_set *s, __u32 t, const struct mxw_addr *a)
+{
+	struct mxw_src_slot *v;
+	__u64 best = ~0ull, age;
+	__u32 old, vi = 0;
+
+	v = mxw_src_find(s, t, a);
+	if (v)
+		return v;
+	MXW_UNROLL
+	for (int i = 0; i < MXW_SRC_WAYS; i++) {
+		old = MXW_READ_ONCE32(s->slot[i].tag);
+		if (old == MXW_TAG_EMPTY) {
+			vi = i;
+			break;
+		}
+		if (old == MXW_TAG_BUSY)
+			continue;
+		age = s->slot[i].b.last_ns >> 1;
+		if (s->slot[i].conns)
+			age |= 1ull << 63;
+		if (age < best) {
+			best = age;
+			vi = i;
+		}
+	}
+	if (vi >= MXW_SRC_WAYS)
+		return 0;
+	v = &s->slot[vi];
+	old = MXW_READ_ONCE32(v->tag);
+	if (old == MXW_TAG_BUSY ||
+	    MXW_CMPXCHG32(&v->tag, old, MXW_TAG_BUSY) != old)
+		return 0;
+	v->key = *a;
+	v->conns = 0;
+	v->b.last_ns = 0;
+	v->b.tokens = 0;
+	MXW_BARRIER();
+	MXW_WRITE_ONCE32(v->tag, t);
+	return v;
+}
+
+/* ---- caches: flows (mxw_conn, mxw_ct) ------------------------------------ */
+MXW_INLINE struct mxw_flow_slot *
+mxw_flow_find(struct mxw_flow_set *s, __u32 t, const struct mxw_flow_key *k)
+{
+	MXW_UNROLL
+	for (int i = 0; i < MXW_FLOW_WAYS; i++) {
+		if (MXW_READ_ONCE32(s->slot[i].tag) != t)
+			continue;
+		if (!mxw_flow_eq(&s->slot[i].key, k))
+			continue;
+		MXW_BARRIER();
+		if (MXW_READ_ONCE32(s->slot[i].tag) == t)
+			return &s->slot[i];
+	}
+	return 0;
+}
+
+/*
+ * Insert flow k (absent: the caller looked it up) with deadline expires
+ * and flags.  The victim is an empty slot, else an expired one (by now),
+ * else the one that expires first.  When the victim held a live flow, its
+ * key and flags are copied to *gone (gone->flags 0 otherwise) so the
+ * caller can release what the flow held.  NULL when the victim is being
+ * written by another CPU (the flow is then not recorded).
+ */
+MXW_INLINE struct mxw_flow_slot *
+mxw_flow_insert(struct mxw_flow_set *s, __u32 t, const struct mxw_flow_key *k,
+		__u64 expires, __u32 flags, __u64 now, struct mxw_flow_slot *gone)
+{
+	struct mxw_flow_slot *v;
+	__u64 best = ~0ull, e;
+	__u32 old, vi = MXW_FLOW_WAYS;
+
+	gone->flags = 0;
+	MXW_UNROLL
+	for (int i = 0; i < MXW_FLOW_WAYS; i++) {
+		old = MXW_READ_ONCE32(s->slot[i].tag);
+		if (old == MXW_TAG_EMPTY) {
+			vi = i;
+			best = 0;
+			break;
+		}
+		if (old == MXW_TAG_BUSY)
+			continue;
+		e = s->slot[i].expires_ns;
+		if (e <= now)
+			e = 0;
+		if (e < best || vi == MXW_FLOW_WAYS) {
+			best = e;
+			vi = i;
+		}
+	}
+	if (vi >= MXW_FLOW_WAYS)
+		return 0;
+	v = &s->slot[vi];
+	old = MXW_READ_ONCE32(v->tag);
+	if (old == MXW_TAG_BUSY ||
+	    MXW_CMPXCHG32(&v->tag, old, MXW_TAG_BUSY) != old)
+		return 0;
+	if (old != MXW_TAG_EMPTY && v->expires_ns > now) {
+		gone->key = v->key;
+		gone->flags = v->flags;
+	}
+	v->key = *k;
+	v->expires_ns = expires;
+	v->flags = flags;
+	MXW_BARRIER();
+	MXW_WRITE_ONCE32(v->tag, t);
+	return v;
+}
+
+/* Free slot v found with tag t; 1 for exactly one of concurrent callers. */
+MXW_INLINE int mxw_flow_remove(struct mxw_flow_slot *v, __u32 t)
+{
+	return MXW_CMPXCHG32(&v->tag, t, MXW_TAG_EMPTY) == t;
+}
+
+/* ---- lists: writer (mxwalld, tests; never the fast path) ----------------- */
+#ifndef __BPF__
+/*
+ * A list table as the writer sees it: the mmap'ed ARRAY of nb buckets
+ * (nb a power of two), the seed of mxw_config.hash_seed.  One writer at
+ * a time (mxwalld's list lock); readers run concurrently.
+ */
+struct mxw_list_tab {
+	struct mxw_list_bucket *b;
+	__u32 mask;             /* nb - 1 */
+	__u64 seed;
+};
+
+MXW_INLINE unsigned mxw_list_used(const struct mxw_list_bucket *b)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < MXW_LIST_WAYS; i++)
+		n += b->tag[i] > MXW_TAG_BUSY;
+	return n;
+}
+
+/* Where a lives: its bucket and slot index, or -1. */
+MXW_INLINE int mxw_list_tab_locate(const struct mxw_list_tab *t,
+				   const struct mxw_addr *a,
+				   struct mxw_list_bucket **bp)
+{
+	__u64 h = mxw_hash_addr(a, t->seed);
+	__u32 tag = mxw_hash_tag(h);
+	struct mxw_list_bucket *b;
+
+	for (int c = 0; c < 2; c++) {
+		b = &t->b[c ? mxw_hash_idx2(h, t->mask) : mxw_hash_idx1(h, t->mask)];
+		for (int i = 0; i < MXW_LIST_WAYS; i++) {
+			if (b->tag[i] == tag && mxw_addr_eq(&b->slot[i].key, a)) {
+				*bp = b;
+				return i;
+			}
+		}
+	}
+	return -1;
+}
+
+/* The entry of a, or NULL. */
+MXW_INLINE struct mxw_list_entry *mxw_list_tab_get(const struct mxw_list_tab *t,
+						   const struct mxw_addr *a)
+{
+	struct mxw_list_bucket *b;
+	int i = mxw_list_tab_locate(t, a, &b);
+
+	return i < 0 ? 0 : &b->slot[i].e;
+}
+
+/* Overwrite a live entry in place, field by field (each store is atomic;
+ * a reader sees the old or the new value of each). */
+MXW_INLINE void mxw_list_entry_store(struct mxw_list_entry *d,
+				     const struct mxw_list_entry *v)
+{
+	__atomic_store_n(&d->expires_ns, v->expires_ns, __ATOMIC_RELAXED);
+	__atomic_store_n(&d->created_ns, v->created_ns, __ATOMIC_RELAXED);
+	__atomic_store_n(&d->reason, v->reason, __ATOMIC_RELAXED);
+	__atomic_store_n(&d->flags, v->flags, __ATOMIC_RELAXED);
+}
+
+/*
+ * Insert a (absent: the caller checked) into the emptier of its two
+ * buckets, the tag published last.  0, or -ENOSPC (-28) when both are
+ * full: the caller keeps the entry elsewhere.
+ */
+MXW_INLINE int mxw_list_tab_insert(const struct mxw_list_tab *t,
+				   const struct mxw_addr *a,
+				   const struct mxw_list_entry *v)
+{
+	__u64 h = mxw_hash_addr(a, t->seed);
+	struct mxw_list_bucket *b1 = &t->b[mxw_hash_idx1(h, t->mask)];
+	struct mxw_list_bucket *b2 = &t->b[mxw_hash_idx2(h, t->mask)];
+	struct mxw_list_bucket *b = mxw_list_used(b2) < mxw_list_used(b1) ? b2 : b1;
+
+	for (int i = 0; i < MXW_LIST_WAYS; i++) {
+		if (b->tag[i] != MXW_TAG_EMPTY)
+			continue;
+		b->slot[i].key = *a;
+		b->slot[i].e = *v;
+		__atomic_store_n(&b->tag[i], mxw_hash_tag(h), __ATOMIC_RELEASE);
+		return 0;
+	}
+	return -28;
+}
+
+/* Remove a: the tag goes first, so no reader matches the slot again.
+ * 0, or -ENOENT (-2) when absent. */
+MXW_INLINE int mxw_list_tab_delete(const struct mxw_list_tab *t,
+				   const struct mxw_addr *a)
+{
+	struct mxw_list_bucket *b;
+	int i = mxw_list_tab_locate(t, a, &b);
+
+	if (i < 0)
+		return -2;
+	__atomic_store_n(&b->tag[i], MXW_TAG_EMPTY, __ATOMIC_RELEASE);
+	return 0;
+}
+#endif /* !__BPF__ */
+
+#endif /* MXW_TABLE_H */
