@@ -91,23 +91,18 @@ MXW_INLINE __u64 mxw_hash_fin(__u64 h)
 
 MXW_INLINE __u64 mxw_hash_addr(const struct mxw_addr *a, __u64 seed)
 {
-	__u64 w0, w1;
-
-	__builtin_memcpy(&w0, a->a, 8);
-	__builtin_memcpy(&w1, a->a + 8, 8);
-	return mxw_hash_fin(mxw_hash_word(mxw_hash_word(seed, w0), w1));
+	return mxw_hash_fin(mxw_hash_word(mxw_hash_word(seed, a->w[0]), a->w[1]));
 }
 
 MXW_INLINE __u64 mxw_hash_flow(const struct mxw_flow_key *k, __u64 seed)
 {
-	__u64 w[5];
 	__u64 h = seed;
 
-	__builtin_memcpy(w, k, sizeof(w));
-	MXW_UNROLL
-	for (int i = 0; i < 5; i++)
-		h = mxw_hash_word(h, w[i]);
-	return mxw_hash_fin(h);
+	h = mxw_hash_word(h, k->src.w[0]);
+	h = mxw_hash_word(h, k->src.w[1]);
+	h = mxw_hash_word(h, k->dst.w[0]);
+	h = mxw_hash_word(h, k->dst.w[1]);
+	return mxw_hash_fin(mxw_hash_word(h, k->tail));
 }
 
 MXW_INLINE __u32 mxw_hash_tag(__u64 h)
@@ -128,31 +123,48 @@ MXW_INLINE __u32 mxw_hash_idx2(__u64 h, __u32 mask)
 
 MXW_INLINE int mxw_addr_eq(const struct mxw_addr *x, const struct mxw_addr *y)
 {
-	__u64 a0, a1, b0, b1;
-
-	__builtin_memcpy(&a0, x->a, 8);
-	__builtin_memcpy(&a1, x->a + 8, 8);
-	__builtin_memcpy(&b0, y->a, 8);
-	__builtin_memcpy(&b1, y->a + 8, 8);
-	return a0 == b0 && a1 == b1;
+	return x->w[0] == y->w[0] && x->w[1] == y->w[1];
 }
 
 MXW_INLINE int mxw_flow_eq(const struct mxw_flow_key *x,
 			   const struct mxw_flow_key *y)
 {
-	__u64 a[5], b[5];
+	return mxw_addr_eq(&x->src, &y->src) && mxw_addr_eq(&x->dst, &y->dst) &&
+	       x->tail == y->tail;
+}
 
-	__builtin_memcpy(a, x, sizeof(a));
-	__builtin_memcpy(b, y, sizeof(b));
-	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3] &&
-	       a[4] == b[4];
+/*
+ * The functions below search and claim slots.  In the BPF object they are
+ * global functions (MXW_TABLE_FN): the verifier checks each once, on its
+ * own, instead of once per path through every caller, which unrolled
+ * loops over 4-8 slots at each of a dozen call sites would multiply past
+ * its 1M-instruction limit.  A global function cannot return a pointer,
+ * so they return a slot index (-1: none), and their pointer arguments
+ * may be NULL (checked).  In userspace they are plain static inlines.
+ */
+#ifdef __BPF__
+#define MXW_TABLE_FN            __attribute__((noinline))
+#else
+#define MXW_TABLE_FN            MXW_INLINE
+#endif
+
+/* Word by word: a struct copy may go through the (scarce) BPF stack. */
+MXW_INLINE void mxw_flow_copy(struct mxw_flow_key *d, const struct mxw_flow_key *s)
+{
+	d->src.w[0] = s->src.w[0];
+	d->src.w[1] = s->src.w[1];
+	d->dst.w[0] = s->dst.w[0];
+	d->dst.w[1] = s->dst.w[1];
+	d->tail = s->tail;
 }
 
 /* ---- lists: reader ------------------------------------------------------ */
-/* The live slot of bucket b holding key a with tag t, or NULL. */
-MXW_INLINE const struct mxw_list_entry *
-mxw_list_find(const struct mxw_list_bucket *b, __u32 t, const struct mxw_addr *a)
+/* The slot of bucket b holding key a with tag t, or -1. */
+MXW_TABLE_FN int mxw_list_find(const struct mxw_list_bucket *b, __u32 t,
+			       const struct mxw_addr *a)
 {
+	if (!b || !a)
+		return -1;
 	MXW_UNROLL
 	for (int i = 0; i < MXW_LIST_WAYS; i++) {
 		if (MXW_READ_ONCE32(b->tag[i]) != t)
@@ -161,14 +173,14 @@ mxw_list_find(const struct mxw_list_bucket *b, __u32 t, const struct mxw_addr *a
 			continue;
 		MXW_BARRIER();
 		if (MXW_READ_ONCE32(b->tag[i]) == t)
-			return &b->slot[i].e;
+			return i;
 	}
-	return 0;
+	return -1;
 }
 
-/* ---- caches: per-source state (mxw_src, mxw_pfx) ------------------------- */
-MXW_INLINE struct mxw_src_slot *
-mxw_src_find(struct mxw_src_set *s, __u32 t, const struct mxw_addr *a)
+/* ---- caches: per-source state (mxw_src_bucket, mxw_pfx_bucket) ----------- */
+MXW_INLINE int mxw_src_match(const struct mxw_src_set *s, __u32 t,
+			     const struct mxw_addr *a)
 {
 	MXW_UNROLL
 	for (int i = 0; i < MXW_SRC_WAYS; i++) {
@@ -178,65 +190,76 @@ mxw_src_find(struct mxw_src_set *s, __u32 t, const struct mxw_addr *a)
 			continue;
 		MXW_BARRIER();
 		if (MXW_READ_ONCE32(s->slot[i].tag) == t)
-			return &s->slot[i];
+			return i;
 	}
-	return 0;
+	return -1;
+}
+
+/* The slot of set s holding key a with tag t, or -1. */
+MXW_TABLE_FN int mxw_src_find(const struct mxw_src_set *s, __u32 t,
+			      const struct mxw_addr *a)
+{
+	if (!s || !a)
+		return -1;
+	return mxw_src_match(s, t, a);
 }
 
 /*
  * The slot of key a, claimed if absent: an empty slot, else the one
  * refilled longest ago, preferring a source with no open connection (its
  * count would be lost with it).  A new slot starts with a zeroed bucket
- * (full, see mxw_bucket_take) and no connection.  NULL when another CPU
+ * (full, see mxw_bucket_take) and no connection.  -1 when another CPU
  * holds the victim: the caller goes on without state, as for a new key.
  */
-MXW_INLINE struct mxw_src_slot *
-mxw_src_get(struct mxw_src_set *s, __u32 t, const struct mxw_addr *a)
+MXW_TABLE_FN int mxw_src_get(struct mxw_src_set *s, __u32 t,
+			     const struct mxw_addr *a)
 {
 	struct mxw_src_slot *v;
 	__u64 best = ~0ull, age;
-	__u32 old, vi = 0;
+	__u32 old;
+	int vi = -1, i;
 
-	v = mxw_src_find(s, t, a);
-	if (v)
-		return v;
+	if (!s || !a)
+		return -1;
+	i = mxw_src_match(s, t, a);
+	if (i >= 0)
+		return i;
 	MXW_UNROLL
-	for (int i = 0; i < MXW_SRC_WAYS; i++) {
+	for (i = 0; i < MXW_SRC_WAYS; i++) {
 		old = MXW_READ_ONCE32(s->slot[i].tag);
-		if (old == MXW_TAG_EMPTY) {
-			vi = i;
-			break;
-		}
 		if (old == MXW_TAG_BUSY)
 			continue;
-		age = s->slot[i].b.last_ns >> 1;
-		if (s->slot[i].conns)
+		age = old == MXW_TAG_EMPTY ? 0 : s->slot[i].b.last_ns >> 1;
+		if (old != MXW_TAG_EMPTY && s->slot[i].conns)
 			age |= 1ull << 63;
 		if (age < best) {
 			best = age;
 			vi = i;
 		}
 	}
-	if (vi >= MXW_SRC_WAYS)
-		return 0;
-	v = &s->slot[vi];
+	if (vi < 0)
+		return -1;
+	v = &s->slot[vi & (MXW_SRC_WAYS - 1)];
 	old = MXW_READ_ONCE32(v->tag);
 	if (old == MXW_TAG_BUSY ||
 	    MXW_CMPXCHG32(&v->tag, old, MXW_TAG_BUSY) != old)
-		return 0;
+		return -1;
 	v->key = *a;
 	v->conns = 0;
 	v->b.last_ns = 0;
 	v->b.tokens = 0;
 	MXW_BARRIER();
 	MXW_WRITE_ONCE32(v->tag, t);
-	return v;
+	return vi;
 }
 
 /* ---- caches: flows (mxw_conn, mxw_ct) ------------------------------------ */
-MXW_INLINE struct mxw_flow_slot *
-mxw_flow_find(struct mxw_flow_set *s, __u32 t, const struct mxw_flow_key *k)
+/* The slot of set s holding flow k with tag t, or -1. */
+MXW_TABLE_FN int mxw_flow_find(const struct mxw_flow_set *s, __u32 t,
+			       const struct mxw_flow_key *k)
 {
+	if (!s || !k)
+		return -1;
 	MXW_UNROLL
 	for (int i = 0; i < MXW_FLOW_WAYS; i++) {
 		if (MXW_READ_ONCE32(s->slot[i].tag) != t)
@@ -245,70 +268,78 @@ mxw_flow_find(struct mxw_flow_set *s, __u32 t, const struct mxw_flow_key *k)
 			continue;
 		MXW_BARRIER();
 		if (MXW_READ_ONCE32(s->slot[i].tag) == t)
-			return &s->slot[i];
+			return i;
 	}
-	return 0;
+	return -1;
 }
 
 /*
- * Insert flow k (absent: the caller looked it up) with deadline expires
- * and flags.  The victim is an empty slot, else an expired one (by now),
- * else the one that expires first.  When the victim held a live flow, its
- * key and flags are copied to *gone (gone->flags 0 otherwise) so the
- * caller can release what the flow held.  NULL when the victim is being
- * written by another CPU (the flow is then not recorded).
+ * Insert flow k (absent: the caller looked it up) with the tag, deadline
+ * and flags in *io.  The victim is an empty slot, else an expired one (by
+ * now), else the one that expires first.  On return io->key and io->flags
+ * describe the live flow the victim held, if any (io->flags 0 if none),
+ * so the caller can release what that flow held.  Returns the slot, or
+ * -1 when the victim is being written by another CPU (the flow is then
+ * not recorded).  (One in-out struct: a global function takes at most
+ * five arguments, and the BPF stack is 512 bytes for all frames.)
  */
-MXW_INLINE struct mxw_flow_slot *
-mxw_flow_insert(struct mxw_flow_set *s, __u32 t, const struct mxw_flow_key *k,
-		__u64 expires, __u32 flags, __u64 now, struct mxw_flow_slot *gone)
+MXW_TABLE_FN int mxw_flow_insert(struct mxw_flow_set *s,
+				 const struct mxw_flow_key *k,
+				 struct mxw_flow_slot *io, __u64 now)
 {
 	struct mxw_flow_slot *v;
-	__u64 best = ~0ull, e;
-	__u32 old, vi = MXW_FLOW_WAYS;
+	__u64 best = ~0ull, e, exp;
+	__u32 old, tag, flags;
+	int vi = -1, i;
 
-	gone->flags = 0;
+	if (!s || !k || !io)
+		return -1;
+	tag = io->tag;
+	exp = io->expires_ns;
+	flags = io->flags;
+	io->flags = 0;
 	MXW_UNROLL
-	for (int i = 0; i < MXW_FLOW_WAYS; i++) {
+	for (i = 0; i < MXW_FLOW_WAYS; i++) {
 		old = MXW_READ_ONCE32(s->slot[i].tag);
-		if (old == MXW_TAG_EMPTY) {
-			vi = i;
-			best = 0;
-			break;
-		}
 		if (old == MXW_TAG_BUSY)
 			continue;
 		e = s->slot[i].expires_ns;
-		if (e <= now)
+		if (old == MXW_TAG_EMPTY || e <= now)
 			e = 0;
-		if (e < best || vi == MXW_FLOW_WAYS) {
+		if (e < best || vi < 0) {
 			best = e;
 			vi = i;
 		}
 	}
-	if (vi >= MXW_FLOW_WAYS)
-		return 0;
-	v = &s->slot[vi];
+	if (vi < 0)
+		return -1;
+	v = &s->slot[vi & (MXW_FLOW_WAYS - 1)];
 	old = MXW_READ_ONCE32(v->tag);
 	if (old == MXW_TAG_BUSY ||
 	    MXW_CMPXCHG32(&v->tag, old, MXW_TAG_BUSY) != old)
-		return 0;
+		return -1;
 	if (old != MXW_TAG_EMPTY && v->expires_ns > now) {
-		gone->key = v->key;
-		gone->flags = v->flags;
+		mxw_flow_copy(&io->key, &v->key);
+		io->flags = v->flags;
 	}
-	v->key = *k;
-	v->expires_ns = expires;
+	mxw_flow_copy(&v->key, k);
+	v->expires_ns = exp;
 	v->flags = flags;
 	MXW_BARRIER();
-	MXW_WRITE_ONCE32(v->tag, t);
-	return v;
+	MXW_WRITE_ONCE32(v->tag, tag);
+	return vi;
 }
 
-/* Free slot v found with tag t; 1 for exactly one of concurrent callers. */
-MXW_INLINE int mxw_flow_remove(struct mxw_flow_slot *v, __u32 t)
+/* Free slot i of set s, found with tag t; 1 for exactly one of
+ * concurrent callers, 0 for the others. */
+MXW_INLINE int mxw_flow_remove(struct mxw_flow_set *s, int i, __u32 t)
 {
-	return MXW_CMPXCHG32(&v->tag, t, MXW_TAG_EMPTY) == t;
+	return MXW_CMPXCHG32(&s->slot[i & (MXW_FLOW_WAYS - 1)].tag, t,
+			     MXW_TAG_EMPTY) == t;
 }
+
+/* Slot i of a set, or NULL for -1 (the index masked for the verifier). */
+#define MXW_SLOT(set, i, ways)  ((i) >= 0 ? &(set)->slot[(i) & ((ways) - 1)] : 0)
 
 /* ---- lists: writer (mxwalld, tests; never the fast path) ----------------- */
 #ifndef __BPF__

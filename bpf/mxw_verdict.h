@@ -279,13 +279,14 @@ MXW_INLINE int mxw_list_live(struct mxw_vctx *v, const struct mxw_list_entry *e)
 	__u32 t_ = mxw_hash_tag(h);                                      \
 	__u32 i_ = mxw_hash_idx1(h, mask);                               \
 	const struct mxw_list_bucket *b_ = MXW_TBL_LOOKUP(table, &i_);   \
-	const struct mxw_list_entry *x_ = b_ ? mxw_list_find(b_, t_, addr) : 0; \
-	if (!x_) {                                                       \
+	int s_ = mxw_list_find(b_, t_, addr);                            \
+	if (s_ < 0) {                                                    \
 		i_ = mxw_hash_idx2(h, mask);                             \
 		b_ = MXW_TBL_LOOKUP(table, &i_);                         \
-		x_ = b_ ? mxw_list_find(b_, t_, addr) : 0;               \
+		s_ = mxw_list_find(b_, t_, addr);                        \
 	}                                                                \
-	x_;                                                              \
+	(b_ && s_ >= 0) ? &b_->slot[s_ & (MXW_LIST_WAYS - 1)].e :        \
+			  (const struct mxw_list_entry *)0;              \
 })
 
 /*
@@ -361,7 +362,7 @@ MXW_INLINE void mxw_conn_uncount(struct mxw_vctx *v, const struct mxw_addr *clie
 
 	mxw_source_key(&sk, client, cfg, mxw_addr_family(client));
 	set = MXW_SRC_SET(mxw_src_bucket, cfg->mask_src, &sk, cfg->hash_seed, &tag);
-	ss = set ? mxw_src_find(set, tag, &sk) : 0;
+	ss = set ? MXW_SLOT(set, mxw_src_find(set, tag, &sk), MXW_SRC_WAYS) : 0;
 	if (ss && (__s32)ss->conns > 0)
 		MXW_ATOMIC_ADD32(&ss->conns, (__u32)-1);
 }
@@ -376,15 +377,17 @@ MXW_INLINE void mxw_conn_release(struct mxw_vctx *v, const struct mxw_flow_key *
 {
 	const struct mxw_config *cfg = v->cfg;
 	struct mxw_flow_set *set;
-	struct mxw_flow_slot *fs;
 	__u32 tag, counted;
+	int i;
 
 	set = MXW_FLOW_SET(mxw_conn, cfg->mask_conn, fk, cfg->hash_seed, &tag);
-	fs = set ? mxw_flow_find(set, tag, fk) : 0;
-	if (!fs)
+	if (!set)
 		return;
-	counted = fs->flags & MXW_FF_COUNTED;
-	if (!mxw_flow_remove(fs, tag) || !counted)
+	i = mxw_flow_find(set, tag, fk);
+	if (i < 0)
+		return;
+	counted = set->slot[i & (MXW_FLOW_WAYS - 1)].flags & MXW_FF_COUNTED;
+	if (!mxw_flow_remove(set, i, tag) || !counted)
 		return;
 	mxw_conn_uncount(v, client);
 }
@@ -476,7 +479,7 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 	const struct mxw_config *cfg = v->cfg;
 	const struct mxw_pkt *p = &v->pkt;
 	struct mxw_src_slot *ss = 0, *ps;
-	struct mxw_flow_slot *fs, gone;
+	struct mxw_flow_slot io;
 	struct mxw_src_set *set;
 	struct mxw_flow_set *fset;
 	struct mxw_flow_key fk;
@@ -488,7 +491,7 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 		mxw_source_key(&sk, &p->src, cfg, p->family);
 		set = MXW_SRC_SET(mxw_src_bucket, cfg->mask_src, &sk,
 				  cfg->hash_seed, &tag);
-		ss = set ? mxw_src_get(set, tag, &sk) : 0;
+		ss = set ? MXW_SLOT(set, mxw_src_get(set, tag, &sk), MXW_SRC_WAYS) : 0;
 		if (cfg->src_rate &&
 		    !mxw_slot_take(ss, now, cfg->src_rate, cfg->src_burst))
 			return MXW_R_DROP_SYN_SRC;
@@ -497,7 +500,7 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 		mxw_prefix_key(&pk, &p->src, cfg, p->family);
 		set = MXW_SRC_SET(mxw_pfx_bucket, cfg->mask_pfx, &pk,
 				  cfg->hash_seed, &tag);
-		ps = set ? mxw_src_get(set, tag, &pk) : 0;
+		ps = set ? MXW_SLOT(set, mxw_src_get(set, tag, &pk), MXW_SRC_WAYS) : 0;
 		if (!mxw_slot_take(ps, now, cfg->pfx_rate, cfg->pfx_burst))
 			return MXW_R_DROP_SYN_PFX;
 	}
@@ -510,19 +513,19 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 	/* A retransmitted SYN (flow known) is not counted again. */
 	mxw_flow_key_fwd(&fk, p);
 	fset = MXW_FLOW_SET(mxw_conn, cfg->mask_conn, &fk, cfg->hash_seed, &tag);
-	if (!fset || mxw_flow_find(fset, tag, &fk))
+	if (!fset || mxw_flow_find(fset, tag, &fk) >= 0)
 		return MXW_R_PASS_MAIL_SYN;
 	if (ss && (__s32)ss->conns >= 0 && ss->conns >= cfg->max_conns_per_src)
 		return MXW_R_DROP_CONN_LIMIT;
 	/* Counted only with a slot to count in (none: another CPU was
 	 * writing the victim; the flow passes uncounted, fail-open). */
-	fs = mxw_flow_insert(fset, tag, &fk,
-			     now + mxw_ct_timeout(cfg, MXW_IPPROTO_TCP),
-			     ss ? MXW_FF_COUNTED : 0, now, &gone);
-	if (gone.flags & MXW_FF_COUNTED)
-		mxw_conn_uncount(v, &gone.key.src);
-	if (fs && ss)
+	io.tag = tag;
+	io.expires_ns = now + mxw_ct_timeout(cfg, MXW_IPPROTO_TCP);
+	io.flags = ss ? MXW_FF_COUNTED : 0;
+	if (mxw_flow_insert(fset, &fk, &io, now) >= 0 && ss)
 		MXW_ATOMIC_ADD32(&ss->conns, 1);
+	if (io.flags & MXW_FF_COUNTED)
+		mxw_conn_uncount(v, &io.key.src);
 	return MXW_R_PASS_MAIL_SYN;
 }
 
@@ -530,7 +533,7 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 MXW_INLINE enum mxw_reason mxw_outbound(struct mxw_vctx *v)
 {
 	const struct mxw_pkt *p = &v->pkt;
-	struct mxw_flow_slot *cv, gone;
+	struct mxw_flow_slot *cv, io;
 	struct mxw_flow_set *set;
 	struct mxw_flow_key k;
 	__u32 tag;
@@ -580,12 +583,15 @@ MXW_INLINE enum mxw_reason mxw_outbound(struct mxw_vctx *v)
 	set = MXW_FLOW_SET(mxw_ct, v->cfg->mask_ct, &k, v->cfg->hash_seed, &tag);
 	if (!set)
 		return MXW_R_PASS_OUTBOUND;
-	cv = mxw_flow_find(set, tag, &k);
+	cv = MXW_SLOT(set, mxw_flow_find(set, tag, &k), MXW_FLOW_WAYS);
 	if (cv) {
 		if (cv->expires_ns + MXW_REFRESH_SLACK_NS < exp)
 			cv->expires_ns = exp;
 	} else {
-		mxw_flow_insert(set, tag, &k, exp, 0, v->now, &gone);
+		io.tag = tag;
+		io.expires_ns = exp;
+		io.flags = 0;
+		mxw_flow_insert(set, &k, &io, v->now);
 	}
 	return MXW_R_PASS_OUTBOUND;
 }
@@ -665,7 +671,7 @@ MXW_INLINE enum mxw_reason mxw_inbound(struct mxw_vctx *v)
 	    p->proto == MXW_IPPROTO_UDP || (p->flags & MXW_PF_ECHO)) {
 		mxw_flow_key_fwd(&fk, p);
 		set = MXW_FLOW_SET(mxw_ct, cfg->mask_ct, &fk, cfg->hash_seed, &tag);
-		cv = set ? mxw_flow_find(set, tag, &fk) : 0;
+		cv = set ? MXW_SLOT(set, mxw_flow_find(set, tag, &fk), MXW_FLOW_WAYS) : 0;
 		if (cv && cv->expires_ns > mxw_now(v)) {
 			__u64 exp = v->now + mxw_ct_timeout(cfg, p->proto);
 

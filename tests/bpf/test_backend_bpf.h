@@ -6,6 +6,7 @@
  */
 #include <net/if.h>
 #include <sched.h>
+#include <sys/mman.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -78,6 +79,40 @@ static int tbl_delete(enum tbl t, const void *key)
 	return bpf_map_delete_elem(bpf_map__fd(bmap(t)), key);
 }
 
+/* Mappings of the ARRAY-backed hash tables, made on first use. */
+static void *tb_mem[TBL_MAX];
+
+static void *tbl_mem(enum tbl t, uint32_t *n)
+{
+	struct bpf_map *m = bmap(t);
+	size_t sz;
+
+	*n = bpf_map__max_entries(m);
+	if (!tb_mem[t]) {
+		sz = (size_t)bpf_map__value_size(m) * *n;
+		sz = (sz + 4095) & ~(size_t)4095;
+		tb_mem[t] = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED,
+				 bpf_map__fd(m), 0);
+		if (tb_mem[t] == MAP_FAILED) {
+			fprintf(stderr, "mmap %s: %s\n", bpf_map__name(m), strerror(errno));
+			exit(1);
+		}
+	}
+	return tb_mem[t];
+}
+
+static void tb_unmap(void)
+{
+	for (int t = 0; t < TBL_MAX; t++) {
+		struct bpf_map *m = bmap((enum tbl)t);
+		size_t sz = (size_t)bpf_map__value_size(m) * bpf_map__max_entries(m);
+
+		if (tb_mem[t])
+			munmap(tb_mem[t], (sz + 4095) & ~(size_t)4095);
+		tb_mem[t] = NULL;
+	}
+}
+
 static void tbl_clear(enum tbl t)
 {
 	uint8_t key[64];
@@ -133,7 +168,19 @@ static int backend_init(void)
 	CPU_SET(0, &one_cpu);
 	sched_setaffinity(0, sizeof(one_cpu), &one_cpu);
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
-	skel = mxwall_bpf__open_and_load();
+	/* Tables much smaller than production's: reset() clears them. */
+	skel = mxwall_bpf__open();
+	if (skel &&
+	    (bpf_map__set_max_entries(skel->maps.mxw_allow_exact, 256) ||
+	     bpf_map__set_max_entries(skel->maps.mxw_block_exact, 1024) ||
+	     bpf_map__set_max_entries(skel->maps.mxw_src_bucket, 4096) ||
+	     bpf_map__set_max_entries(skel->maps.mxw_pfx_bucket, 1024) ||
+	     bpf_map__set_max_entries(skel->maps.mxw_ct, 1024) ||
+	     bpf_map__set_max_entries(skel->maps.mxw_conn, 1024) ||
+	     mxwall_bpf__load(skel))) {
+		mxwall_bpf__destroy(skel);
+		skel = NULL;
+	}
 	if (!skel) {
 		fprintf(stderr, "SKIP: loading mxwall.bpf.o failed (%s): BPF unavailable?\n",
 			strerror(errno));
@@ -162,5 +209,6 @@ static int backend_init(void)
 static void backend_fini(void)
 {
 	tb_xsk_close();
+	tb_unmap();
 	mxwall_bpf__destroy(skel);
 }

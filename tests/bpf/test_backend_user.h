@@ -168,6 +168,12 @@ static int tbl_delete(enum tbl t, const void *key)
 	return err ? -1 : 0;
 }
 
+static void *tbl_mem(enum tbl t, uint32_t *n)
+{
+	*n = ut[t].max;
+	return ut[t].vals;
+}
+
 static void tbl_clear(enum tbl t)
 {
 	if (ut[t].kind != UT_ARRAY)
@@ -260,15 +266,14 @@ static int backend_init(void)
 	ut_make(TBL_mxw_config, UT_ARRAY, 4, sizeof(struct mxw_config), 1);
 	ut_make(TBL_mxw_ports, UT_ARRAY, 4, 1, MXW_MAX_PORTS);
 	ut_make(TBL_mxw_protected, UT_LPM, sizeof(struct mxw_lpm_key), 1, 64);
-	ut_make(TBL_mxw_allow_exact, UT_HASH, sizeof(struct mxw_addr), sizeof(struct mxw_list_entry), 64);
+	ut_make(TBL_mxw_allow_exact, UT_ARRAY, 4, sizeof(struct mxw_list_bucket), 64);
 	ut_make(TBL_mxw_allow_lpm, UT_LPM, sizeof(struct mxw_lpm_key), sizeof(struct mxw_list_entry), 64);
-	ut_make(TBL_mxw_block_exact, UT_HASH, sizeof(struct mxw_addr), sizeof(struct mxw_list_entry), 64);
+	ut_make(TBL_mxw_block_exact, UT_ARRAY, 4, sizeof(struct mxw_list_bucket), 1024);
 	ut_make(TBL_mxw_block_lpm, UT_LPM, sizeof(struct mxw_lpm_key), sizeof(struct mxw_list_entry), 64);
-	ut_make(TBL_mxw_src_bucket, UT_HASH, sizeof(struct mxw_addr), sizeof(struct mxw_bucket), 1024);
-	ut_make(TBL_mxw_pfx_bucket, UT_HASH, sizeof(struct mxw_addr), sizeof(struct mxw_bucket), 1024);
-	ut_make(TBL_mxw_ct, UT_HASH, sizeof(struct mxw_flow_key), sizeof(struct mxw_flow_val), 256);
-	ut_make(TBL_mxw_conn, UT_HASH, sizeof(struct mxw_flow_key), sizeof(struct mxw_flow_val), 256);
-	ut_make(TBL_mxw_conn_count, UT_HASH, sizeof(struct mxw_addr), 4, 256);
+	ut_make(TBL_mxw_src_bucket, UT_ARRAY, 4, sizeof(struct mxw_src_set), 4096);
+	ut_make(TBL_mxw_pfx_bucket, UT_ARRAY, 4, sizeof(struct mxw_src_set), 1024);
+	ut_make(TBL_mxw_ct, UT_ARRAY, 4, sizeof(struct mxw_flow_set), 1024);
+	ut_make(TBL_mxw_conn, UT_ARRAY, 4, sizeof(struct mxw_flow_set), 1024);
 	ut_make(TBL_mxw_stats, UT_ARRAY, 4, sizeof(struct mxw_counter), MXW_R_MAX);
 	ut_make(TBL_mxw_tx_ports, UT_HASH, 4, 4, MXW_SLOT_MAX);
 	ut_make(TBL_mxw_global, UT_ARRAY, 4, sizeof(struct mxw_bucket), MXW_GB_MAX);

@@ -39,6 +39,7 @@
 
 #include "mxwall_shared.h"
 #include "mxw_pktbuild.h"
+#include "mxw_table.h"
 
 #define SKIP 77
 
@@ -51,6 +52,7 @@ static const char *const reason_text[] = {
 enum port { P_OUT, P_IN, P_LO };
 
 static int ncpus;
+static uint64_t test_seed;      /* mxw_config.hash_seed of this run */
 static unsigned int if_out, if_in;
 static uint32_t rx_queue;       /* rx_queue_index of the frames run */
 static int failures, checks;
@@ -60,7 +62,7 @@ static int failures, checks;
 	X(mxw_config) X(mxw_ports) X(mxw_protected) X(mxw_allow_exact) \
 	X(mxw_allow_lpm) X(mxw_block_exact) X(mxw_block_lpm) \
 	X(mxw_src_bucket) X(mxw_pfx_bucket) X(mxw_ct) X(mxw_conn) \
-	X(mxw_conn_count) X(mxw_stats) X(mxw_tx_ports) X(mxw_global) \
+	X(mxw_stats) X(mxw_tx_ports) X(mxw_global) \
 	X(mxw_xsks) X(mxw_insp) X(mxw_bypass) X(mxw_hints)
 
 enum tbl {
@@ -79,6 +81,9 @@ static int tbl_update(enum tbl t, const void *key, const void *val, uint64_t fla
 static int tbl_lookup(enum tbl t, const void *key, void *val);
 static int tbl_delete(enum tbl t, const void *key);
 static void tbl_clear(enum tbl t);
+/* The memory of an ARRAY-backed hash table (bpf/mxw_table.h) and its
+ * number of buckets / sets: a mapping of the kernel map, or the array. */
+static void *tbl_mem(enum tbl t, uint32_t *n);
 /* Socket of an appliance port (enum mxw_port_slot) in mxw_xsks at rx
  * queue 0, or out of it; false if the backend has no socket to put. */
 static bool xsk_bind(int slot, bool on);
@@ -91,6 +96,47 @@ static void backend_fini(void);
 #else
 #include "test_backend_bpf.h"
 #endif
+
+/* Value size of the ARRAY-backed hash tables, 0 for other tables. */
+static size_t tbl_vsize(enum tbl t)
+{
+	switch (t) {
+	case TBL_mxw_allow_exact:
+	case TBL_mxw_block_exact:
+		return sizeof(struct mxw_list_bucket);
+	case TBL_mxw_src_bucket:
+	case TBL_mxw_pfx_bucket:
+		return sizeof(struct mxw_src_set);
+	case TBL_mxw_ct:
+	case TBL_mxw_conn:
+		return sizeof(struct mxw_flow_set);
+	default:
+		return 0;
+	}
+}
+
+/* The bucket mask of table t, for mxw_config.mask_*. */
+static uint32_t tbl_mask(enum tbl t)
+{
+	uint32_t n;
+
+	tbl_mem(t, &n);
+	return n - 1;
+}
+
+/* Empty an ARRAY-backed hash table, or any other table. */
+static void tbl_reset(enum tbl t)
+{
+	uint32_t n;
+	void *m;
+
+	if (!tbl_vsize(t)) {
+		tbl_clear(t);
+		return;
+	}
+	m = tbl_mem(t, &n);
+	memset(m, 0, (size_t)n * tbl_vsize(t));
+}
 
 static void fail(const char *label, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -160,6 +206,20 @@ static void lpm_from_text(const char *cidr, struct mxw_lpm_key *k)
 		k->prefixlen = n < 0 ? 128 : 96 + (uint32_t)n;
 }
 
+static struct mxw_config cfg;
+
+/* The allow or block exact table as mxwalld writes it. */
+static struct mxw_list_tab list_tab(enum tbl t)
+{
+	struct mxw_list_tab lt;
+	uint32_t n;
+
+	lt.b = tbl_mem(t, &n);
+	lt.mask = n - 1;
+	lt.seed = cfg.hash_seed;
+	return lt;
+}
+
 static struct mxw_list_entry list_entry(int64_t ttl_ms, uint32_t flags)
 {
 	struct mxw_list_entry e = { 0 };
@@ -216,18 +276,26 @@ static void list_add(enum list l, const char *what, int64_t ttl_ms, uint32_t fla
 	} else {
 		struct mxw_addr a;
 
+		struct mxw_list_tab lt = list_tab(l == L_ALLOW ? TBL_mxw_allow_exact :
+							  TBL_mxw_block_exact);
+		struct mxw_list_entry *old;
+
 		hints_set(hints_get() & ~(l == L_ALLOW ? MXW_HE_ALLOW_EXACT : MXW_HE_BLOCK_EXACT));
 		addr_from_text(what, &a);
-		err = tbl_update(l == L_ALLOW ? TBL_mxw_allow_exact : TBL_mxw_block_exact,
-				 &a, &e, BPF_ANY);
+		old = mxw_list_tab_get(&lt, &a);
+		if (old) {
+			mxw_list_entry_store(old, &e);
+			err = 0;
+		} else {
+			err = mxw_list_tab_insert(&lt, &a, &e);
+			errno = -err;
+		}
 	}
 	if (err) {
 		fprintf(stderr, "list_add %s: %s\n", what, strerror(errno));
 		exit(1);
 	}
 }
-
-static struct mxw_config cfg;
 
 /* The daemon's heartbeat: alive for ttl_ms from now (< 0: went stale),
  * 0 = absent. */
@@ -318,6 +386,13 @@ static void reset(void)
 	cfg.src6_len = 64;
 	cfg.pfx4_len = 24;
 	cfg.pfx6_len = 48;
+	cfg.hash_seed = test_seed;
+	cfg.mask_allow = tbl_mask(TBL_mxw_allow_exact);
+	cfg.mask_block = tbl_mask(TBL_mxw_block_exact);
+	cfg.mask_src = tbl_mask(TBL_mxw_src_bucket);
+	cfg.mask_pfx = tbl_mask(TBL_mxw_pfx_bucket);
+	cfg.mask_ct = tbl_mask(TBL_mxw_ct);
+	cfg.mask_conn = tbl_mask(TBL_mxw_conn);
 	cfg_write();
 	for (i = 0; i < sizeof(mail) / sizeof(mail[0]); i++)
 		set_port(mail[i], MXW_PORT_MAIL | MXW_PORT_INSPECT);
@@ -326,19 +401,18 @@ static void reset(void)
 	set_port(2525, 0);
 	set_devmap(MXW_SLOT_OUTSIDE, if_out);
 	set_devmap(MXW_SLOT_INSIDE, if_in);
-	tbl_clear(TBL_mxw_allow_exact);
+	tbl_reset(TBL_mxw_allow_exact);
 	tbl_clear(TBL_mxw_allow_lpm);
-	tbl_clear(TBL_mxw_block_exact);
+	tbl_reset(TBL_mxw_block_exact);
 	tbl_clear(TBL_mxw_block_lpm);
 	/* all four lists empty, and promised so */
 	hints_set(MXW_HE_ALLOW_EXACT | MXW_HE_ALLOW_LPM | MXW_HE_BLOCK_EXACT |
 		  MXW_HE_BLOCK_LPM);
 	tbl_clear(TBL_mxw_protected);
-	tbl_clear(TBL_mxw_src_bucket);
-	tbl_clear(TBL_mxw_pfx_bucket);
-	tbl_clear(TBL_mxw_ct);
-	tbl_clear(TBL_mxw_conn);
-	tbl_clear(TBL_mxw_conn_count);
+	tbl_reset(TBL_mxw_src_bucket);
+	tbl_reset(TBL_mxw_pfx_bucket);
+	tbl_reset(TBL_mxw_ct);
+	tbl_reset(TBL_mxw_conn);
 	tbl_clear(TBL_mxw_bypass);
 	tbl_clear(TBL_mxw_xsks);
 	for (i = 0; i < MXW_GB_MAX; i++)
@@ -1092,15 +1166,21 @@ static void test_prefix_global(void)
 	judge_if_fast("icmp bucket", t0, 900000000ull, mark);
 }
 
+/* The open-connection count in the slot of IPv4 source src. */
 static uint32_t conn_count(const char *src)
 {
+	struct mxw_src_set *sets;
+	struct mxw_src_slot *ss;
 	struct mxw_addr a;
-	uint32_t v = 0;
+	uint32_t n;
+	uint64_t h;
 
 	addr_from_text(src, &a);
-	if (tbl_lookup(TBL_mxw_conn_count, &a, &v))
-		return 0;
-	return v;
+	sets = tbl_mem(TBL_mxw_src_bucket, &n);
+	h = mxw_hash_addr(&a, cfg.hash_seed);
+	sets += mxw_hash_idx1(h, cfg.mask_src);
+	ss = MXW_SLOT(sets, mxw_src_find(sets, mxw_hash_tag(h), &a), MXW_SRC_WAYS);
+	return ss ? ss->conns : 0;
 }
 
 /* Concurrent-connection cap of 2 per source, freed by FIN / RST. */
@@ -1212,7 +1292,6 @@ static void test_spoofed_flood(void)
 {
 	struct mxw_counter before[MXW_R_MAX], after[MXW_R_MAX];
 	uint8_t frame[PB_MAX_FRAME];
-	struct mxw_list_entry le;
 	struct mxw_addr aa;
 	struct pspec s;
 	char src[32];
@@ -1256,46 +1335,46 @@ static void test_spoofed_flood(void)
 		 DROPV(MXW_R_DROP_SYN_GLOBAL));
 	addr_from_text("198.51.100.7", &aa);
 	checks++;
-	if (tbl_lookup(TBL_mxw_allow_exact, &aa, &le))
-		fail("spoofed flood", "allowlist entry gone");
+	{
+		struct mxw_list_tab lt = list_tab(TBL_mxw_allow_exact);
+
+		if (!mxw_list_tab_get(&lt, &aa))
+			fail("spoofed flood", "allowlist entry gone");
+	}
 	printf("spoofed flood: %llu of 4000 SYNs passed (bound %llu)\n",
 	       (unsigned long long)passed, (unsigned long long)bound);
 }
 
-#ifndef MXW_TEST_USERSPACE
 /*
- * LRU eviction of mxw_conn, as docs/fastpath.md defines it: with the flow
- * table far too small, flows are evicted before their FIN, their FIN then
- * finds nothing, and the source's count keeps them (a leak that fails
- * closed until mxwalld reconciles).  Kernel only: the userspace tables
- * have no LRU.  Uses a second copy of the program with mxw_conn sized to
- * 8 entries per CPU.
+ * Eviction from mxw_conn, as docs/fastpath.md defines it: with the flow
+ * table shrunk to one set of MXW_FLOW_WAYS slots (mask_conn 0), each new
+ * flow beyond it evicts the one expiring first, and an evicted counted
+ * flow gives its source's connection back at once.  So the count never
+ * exceeds what the table holds, the cap is never reached through flows
+ * the table forgot, and after the FINs of every flow nothing is left.
  */
 static void test_conn_eviction(void)
 {
-	struct mxwall_bpf *big = skel, *small;
-	int big_fd = prog_fd, i;
 	const char *c = "192.0.2.60";
-	uint32_t left;
+	uint32_t left, peak = 0;
 	struct pspec s;
+	int i;
 
-	small = mxwall_bpf__open();
-	if (!small || bpf_map__set_max_entries(small->maps.mxw_conn, 8u * (uint32_t)ncpus) ||
-	    mxwall_bpf__load(small)) {
-		fail("conn eviction", "cannot load a small copy: %s", strerror(errno));
-		return;
-	}
-	skel = small;
-	prog_fd = bpf_program__fd(small->progs.mxw_xdp);
 	reset();
 	cfg.max_conns_per_src = 1000;
+	cfg.mask_conn = 0;
 	cfg_write();
 	for (i = 0; i < 32; i++) {
 		s = syn4(c, (uint16_t)(3000 + i));
 		expect_n("conn eviction: SYN", &s, PASSV(MXW_R_PASS_MAIL_SYN));
+		if (conn_count(c) > peak)
+			peak = conn_count(c);
 	}
-	if (conn_count(c) != 32)
-		fail("conn eviction", "count %u after 32 SYNs, want 32", conn_count(c));
+	checks++;
+	if (peak != MXW_FLOW_WAYS || conn_count(c) != MXW_FLOW_WAYS)
+		fail("conn eviction", "count peaked at %u, now %u after 32 SYNs "
+		     "through %d slots; want %d", peak, conn_count(c),
+		     MXW_FLOW_WAYS, MXW_FLOW_WAYS);
 	for (i = 0; i < 32; i++) {
 		s = (struct pspec){ .family = 4, .src = c, .dst = "10.0.0.25",
 				    .sport = (uint16_t)(3000 + i), .dport = 25,
@@ -1304,21 +1383,20 @@ static void test_conn_eviction(void)
 	}
 	left = conn_count(c);
 	checks++;
-	if (left < 32 - 8 || left == 32)
-		fail("conn eviction", "count %u after all FINs; want the evicted flows "
-		     "(24..31) left over", left);
-	printf("conn eviction: 32 flows through an 8-entry table, count left at %u "
-	       "(evicted flows, for mxwalld to reconcile)\n", left);
-	skel = big;
-	prog_fd = big_fd;
-	mxwall_bpf__destroy(small);
+	if (left != 0)
+		fail("conn eviction", "count %u after all FINs; want 0", left);
+	/* The cap still holds over the slots the table keeps. */
+	cfg.max_conns_per_src = 2;
+	cfg_write();
+	s = syn4(c, 4000);
+	expect_n("conn eviction: cap 2, 1st", &s, PASSV(MXW_R_PASS_MAIL_SYN));
+	s = syn4(c, 4001);
+	expect_n("conn eviction: cap 2, 2nd", &s, PASSV(MXW_R_PASS_MAIL_SYN));
+	s = syn4(c, 4002);
+	expect_n("conn eviction: cap 2, 3rd refused", &s, DROPV(MXW_R_DROP_CONN_LIMIT));
+	printf("conn eviction: 32 flows through %d slots, count peaked at %u, "
+	       "%u left after the FINs\n", MXW_FLOW_WAYS, peak, left);
 }
-#else
-static void test_conn_eviction(void)
-{
-	printf("conn eviction: kernel LRU only, not run in userspace\n");
-}
-#endif
 
 /*
  * mxw_hints: a set bit makes the fast path skip that list's lookup, so an
@@ -1530,6 +1608,12 @@ int main(void)
 	int err;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* A new hash seed every run (MXW_TEST_SEED repeats one). */
+	test_seed = getenv("MXW_TEST_SEED") ?
+		    strtoull(getenv("MXW_TEST_SEED"), NULL, 0) :
+		    mono_ns() * 0x9e3779b97f4a7c15ull;
+	printf("%s backend, hash seed 0x%llx\n", backend_name,
+	       (unsigned long long)test_seed);
 	err = backend_init();
 	if (err)
 		return err;

@@ -13,10 +13,11 @@
 #include <bpf/bpf_endian.h>
 #include "mxwall_shared.h"
 #include "mxw_parse.h"
+#include "mxw_table.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MXW_LIST_EXACT_MAX);
+	__uint(max_entries, MXW_BLOCK_EXACT_MAX);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct mxw_addr);
 	__type(value, struct mxw_list_entry);
@@ -44,7 +45,34 @@ struct {
 	__type(value, __u32);
 } op_tx SEC(".maps");
 
+/* mxwall's own tables (bpf/mxw_table.h): a blocklist table and a flow
+ * table, hashed with seed 0; bench_xdp.c puts the all-zero key in. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * MXW_BLOCK_EXACT_MAX / MXW_LIST_WAYS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct mxw_list_bucket);
+} op_ltab SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MXW_CONN_MAX / MXW_FLOW_WAYS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct mxw_flow_set);
+} op_ftab SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mxw_clock);
+} op_clock SEC(".maps");
+
 volatile __u64 op_sink;
+/* Set by bench_xdp.c: keys the compiler cannot fold. */
+volatile __u64 op_key0;
 
 SEC("xdp")
 int op_coarse_clock(struct xdp_md *ctx)
@@ -101,6 +129,71 @@ SEC("xdp")
 int op_redirect(struct xdp_md *ctx)
 {
 	return bpf_redirect_map(&op_tx, MXW_SLOT_INSIDE, 0);
+}
+
+SEC("xdp")
+int op_jiffy_clock(struct xdp_md *ctx)
+{
+	__u32 zero = 0;
+	struct mxw_clock *c = bpf_map_lookup_elem(&op_clock, &zero);
+	__u64 j = bpf_jiffies64();
+
+	if (!c)
+		return XDP_ABORTED;
+	if (c->jiffies != j) {
+		c->ns = bpf_ktime_get_coarse_ns();
+		c->jiffies = j;
+	}
+	op_sink = c->ns;
+	return XDP_DROP;
+}
+
+/* A list lookup as mxw_verdict.h's MXW_LIST_EXACT does it, hitting in
+ * the first bucket (hash, tag, one inlined array lookup, slot search). */
+SEC("xdp")
+int op_ltab_hit(struct xdp_md *ctx)
+{
+	struct mxw_addr k = { .w = { op_key0, op_key0 } };
+	__u64 h = mxw_hash_addr(&k, 0);
+	__u32 i = mxw_hash_idx1(h, 2 * MXW_BLOCK_EXACT_MAX / MXW_LIST_WAYS - 1);
+	const struct mxw_list_bucket *b = bpf_map_lookup_elem(&op_ltab, &i);
+
+	op_sink = mxw_list_find(b, mxw_hash_tag(h), &k);
+	return XDP_DROP;
+}
+
+/* The same for an address not in the table: both buckets searched. */
+SEC("xdp")
+int op_ltab_miss(struct xdp_md *ctx)
+{
+	struct mxw_addr k = { .w = { op_key0, op_key0 + 1 } };
+	__u64 h = mxw_hash_addr(&k, 0);
+	__u32 m = 2 * MXW_BLOCK_EXACT_MAX / MXW_LIST_WAYS - 1;
+	__u32 i = mxw_hash_idx1(h, m);
+	const struct mxw_list_bucket *b = bpf_map_lookup_elem(&op_ltab, &i);
+	int r = mxw_list_find(b, mxw_hash_tag(h), &k);
+
+	if (r < 0) {
+		i = mxw_hash_idx2(h, m);
+		b = bpf_map_lookup_elem(&op_ltab, &i);
+		r = mxw_list_find(b, mxw_hash_tag(h), &k);
+	}
+	op_sink = r;
+	return XDP_DROP;
+}
+
+/* A flow lookup in a flow table, hit: the 40-byte key hashed, one set
+ * of four slots searched. */
+SEC("xdp")
+int op_ftab_hit(struct xdp_md *ctx)
+{
+	struct mxw_flow_key k = { .src = { .w = { op_key0, op_key0 } } };
+	__u64 h = mxw_hash_flow(&k, 0);
+	__u32 i = mxw_hash_idx1(h, MXW_CONN_MAX / MXW_FLOW_WAYS - 1);
+	const struct mxw_flow_set *s = bpf_map_lookup_elem(&op_ftab, &i);
+
+	op_sink = mxw_flow_find(s, mxw_hash_tag(h), &k);
+	return XDP_DROP;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -46,6 +47,7 @@
 #include "mxw_pktbuild.h"
 #include "mxw_netns_pair.h"
 #include "mxw_test_xsk.h"
+#include "mxw_table.h"
 
 #define SKIP 77
 /* MXW_BENCH_QUICK=1: 3 runs of 200k, no scaling part (for development). */
@@ -106,6 +108,33 @@ static int median(int *v, int n)
 }
 
 /* ---- mxwall setup ------------------------------------------------------ */
+/* The blocklist's exact table as mxwalld writes it: a mapping of the
+ * ARRAY, bpf/mxw_table.h's writer, a fixed seed. */
+static struct mxw_list_tab blk;
+
+static void blk_map(void)
+{
+	struct bpf_map *m = skel->maps.mxw_block_exact;
+	size_t sz = (size_t)bpf_map__value_size(m) * bpf_map__max_entries(m);
+
+	blk.b = mmap(NULL, (sz + 4095) & ~(size_t)4095, PROT_READ | PROT_WRITE,
+		     MAP_SHARED, bpf_map__fd(m), 0);
+	if (blk.b == MAP_FAILED) {
+		perror("mmap mxw_block_exact");
+		exit(1);
+	}
+	blk.mask = bpf_map__max_entries(m) - 1;
+	blk.seed = 0x5eed5eed12345678ull;
+}
+
+static int blk_put(const struct mxw_addr *a)
+{
+	struct mxw_list_entry e = { 0 };
+
+	if (mxw_list_tab_get(&blk, a))
+		return -EEXIST;
+	return mxw_list_tab_insert(&blk, a, &e);
+}
 static void mxw_config(uint32_t src_rate, uint32_t src_burst)
 {
 	struct mxw_config c = { 0 };
@@ -126,6 +155,14 @@ static void mxw_config(uint32_t src_rate, uint32_t src_burst)
 	c.src6_len = 64;
 	c.pfx4_len = 24;
 	c.pfx6_len = 48;
+	/* as mxwalld writes them (ctl_bpf.c) */
+	c.hash_seed = blk.seed;
+	c.mask_allow = bpf_map__max_entries(skel->maps.mxw_allow_exact) - 1;
+	c.mask_block = blk.mask;
+	c.mask_src = bpf_map__max_entries(skel->maps.mxw_src_bucket) - 1;
+	c.mask_pfx = bpf_map__max_entries(skel->maps.mxw_pfx_bucket) - 1;
+	c.mask_ct = bpf_map__max_entries(skel->maps.mxw_ct) - 1;
+	c.mask_conn = bpf_map__max_entries(skel->maps.mxw_conn) - 1;
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.mxw_config), &zero, &c, BPF_ANY)) {
 		perror("config");
 		exit(1);
@@ -157,7 +194,6 @@ static void mxw_hints(uint32_t empty)
 static void mxw_setup(void)
 {
 	static const uint32_t mail[] = { 25, 587, 110, 143, 465, 995, 993 };
-	struct mxw_list_entry e = { 0 };
 	struct mxw_addr a;
 	uint32_t i, slot;
 	uint8_t f;
@@ -170,8 +206,9 @@ static void mxw_setup(void)
 	bpf_map_update_elem(bpf_map__fd(skel->maps.mxw_tx_ports), &slot, &if_out, BPF_ANY);
 	slot = MXW_SLOT_INSIDE;
 	bpf_map_update_elem(bpf_map__fd(skel->maps.mxw_tx_ports), &slot, &if_in, BPF_ANY);
+	blk_map();
 	addr4(&a, 0xcb007109);          /* 203.0.113.9 */
-	bpf_map_update_elem(bpf_map__fd(skel->maps.mxw_block_exact), &a, &e, BPF_ANY);
+	blk_put(&a);
 	/* no allowlist, no prefix blocks: the production default */
 	mxw_hints(MXW_HE_ALLOW_EXACT | MXW_HE_ALLOW_LPM | MXW_HE_BLOCK_LPM);
 	mxw_config(MXW_RATE_MAX, UINT32_MAX);
@@ -380,7 +417,7 @@ static void bench_classes_unblocked(void)
 	int r;
 
 	addr4(&a, 0xcb007109);          /* 203.0.113.9 */
-	bpf_map_delete_elem(bpf_map__fd(skel->maps.mxw_block_exact), &a);
+	mxw_list_tab_delete(&blk, &a);
 	mxw_hints(MXW_HE_ALLOW_EXACT | MXW_HE_ALLOW_LPM | MXW_HE_BLOCK_EXACT |
 		  MXW_HE_BLOCK_LPM);
 	for (r = 0; r < RUNS; r++)
@@ -402,7 +439,7 @@ static void bench_classes_unblocked(void)
 		printf("| %s | %d | %d | %.2f |\n", k->name, m, b, (double)m / b);
 	}
 	/* back to the classes' setup */
-	bpf_map_update_elem(bpf_map__fd(skel->maps.mxw_block_exact), &a, &e, BPF_ANY);
+	blk_put(&a);
 	mxw_hints(MXW_HE_ALLOW_EXACT | MXW_HE_ALLOW_LPM | MXW_HE_BLOCK_LPM);
 }
 
@@ -421,14 +458,18 @@ static uint32_t rnd(void)
  * the addresses the frames use). */
 static void fill_exact(uint32_t *have, uint32_t n)
 {
-	struct mxw_list_entry e = { 0 };
 	struct mxw_addr a;
-	int fd = bpf_map__fd(skel->maps.mxw_block_exact);
+	int err;
 
 	while (*have < n) {
 		addr4(&a, 0x64400000u | (rnd() & 0x003fffffu));
-		if (bpf_map_update_elem(fd, &a, &e, BPF_NOEXIST) == 0)
+		err = blk_put(&a);
+		if (err == 0)
 			(*have)++;
+		else if (err != -EEXIST) {
+			fprintf(stderr, "blocklist table full at %u entries\n", *have);
+			exit(1);
+		}
 	}
 }
 
@@ -503,6 +544,42 @@ static void bench_scaling(void)
 }
 
 /* ---- per-operation floors ---------------------------------------------------- */
+/* Put the all-zero address and flow into bench_ops' own tables (seed 0),
+ * which op_ltab_* and op_ftab_* look up. */
+static int ops_own_tables(struct bench_ops_bpf *ops)
+{
+	struct bpf_map *ml = ops->maps.op_ltab, *mf = ops->maps.op_ftab;
+	size_t sl = (size_t)bpf_map__value_size(ml) * bpf_map__max_entries(ml);
+	size_t sf = (size_t)bpf_map__value_size(mf) * bpf_map__max_entries(mf);
+	struct mxw_list_entry e = { 0 };
+	struct mxw_flow_set *fs;
+	struct mxw_flow_key fk;
+	struct mxw_list_tab lt;
+	struct mxw_addr a;
+	uint64_t h;
+
+	sl = (sl + 4095) & ~(size_t)4095;
+	sf = (sf + 4095) & ~(size_t)4095;
+	lt.b = mmap(NULL, sl, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(ml), 0);
+	fs = mmap(NULL, sf, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(mf), 0);
+	if (lt.b == MAP_FAILED || fs == MAP_FAILED) {
+		perror("mmap bench_ops tables");
+		return -1;
+	}
+	lt.mask = bpf_map__max_entries(ml) - 1;
+	lt.seed = 0;
+	memset(&a, 0, sizeof(a));
+	mxw_list_tab_insert(&lt, &a, &e);
+	memset(&fk, 0, sizeof(fk));
+	h = mxw_hash_flow(&fk, 0);
+	fs += mxw_hash_idx1(h, bpf_map__max_entries(mf) - 1);
+	fs->slot[0].key = fk;
+	fs->slot[0].tag = mxw_hash_tag(h);
+	munmap(lt.b, sl);
+	munmap(fs - mxw_hash_idx1(h, bpf_map__max_entries(mf) - 1), sf);
+	return 0;
+}
+
 /* Each bench_ops.bpf.c program does one step once; its cost is its time
  * minus the bare XDP_DROP measured on the same frame in the same run. */
 static void bench_ops(void)
@@ -520,7 +597,7 @@ static void bench_ops(void)
 		const char *name;
 		struct bpf_program *prog;
 		int t[RUNS_MAX];
-	} op[6];
+	} op[10];
 	int t_bare[RUNS_MAX], n = 0, i, r;
 
 	if (!ops) {
@@ -530,6 +607,10 @@ static void bench_ops(void)
 	bpf_map_update_elem(bpf_map__fd(ops->maps.op_exact), &a, &le, BPF_ANY);
 	bpf_map_update_elem(bpf_map__fd(ops->maps.op_flow), &fk, &fv, BPF_ANY);
 	bpf_map_update_elem(bpf_map__fd(ops->maps.op_tx), &slot, &if_in, BPF_ANY);
+	if (ops_own_tables(ops)) {
+		bench_ops_bpf__destroy(ops);
+		return;
+	}
 #define OP(p, text) do { op[n].name = text; op[n].prog = ops->progs.p; n++; } while (0)
 	OP(op_parse, "parse (Ethernet, IPv4, TCP into struct mxw_pkt)");
 	OP(op_count, "per-CPU reason counter update");
@@ -537,6 +618,10 @@ static void bench_ops(void)
 	OP(op_exact_hit, "hash lookup, 16-byte key (list, bucket), hit");
 	OP(op_flow_hit, "LRU hash lookup, 40-byte flow key, hit");
 	OP(op_redirect, "devmap redirect to the other port");
+	OP(op_jiffy_clock, "coarse clock cached per CPU and jiffy (`mxw_clock`)");
+	OP(op_ltab_hit, "own list table (`mxw_table.h`), 16-byte key, hit");
+	OP(op_ltab_miss, "own list table, miss (both buckets searched)");
+	OP(op_ftab_hit, "own flow table, 40-byte key, hit");
 #undef OP
 	for (r = 0; r < RUNS; r++) {
 		for (i = 0; i < n; i++)
