@@ -70,39 +70,42 @@
 #endif
 
 /* ---- hashing ------------------------------------------------------------ */
-#define MXW_HASH_MUL            0x9e3779b97f4a7c15ull
+/*
+ * Multilinear: each 64-bit word, xored with the seed, times its own odd
+ * constant, summed; then the high half folded into the low, a multiply,
+ * and a fold again, so that the bucket index (low bits) and the tag (high
+ * bits) both depend on every input bit.  The products are independent, so
+ * the CPU overlaps them: about a dozen cycles of latency for any key
+ * length here, where a chain of word-by-word mixing costs three times
+ * that (measured: docs/benchmarks.md).
+ */
+#define MXW_HASH_K1             0x9e3779b97f4a7c15ull
+#define MXW_HASH_K2             0xc2b2ae3d27d4eb4full
+#define MXW_HASH_K3             0x165667b19e3779f9ull
+#define MXW_HASH_K4             0xd6e8feb86659fd93ull
+#define MXW_HASH_K5             0xff51afd7ed558ccdull
+#define MXW_HASH_KF             0xc4ceb9fe1a85ec53ull
 
-MXW_INLINE __u64 mxw_hash_word(__u64 h, __u64 w)
-{
-	h = (h ^ w) * MXW_HASH_MUL;
-	return h ^ (h >> 32);
-}
-
-/* MurmurHash3's 64-bit finaliser: every output bit depends on every
- * input bit, so the bucket index and the tag are independent bits. */
 MXW_INLINE __u64 mxw_hash_fin(__u64 h)
 {
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	return h ^ (h >> 33);
+	h ^= h >> 32;
+	h *= MXW_HASH_KF;
+	return h ^ (h >> 29);
 }
 
 MXW_INLINE __u64 mxw_hash_addr(const struct mxw_addr *a, __u64 seed)
 {
-	return mxw_hash_fin(mxw_hash_word(mxw_hash_word(seed, a->w[0]), a->w[1]));
+	return mxw_hash_fin((a->w[0] ^ seed) * MXW_HASH_K1 +
+			    (a->w[1] ^ seed) * MXW_HASH_K2);
 }
 
 MXW_INLINE __u64 mxw_hash_flow(const struct mxw_flow_key *k, __u64 seed)
 {
-	__u64 h = seed;
-
-	h = mxw_hash_word(h, k->src.w[0]);
-	h = mxw_hash_word(h, k->src.w[1]);
-	h = mxw_hash_word(h, k->dst.w[0]);
-	h = mxw_hash_word(h, k->dst.w[1]);
-	return mxw_hash_fin(mxw_hash_word(h, k->tail));
+	return mxw_hash_fin((k->src.w[0] ^ seed) * MXW_HASH_K1 +
+			    (k->src.w[1] ^ seed) * MXW_HASH_K2 +
+			    (k->dst.w[0] ^ seed) * MXW_HASH_K3 +
+			    (k->dst.w[1] ^ seed) * MXW_HASH_K4 +
+			    (k->tail ^ seed) * MXW_HASH_K5);
 }
 
 MXW_INLINE __u32 mxw_hash_tag(__u64 h)
@@ -134,13 +137,21 @@ MXW_INLINE int mxw_flow_eq(const struct mxw_flow_key *x,
 }
 
 /*
- * The functions below search and claim slots.  In the BPF object they are
- * global functions (MXW_TABLE_FN): the verifier checks each once, on its
- * own, instead of once per path through every caller, which unrolled
- * loops over 4-8 slots at each of a dozen call sites would multiply past
- * its 1M-instruction limit.  A global function cannot return a pointer,
- * so they return a slot index (-1: none), and their pointer arguments
- * may be NULL (checked).  In userspace they are plain static inlines.
+ * Searching a set: the tags are read two per 64-bit word and compared
+ * with the wanted tag all at once (SWAR: a lane of x = word ^ tag-pair is
+ * zero where the tags match; (x - lo) & ~x & hi is non-zero exactly when
+ * some lane is zero).  A miss, the common case for the lists, costs a few
+ * loads and no branch per slot.  On a candidate, the first matching lane's
+ * key is compared inline; anything else (a second candidate, a 32-bit tag
+ * collision) goes to the slow search.
+ *
+ * The slow searches and the claims are global functions in the BPF object
+ * (MXW_TABLE_FN): the verifier checks each once, on its own, instead of
+ * once per path through every caller, which their loops over 4-8 slots at
+ * a dozen call sites would multiply past its 1M-instruction limit.  A
+ * global function cannot return a pointer, so they return a slot index
+ * (-1: none), and their pointer arguments may be NULL (checked).  In
+ * userspace they are plain static inlines.
  */
 #ifdef __BPF__
 #define MXW_TABLE_FN            __attribute__((noinline))
@@ -158,10 +169,41 @@ MXW_INLINE void mxw_flow_copy(struct mxw_flow_key *d, const struct mxw_flow_key 
 	d->tail = s->tail;
 }
 
+#define MXW_LANE_LO             0x0000000100000001ull
+#define MXW_LANE_HI             0x8000000080000000ull
+#define MXW_READ_ONCE64(x)      (*(const volatile __u64 *)&(x))
+
+/* Non-zero iff a 32-bit lane of w equals the tag in both lanes of tt. */
+MXW_INLINE __u64 mxw_lanes_eq(__u64 w, __u64 tt)
+{
+	__u64 x = w ^ tt;
+
+	return (x - MXW_LANE_LO) & ~x & MXW_LANE_HI;
+}
+
+/* The lowest lane flagged in z[0..n-1] (two lanes per word), without a
+ * branch: from the last lane down, i moves to every flagged lane.  The
+ * flag of a lane above a matching one may be false (a borrow), the
+ * lowest never is.  Caller knows some lane is flagged. */
+MXW_INLINE int mxw_lanes_first(const __u64 *z, int n)
+{
+	__u64 b;
+	int i = 2 * n - 1;
+
+	MXW_UNROLL
+	for (int k = 2 * n - 2; k >= 0; k--) {
+		b = (z[k / 2] >> ((k & 1) ? 63 : 31)) & 1;
+		i -= (int)b * (i - k);
+	}
+	return i;
+}
+
+#define MXW_TAG_PAIR(t)         (((__u64)(t) << 32) | (t))
+
 /* ---- lists: reader ------------------------------------------------------ */
-/* The slot of bucket b holding key a with tag t, or -1. */
-MXW_TABLE_FN int mxw_list_find(const struct mxw_list_bucket *b, __u32 t,
-			       const struct mxw_addr *a)
+/* The slot of bucket b holding key a with tag t, or -1: every slot. */
+MXW_TABLE_FN int mxw_list_find_slow(const struct mxw_list_bucket *b, __u32 t,
+				    const struct mxw_addr *a)
 {
 	if (!b || !a)
 		return -1;
@@ -178,41 +220,85 @@ MXW_TABLE_FN int mxw_list_find(const struct mxw_list_bucket *b, __u32 t,
 	return -1;
 }
 
-/* ---- caches: per-source state (mxw_src_bucket, mxw_pfx_bucket) ----------- */
-MXW_INLINE int mxw_src_match(const struct mxw_src_set *s, __u32 t,
+/* The same, fast for a miss and a single candidate. */
+MXW_INLINE int mxw_list_find(const struct mxw_list_bucket *b, __u32 t,
 			     const struct mxw_addr *a)
 {
+	__u64 tt = MXW_TAG_PAIR(t), z[MXW_LIST_WAYS / 2], any = 0;
+	int i;
+
+	if (!b)
+		return -1;
+	MXW_UNROLL
+	for (int k = 0; k < MXW_LIST_WAYS / 2; k++) {
+		z[k] = mxw_lanes_eq(MXW_READ_ONCE64(b->tagw[k]), tt);
+		any |= z[k];
+	}
+	if (!any)
+		return -1;
+	i = mxw_lanes_first(z, MXW_LIST_WAYS / 2) & (MXW_LIST_WAYS - 1);
+	if (mxw_addr_eq(&b->slot[i].key, a)) {
+		MXW_BARRIER();
+		if (MXW_READ_ONCE32(b->tag[i]) == t)
+			return i;
+	}
+	return mxw_list_find_slow(b, t, a);
+}
+
+/* ---- caches: per-source state (mxw_src_bucket, mxw_pfx_bucket) ----------- */
+MXW_TABLE_FN int mxw_src_find_slow(const struct mxw_src_set *s, __u32 t,
+				   const struct mxw_addr *a)
+{
+	if (!s || !a)
+		return -1;
 	MXW_UNROLL
 	for (int i = 0; i < MXW_SRC_WAYS; i++) {
-		if (MXW_READ_ONCE32(s->slot[i].tag) != t)
+		if (MXW_READ_ONCE32(s->tag[i]) != t)
 			continue;
 		if (!mxw_addr_eq(&s->slot[i].key, a))
 			continue;
 		MXW_BARRIER();
-		if (MXW_READ_ONCE32(s->slot[i].tag) == t)
+		if (MXW_READ_ONCE32(s->tag[i]) == t)
 			return i;
 	}
 	return -1;
 }
 
 /* The slot of set s holding key a with tag t, or -1. */
-MXW_TABLE_FN int mxw_src_find(const struct mxw_src_set *s, __u32 t,
-			      const struct mxw_addr *a)
+MXW_INLINE int mxw_src_find(const struct mxw_src_set *s, __u32 t,
+			    const struct mxw_addr *a)
 {
-	if (!s || !a)
+	__u64 tt = MXW_TAG_PAIR(t), z[MXW_SRC_WAYS / 2], any = 0;
+	int i;
+
+	if (!s)
 		return -1;
-	return mxw_src_match(s, t, a);
+	MXW_UNROLL
+	for (int k = 0; k < MXW_SRC_WAYS / 2; k++) {
+		z[k] = mxw_lanes_eq(MXW_READ_ONCE64(s->tagw[k]), tt);
+		any |= z[k];
+	}
+	if (!any)
+		return -1;
+	i = mxw_lanes_first(z, MXW_SRC_WAYS / 2) & (MXW_SRC_WAYS - 1);
+	if (mxw_addr_eq(&s->slot[i].key, a)) {
+		MXW_BARRIER();
+		if (MXW_READ_ONCE32(s->tag[i]) == t)
+			return i;
+	}
+	return mxw_src_find_slow(s, t, a);
 }
 
 /*
- * The slot of key a, claimed if absent: an empty slot, else the one
- * refilled longest ago, preferring a source with no open connection (its
- * count would be lost with it).  A new slot starts with a zeroed bucket
- * (full, see mxw_bucket_take) and no connection.  -1 when another CPU
- * holds the victim: the caller goes on without state, as for a new key.
+ * Claim a slot for key a (absent: the caller searched): an empty slot,
+ * else the one refilled longest ago, preferring a source with no open
+ * connection (its count would be lost with it).  The new slot starts with
+ * a zeroed bucket (full, see mxw_bucket_take) and no connection.  -1 when
+ * another CPU holds the victim: the caller goes on without state, as for
+ * a new key.
  */
-MXW_TABLE_FN int mxw_src_get(struct mxw_src_set *s, __u32 t,
-			     const struct mxw_addr *a)
+MXW_TABLE_FN int mxw_src_claim(struct mxw_src_set *s, __u32 t,
+			       const struct mxw_addr *a)
 {
 	struct mxw_src_slot *v;
 	__u64 best = ~0ull, age;
@@ -221,12 +307,9 @@ MXW_TABLE_FN int mxw_src_get(struct mxw_src_set *s, __u32 t,
 
 	if (!s || !a)
 		return -1;
-	i = mxw_src_match(s, t, a);
-	if (i >= 0)
-		return i;
 	MXW_UNROLL
 	for (i = 0; i < MXW_SRC_WAYS; i++) {
-		old = MXW_READ_ONCE32(s->slot[i].tag);
+		old = MXW_READ_ONCE32(s->tag[i]);
 		if (old == MXW_TAG_BUSY)
 			continue;
 		age = old == MXW_TAG_EMPTY ? 0 : s->slot[i].b.last_ns >> 1;
@@ -239,68 +322,103 @@ MXW_TABLE_FN int mxw_src_get(struct mxw_src_set *s, __u32 t,
 	}
 	if (vi < 0)
 		return -1;
-	v = &s->slot[vi & (MXW_SRC_WAYS - 1)];
-	old = MXW_READ_ONCE32(v->tag);
+	vi &= MXW_SRC_WAYS - 1;
+	v = &s->slot[vi];
+	old = MXW_READ_ONCE32(s->tag[vi]);
 	if (old == MXW_TAG_BUSY ||
-	    MXW_CMPXCHG32(&v->tag, old, MXW_TAG_BUSY) != old)
+	    MXW_CMPXCHG32(&s->tag[vi], old, MXW_TAG_BUSY) != old)
 		return -1;
-	v->key = *a;
+	v->key.w[0] = a->w[0];
+	v->key.w[1] = a->w[1];
 	v->conns = 0;
 	v->b.last_ns = 0;
 	v->b.tokens = 0;
 	MXW_BARRIER();
-	MXW_WRITE_ONCE32(v->tag, t);
+	MXW_WRITE_ONCE32(s->tag[vi], t);
 	return vi;
 }
 
+/* The slot of key a, claimed if absent (mxw_src_claim). */
+MXW_INLINE int mxw_src_get(struct mxw_src_set *s, __u32 t,
+			   const struct mxw_addr *a)
+{
+	int i = mxw_src_find(s, t, a);
+
+	return i >= 0 ? i : mxw_src_claim(s, t, a);
+}
+
 /* ---- caches: flows (mxw_conn, mxw_ct) ------------------------------------ */
-/* The slot of set s holding flow k with tag t, or -1. */
-MXW_TABLE_FN int mxw_flow_find(const struct mxw_flow_set *s, __u32 t,
-			       const struct mxw_flow_key *k)
+MXW_TABLE_FN int mxw_flow_find_slow(const struct mxw_flow_set *s, __u32 t,
+				    const struct mxw_flow_key *k)
 {
 	if (!s || !k)
 		return -1;
 	MXW_UNROLL
 	for (int i = 0; i < MXW_FLOW_WAYS; i++) {
-		if (MXW_READ_ONCE32(s->slot[i].tag) != t)
+		if (MXW_READ_ONCE32(s->tag[i]) != t)
 			continue;
 		if (!mxw_flow_eq(&s->slot[i].key, k))
 			continue;
 		MXW_BARRIER();
-		if (MXW_READ_ONCE32(s->slot[i].tag) == t)
+		if (MXW_READ_ONCE32(s->tag[i]) == t)
 			return i;
 	}
 	return -1;
 }
 
+/* The slot of set s holding flow k with tag t, or -1. */
+MXW_INLINE int mxw_flow_find(const struct mxw_flow_set *s, __u32 t,
+			     const struct mxw_flow_key *k)
+{
+	__u64 tt = MXW_TAG_PAIR(t), z[MXW_FLOW_WAYS / 2], any = 0;
+	int i;
+
+	if (!s)
+		return -1;
+	MXW_UNROLL
+	for (int j = 0; j < MXW_FLOW_WAYS / 2; j++) {
+		z[j] = mxw_lanes_eq(MXW_READ_ONCE64(s->tagw[j]), tt);
+		any |= z[j];
+	}
+	if (!any)
+		return -1;
+	i = mxw_lanes_first(z, MXW_FLOW_WAYS / 2) & (MXW_FLOW_WAYS - 1);
+	if (mxw_flow_eq(&s->slot[i].key, k)) {
+		MXW_BARRIER();
+		if (MXW_READ_ONCE32(s->tag[i]) == t)
+			return i;
+	}
+	return mxw_flow_find_slow(s, t, k);
+}
+
 /*
- * Insert flow k (absent: the caller looked it up) with the tag, deadline
- * and flags in *io.  The victim is an empty slot, else an expired one (by
- * now), else the one that expires first.  On return io->key and io->flags
- * describe the live flow the victim held, if any (io->flags 0 if none),
- * so the caller can release what that flow held.  Returns the slot, or
- * -1 when the victim is being written by another CPU (the flow is then
- * not recorded).  (One in-out struct: a global function takes at most
- * five arguments, and the BPF stack is 512 bytes for all frames.)
+ * Insert flow k (absent: the caller looked it up) with tag t and the
+ * deadline and flags in *io.  The victim is an empty slot, else an
+ * expired one (by now), else the one that expires first.  On return
+ * io->key and io->flags describe the live flow the victim held, if any
+ * (io->flags 0 if none), so the caller can release what that flow held.
+ * Returns the slot, or -1 when the victim is being written by another CPU
+ * (the flow is then not recorded).  (One in-out struct: a global function
+ * takes at most five arguments, and the BPF stack is 512 bytes for all
+ * frames.)
  */
 MXW_TABLE_FN int mxw_flow_insert(struct mxw_flow_set *s,
 				 const struct mxw_flow_key *k,
-				 struct mxw_flow_slot *io, __u64 now)
+				 struct mxw_flow_slot *io, __u32 t, __u64 now)
 {
 	struct mxw_flow_slot *v;
 	__u64 best = ~0ull, e, exp;
-	__u32 old, tag, flags;
+	__u32 old, flags;
 	int vi = -1, i;
 
 	if (!s || !k || !io)
 		return -1;
-	tag = io->tag;
 	exp = io->expires_ns;
 	flags = io->flags;
 	io->flags = 0;
 	MXW_UNROLL
 	for (i = 0; i < MXW_FLOW_WAYS; i++) {
-		old = MXW_READ_ONCE32(s->slot[i].tag);
+		old = MXW_READ_ONCE32(s->tag[i]);
 		if (old == MXW_TAG_BUSY)
 			continue;
 		e = s->slot[i].expires_ns;
@@ -313,10 +431,11 @@ MXW_TABLE_FN int mxw_flow_insert(struct mxw_flow_set *s,
 	}
 	if (vi < 0)
 		return -1;
-	v = &s->slot[vi & (MXW_FLOW_WAYS - 1)];
-	old = MXW_READ_ONCE32(v->tag);
+	vi &= MXW_FLOW_WAYS - 1;
+	v = &s->slot[vi];
+	old = MXW_READ_ONCE32(s->tag[vi]);
 	if (old == MXW_TAG_BUSY ||
-	    MXW_CMPXCHG32(&v->tag, old, MXW_TAG_BUSY) != old)
+	    MXW_CMPXCHG32(&s->tag[vi], old, MXW_TAG_BUSY) != old)
 		return -1;
 	if (old != MXW_TAG_EMPTY && v->expires_ns > now) {
 		mxw_flow_copy(&io->key, &v->key);
@@ -326,7 +445,7 @@ MXW_TABLE_FN int mxw_flow_insert(struct mxw_flow_set *s,
 	v->expires_ns = exp;
 	v->flags = flags;
 	MXW_BARRIER();
-	MXW_WRITE_ONCE32(v->tag, tag);
+	MXW_WRITE_ONCE32(s->tag[vi], t);
 	return vi;
 }
 
@@ -334,7 +453,7 @@ MXW_TABLE_FN int mxw_flow_insert(struct mxw_flow_set *s,
  * concurrent callers, 0 for the others. */
 MXW_INLINE int mxw_flow_remove(struct mxw_flow_set *s, int i, __u32 t)
 {
-	return MXW_CMPXCHG32(&s->slot[i & (MXW_FLOW_WAYS - 1)].tag, t,
+	return MXW_CMPXCHG32(&s->tag[i & (MXW_FLOW_WAYS - 1)], t,
 			     MXW_TAG_EMPTY) == t;
 }
 

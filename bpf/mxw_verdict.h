@@ -489,8 +489,18 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 
 	if (cfg->src_rate || cfg->max_conns_per_src) {
 		mxw_source_key(&sk, &p->src, cfg, p->family);
-		set = MXW_SRC_SET(mxw_src_bucket, cfg->mask_src, &sk,
-				  cfg->hash_seed, &tag);
+		/* IPv4: the source key is the address, hashed already for
+		 * the lists */
+		if (p->family == 4) {
+			__u64 h = mxw_src_hash(v);
+			__u32 i = mxw_hash_idx1(h, cfg->mask_src);
+
+			tag = mxw_hash_tag(h);
+			set = MXW_TBL_LOOKUP(mxw_src_bucket, &i);
+		} else {
+			set = MXW_SRC_SET(mxw_src_bucket, cfg->mask_src, &sk,
+					  cfg->hash_seed, &tag);
+		}
 		ss = set ? MXW_SLOT(set, mxw_src_get(set, tag, &sk), MXW_SRC_WAYS) : 0;
 		if (cfg->src_rate &&
 		    !mxw_slot_take(ss, now, cfg->src_rate, cfg->src_burst))
@@ -519,10 +529,9 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 		return MXW_R_DROP_CONN_LIMIT;
 	/* Counted only with a slot to count in (none: another CPU was
 	 * writing the victim; the flow passes uncounted, fail-open). */
-	io.tag = tag;
 	io.expires_ns = now + mxw_ct_timeout(cfg, MXW_IPPROTO_TCP);
 	io.flags = ss ? MXW_FF_COUNTED : 0;
-	if (mxw_flow_insert(fset, &fk, &io, now) >= 0 && ss)
+	if (mxw_flow_insert(fset, &fk, &io, tag, now) >= 0 && ss)
 		MXW_ATOMIC_ADD32(&ss->conns, 1);
 	if (io.flags & MXW_FF_COUNTED)
 		mxw_conn_uncount(v, &io.key.src);
@@ -588,10 +597,9 @@ MXW_INLINE enum mxw_reason mxw_outbound(struct mxw_vctx *v)
 		if (cv->expires_ns + MXW_REFRESH_SLACK_NS < exp)
 			cv->expires_ns = exp;
 	} else {
-		io.tag = tag;
 		io.expires_ns = exp;
 		io.flags = 0;
-		mxw_flow_insert(set, &k, &io, v->now);
+		mxw_flow_insert(set, &k, &io, tag, v->now);
 	}
 	return MXW_R_PASS_OUTBOUND;
 }

@@ -133,7 +133,10 @@ struct mxw_list_slot {
 	struct mxw_list_entry e;
 };
 struct mxw_list_bucket {
-	__u32 tag[MXW_LIST_WAYS];
+	union {
+		__u32 tag[MXW_LIST_WAYS];
+		__u64 tagw[MXW_LIST_WAYS / 2];  /* two tags per word */
+	};
 	struct mxw_list_slot slot[MXW_LIST_WAYS];
 };
 
@@ -225,15 +228,20 @@ struct mxw_bucket {
 /* mxw_src_bucket / mxw_pfx_bucket (bpf/mxw_table.h, "caches"): sets of
  * MXW_SRC_WAYS slots, one set per key.  A per-source slot also counts the
  * source's open inbound mail connections (max_conns_per_src); mxwalld's
- * reconciliation rewrites conns.  tag as in mxw_list_bucket. */
+ * reconciliation rewrites conns.  tag[i] describes slot[i] as in
+ * mxw_list_bucket. */
 #define MXW_SRC_WAYS            4
 struct mxw_src_slot {
-	__u32 tag;
 	__u32 conns;            /* atomic; signed view, see mxw_conn_uncount */
+	__u32 _pad;
 	struct mxw_addr key;    /* masked source / prefix */
 	struct mxw_bucket b;
 };
 struct mxw_src_set {
+	union {
+		__u32 tag[MXW_SRC_WAYS];
+		__u64 tagw[MXW_SRC_WAYS / 2];
+	};
 	struct mxw_src_slot slot[MXW_SRC_WAYS];
 };
 
@@ -282,15 +290,20 @@ struct mxw_flow_val {
 /* mxw_conn / mxw_ct (bpf/mxw_table.h, "caches"): sets of MXW_FLOW_WAYS
  * slots.  The victim of an insert is an empty or expired slot, else the
  * slot expiring first; a counted flow evicted that way releases its
- * source's count at once.  tag as in mxw_list_bucket. */
+ * source's count at once.  tag[i] describes slot[i] as in
+ * mxw_list_bucket. */
 #define MXW_FLOW_WAYS           4
 struct mxw_flow_slot {
-	__u32 tag;
 	__u32 flags;            /* MXW_FF_* */
+	__u32 _pad;
 	__u64 expires_ns;       /* CLOCK_MONOTONIC */
 	struct mxw_flow_key key;
 };
 struct mxw_flow_set {
+	union {
+		__u32 tag[MXW_FLOW_WAYS];
+		__u64 tagw[MXW_FLOW_WAYS / 2];
+	};
 	struct mxw_flow_slot slot[MXW_FLOW_WAYS];
 };
 

@@ -411,7 +411,6 @@ static bool blocked_class(const struct klass *k)
 static void bench_classes_unblocked(void)
 {
 	int t_mxw[NCLASS][RUNS_MAX], t_bare[NCLASS][RUNS_MAX];
-	struct mxw_list_entry e = { 0 };
 	struct mxw_addr a;
 	size_t c;
 	int r;
@@ -574,7 +573,7 @@ static int ops_own_tables(struct bench_ops_bpf *ops)
 	h = mxw_hash_flow(&fk, 0);
 	fs += mxw_hash_idx1(h, bpf_map__max_entries(mf) - 1);
 	fs->slot[0].key = fk;
-	fs->slot[0].tag = mxw_hash_tag(h);
+	fs->tag[0] = mxw_hash_tag(h);
 	munmap(lt.b, sl);
 	munmap(fs - mxw_hash_idx1(h, bpf_map__max_entries(mf) - 1), sf);
 	return 0;
