@@ -429,8 +429,11 @@ MXW_INLINE enum mxw_reason mxw_inspect(struct mxw_vctx *v,
 
 	/* XXX: a bypass entry outlives its flow's FIN/RST until its idle
 	 * deadline; only a new SYN on the 4-tuple forgets it (mxw_inbound).
-	 * The clock (a helper call, ~20 ns) is read only when there is
-	 * something to compare it with: a bypass entry, a heartbeat.
+	 * XXX: mxw_bypass is still a kernel LRU hash (~38 ns a lookup);
+	 * moving it to a mxw_table.h cache means mxwalld's bypass writes
+	 * claiming slots like the fast path does.
+	 * The clock is read only when there is something to compare it
+	 * with: a bypass entry, a heartbeat.
 	 * (Reading the exact clock here and reusing it for the arrival stamp
 	 * was tried: the daemon-absent and no-socket cases gained, the
 	 * to_inspection case lost ~17 ns, measured, not understood.) */
