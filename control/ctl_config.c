@@ -29,9 +29,9 @@
 
 const struct ctl_table_info ctl_tables[CTL_T_MAX] = {
 	[CTL_T_ALLOW_EXACT]  = {"allow_exact", "mxw_allow_exact",
-				MXW_LIST_EXACT_MAX, 1024, 1u << 24},
+				MXW_ALLOW_EXACT_MAX, 1024, 1u << 24},
 	[CTL_T_BLOCK_EXACT]  = {"block_exact", "mxw_block_exact",
-				MXW_LIST_EXACT_MAX, 1024, 1u << 24},
+				MXW_BLOCK_EXACT_MAX, 1024, 1u << 24},
 	[CTL_T_ALLOW_PREFIX] = {"allow_prefix", "mxw_allow_lpm",
 				MXW_LIST_PREFIX_MAX, 16, 1u << 22},
 	[CTL_T_BLOCK_PREFIX] = {"block_prefix", "mxw_block_lpm",
@@ -40,8 +40,6 @@ const struct ctl_table_info ctl_tables[CTL_T_MAX] = {
 				MXW_BUCKET_MAX, 1024, 1u << 24},
 	[CTL_T_PFX_BUCKET]   = {"pfx_bucket", "mxw_pfx_bucket",
 				MXW_PFX_BUCKET_MAX, 1024, 1u << 24},
-	[CTL_T_CONN_COUNT]   = {"conn_count", "mxw_conn_count",
-				MXW_BUCKET_MAX, 1024, 1u << 24},
 	[CTL_T_CT]           = {"conntrack", "mxw_ct",
 				MXW_CT_MAX, 1024, 1u << 24},
 	[CTL_T_CONN]         = {"conn", "mxw_conn",
@@ -554,6 +552,16 @@ static int cfg_fastpath(struct cfgp *p, json_t *root, struct ctl_config *c)
 			for (int i = 0; i < CTL_T_MAX; i++)
 				tk[i] = ctl_tables[i].key;
 			tk[CTL_T_MAX] = NULL;
+			/* Gone with mxw_conn_count: the counts live in the
+			 * src_bucket slots.  An error rather than a silent
+			 * skip: the size the operator chose no longer buys
+			 * anything, and src_bucket is what to size now. */
+			if (json_object_get(sub, "conn_count"))
+				return cfg_fail(p, "fastpath.table_sizes.conn_count",
+						"removed: per-source connection "
+						"counts live in the src_bucket "
+						"table now; size src_bucket and "
+						"delete this key");
 			if ((err = cfg_keys(p, sub, "fastpath.table_sizes", tk)))
 				return err;
 			for (int i = 0; i < CTL_T_MAX; i++)

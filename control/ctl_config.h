@@ -34,7 +34,8 @@ enum ctl_xdp_mode {
 	CTL_XDP_GENERIC = 1,
 };
 
-/* Overridable max_entries, in the order of ctl_table_names[]. */
+/* Table sizes in entries (ctl_bpf.c turns them into the maps'
+ * max_entries), in the order of ctl_tables[]. */
 enum ctl_table {
 	CTL_T_ALLOW_EXACT,
 	CTL_T_BLOCK_EXACT,
@@ -42,7 +43,6 @@ enum ctl_table {
 	CTL_T_BLOCK_PREFIX,
 	CTL_T_SRC_BUCKET,
 	CTL_T_PFX_BUCKET,
-	CTL_T_CONN_COUNT,
 	CTL_T_CT,
 	CTL_T_CONN,
 	CTL_T_MAX,

@@ -152,6 +152,9 @@ static const struct bad_case bad[] = {
 	 "fastpath.conntrack.icmp_timeout: unknown key"},
 	{"{" IFACES ",\"fastpath\":{\"table_sizes\":{\"block_exact\":10}}}",
 	 "fastpath.table_sizes.block_exact: must be an integer 1024..16777216"},
+	{"{" IFACES ",\"fastpath\":{\"table_sizes\":{\"conn_count\":32768}}}",
+	 "fastpath.table_sizes.conn_count: removed: per-source connection counts "
+	 "live in the src_bucket table now; size src_bucket and delete this key"},
 	{"{" IFACES ",\"fastpath\":{\"table_sizes\":{\"blocks\":10000}}}",
 	 "fastpath.table_sizes.blocks: unknown key"},
 	{"{" IFACES ",\"fastpath\":{\"mailports\":[25]}}",
@@ -367,6 +370,10 @@ static void test_defaults(void)
 	CHECK(c->reconcile_interval == 10, "defaults");
 	for (int i = 0; i < CTL_T_MAX; i++)
 		CHECK(c->table_size[i] == ctl_tables[i].def, ctl_tables[i].key);
+	CHECK(c->table_size[CTL_T_ALLOW_EXACT] == MXW_ALLOW_EXACT_MAX &&
+	      c->table_size[CTL_T_BLOCK_EXACT] == MXW_BLOCK_EXACT_MAX &&
+	      c->table_size[CTL_T_SRC_BUCKET] == MXW_BUCKET_MAX,
+	      "table_sizes defaults");
 	CHECK(c->n_allow == 0 && c->n_block == 0, "defaults");
 	test_insp_policy_defaults(c);
 	ctl_config_free(c);
@@ -417,7 +424,7 @@ static const char *full_config =
 	"                 \"reconcile_interval\": 2},"
 	"   \"table_sizes\": {\"allow_exact\": 2048, \"block_exact\": 4096,"
 	"     \"allow_prefix\": 64, \"block_prefix\": 128, \"src_bucket\": 8192,"
-	"     \"pfx_bucket\": 16384, \"conn_count\": 32768,"
+	"     \"pfx_bucket\": 16384,"
 	"     \"conntrack\": 65536, \"conn\": 131072}},"
 	" \"inspection\": {\"enabled\": true, \"queues\": 2,"
 	"   \"ring_size\": 4096, \"zerocopy\": true, \"heartbeat_ms\": 250,"
@@ -534,7 +541,6 @@ static void check_full(const struct ctl_config *c, const char *label)
 	      c->table_size[CTL_T_BLOCK_PREFIX] == 128 &&
 	      c->table_size[CTL_T_SRC_BUCKET] == 8192 &&
 	      c->table_size[CTL_T_PFX_BUCKET] == 16384 &&
-	      c->table_size[CTL_T_CONN_COUNT] == 32768 &&
 	      c->table_size[CTL_T_CT] == 65536 &&
 	      c->table_size[CTL_T_CONN] == 131072, label);
 	CHECK(c->n_allow == 1 && c->n_block == 3, label);
