@@ -25,6 +25,19 @@
  *  - The configuration maps are written before attaching and, on reload,
  *    in the order ports, protected, tx ports, config: mxw_config (read
  *    first by the program) changes last.
+ *  - The exact lists, the flows and the per-source slots are
+ *    bpf/mxw_table.h's hash tables over ARRAY maps.  fastpath.table_sizes
+ *    counts entries; max_entries counts buckets (ctl_bpf_table_buckets).
+ *    The hash seed lives in mxw_config: kept from a reused pin, else
+ *    random, and written with every table mask in every mxw_config
+ *    write.  mxwalld writes the lists and reads the flows through mmaps
+ *    made once after the load.
+ *  - Lists: an address whose two buckets are both full (very rare at the
+ *    designed load) is stored as a /128 in the list's prefix trie, same
+ *    meaning for the fast path; get, del and walk look there too.  The
+ *    empty hints of the exact tables come from entry counts kept under
+ *    hints_lock (recounted at start by scanning the tables); those of the
+ *    tries from the counts too, and at start from the maps.
  */
 #include <errno.h>
 #include <limits.h>
@@ -34,7 +47,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
@@ -182,10 +197,143 @@ static int ctl_map_fd(struct ctl_bpf *b, const char *name)
 	return m ? bpf_map__fd(m) : -ENOENT;
 }
 
+static uint32_t ctl_pow2ceil(uint64_t n)
+{
+	uint64_t p = 1;
+
+	while (p < n)
+		p <<= 1;
+	return p > UINT32_MAX ? 1u << 31 : (uint32_t)p;
+}
+
+uint32_t ctl_bpf_table_buckets(enum ctl_table t, uint32_t n)
+{
+	uint64_t nb;
+
+	switch (t) {
+	case CTL_T_ALLOW_EXACT:
+	case CTL_T_BLOCK_EXACT:
+		/* twice the capacity: two choices of MXW_LIST_WAYS slots at
+		 * half load, so a full bucket pair is very rare */
+		nb = 2ull * n / MXW_LIST_WAYS;
+		break;
+	case CTL_T_SRC_BUCKET:
+	case CTL_T_PFX_BUCKET:
+		nb = n / MXW_SRC_WAYS;
+		break;
+	case CTL_T_CT:
+	case CTL_T_CONN:
+		nb = n / MXW_FLOW_WAYS;
+		break;
+	default:
+		return n;       /* prefix tries count entries */
+	}
+	return ctl_pow2ceil(nb ? nb : 1);
+}
+
+/* Map table map fd (an mmapable ARRAY) shared, read-write. */
+static int ctl_map_mmap(int fd, const char *name, struct ctl_bpf_mmap *m)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t sz;
+	void *p;
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		int err = -errno;
+
+		log_error("%s: map info: %s", name, strerror(-err));
+		return err;
+	}
+	/* An ARRAY element is value_size rounded up to 8 bytes. */
+	sz = (size_t)((info.value_size + 7u) & ~7u) * info.max_entries;
+	sz = (sz + (size_t)pg - 1) & ~((size_t)pg - 1);
+	p = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		int err = -errno;
+
+		log_error("%s: mmap %zu bytes: %s", name, sz, strerror(-err));
+		return err;
+	}
+	m->p = p;
+	m->len = sz;
+	m->n = info.max_entries;
+	return 0;
+}
+
+static void ctl_map_munmap(struct ctl_bpf_mmap *m)
+{
+	if (m->p)
+		munmap(m->p, m->len);
+	memset(m, 0, sizeof(*m));
+}
+
+static void ctl_bpf_unmap(struct ctl_bpf *b)
+{
+	for (int l = 0; l < 2; l++) {
+		ctl_map_munmap(&b->m_exact[l]);
+		memset(&b->tab[l], 0, sizeof(b->tab[l]));
+	}
+	ctl_map_munmap(&b->m_conn);
+	ctl_map_munmap(&b->m_src);
+}
+
+/* The table fields of an mxw_config value: seed and masks. */
+static void ctl_config_tables(const struct ctl_bpf *b, struct mxw_config *mc)
+{
+	mc->hash_seed = b->seed;
+	mc->mask_allow = b->mask[CTL_T_ALLOW_EXACT];
+	mc->mask_block = b->mask[CTL_T_BLOCK_EXACT];
+	mc->mask_src = b->mask[CTL_T_SRC_BUCKET];
+	mc->mask_pfx = b->mask[CTL_T_PFX_BUCKET];
+	mc->mask_ct = b->mask[CTL_T_CT];
+	mc->mask_conn = b->mask[CTL_T_CONN];
+}
+
+static void ctl_list_heal(struct ctl_bpf *b, enum ctl_list l);
+
+/* The seed of a reused mxw_config if it has one, else a new random one
+ * (never 0: 0 means "not chosen yet").  Then seed and masks go into the
+ * map at once, so the pins record the seed the tables are laid out by. */
+static int ctl_seed_init(struct ctl_bpf *b)
+{
+	struct mxw_config mc;
+	__u32 key = 0;
+	int err;
+
+	memset(&mc, 0, sizeof(mc));
+	if (bpf_map_lookup_elem(b->fd_config, &key, &mc))
+		memset(&mc, 0, sizeof(mc));
+	b->generation = mc.generation;  /* continue a previous instance's */
+	b->seed = mc.hash_seed;
+	while (!b->seed) {
+		if (getrandom(&b->seed, sizeof(b->seed), 0) !=
+		    (ssize_t)sizeof(b->seed)) {
+			err = errno == EINTR ? 0 : -errno;
+			if (!err)
+				continue;
+			log_error("getrandom: %s", strerror(-err));
+			return err;
+		}
+	}
+	if (mc.hash_seed != b->seed)
+		log_info("new table hash seed");
+	ctl_config_tables(b, &mc);
+	if (bpf_map_update_elem(b->fd_config, &key, &mc, BPF_ANY)) {
+		err = -errno;
+		log_error("mxw_config: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
 int ctl_bpf_open(struct ctl_bpf *b, const struct ctl_config *cfg)
 {
 	char path[PATH_MAX];
 	struct bpf_map *m;
+	uint32_t nb;
 	int err;
 
 	memset(b, 0, sizeof(*b));
@@ -213,17 +361,23 @@ int ctl_bpf_open(struct ctl_bpf *b, const struct ctl_config *cfg)
 			err = -ENOENT;
 			goto fail;
 		}
-		err = bpf_map__set_max_entries(m, cfg->table_size[i]);
+		nb = ctl_bpf_table_buckets((enum ctl_table)i,
+					   cfg->table_size[i]);
+		b->mask[i] = nb - 1;
+		err = bpf_map__set_max_entries(m, nb);
 		if (err) {
 			log_error("%s: cannot size to %u: %s", ctl_tables[i].map,
-				  cfg->table_size[i], strerror(-err));
+				  nb, strerror(-err));
 			goto fail;
 		}
 	}
 	bpf_object__for_each_map(m, b->skel->obj) {
+		/* mxw_xsks holds one daemon's sockets; mxw_clock is a per-CPU
+		 * cache valid for any instance: neither is pinned. */
 		if (bpf_map__is_internal(m) ||
 		    strncmp(bpf_map__name(m), "mxw_", 4) != 0 ||
-		    strcmp(bpf_map__name(m), "mxw_xsks") == 0)
+		    strcmp(bpf_map__name(m), "mxw_xsks") == 0 ||
+		    strcmp(bpf_map__name(m), "mxw_clock") == 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", cfg->pin_dir,
 			 bpf_map__name(m));
@@ -252,7 +406,7 @@ int ctl_bpf_open(struct ctl_bpf *b, const struct ctl_config *cfg)
 	b->fd_tx = ctl_map_fd(b, "mxw_tx_ports");
 	b->fd_stats = ctl_map_fd(b, "mxw_stats");
 	b->fd_conn = ctl_map_fd(b, "mxw_conn");
-	b->fd_conn_count = ctl_map_fd(b, "mxw_conn_count");
+	b->fd_src = ctl_map_fd(b, "mxw_src_bucket");
 	b->fd_xsks = ctl_map_fd(b, "mxw_xsks");
 	b->fd_insp = ctl_map_fd(b, "mxw_insp");
 	b->fd_bypass = ctl_map_fd(b, "mxw_bypass");
@@ -261,7 +415,7 @@ int ctl_bpf_open(struct ctl_bpf *b, const struct ctl_config *cfg)
 	    b->fd_exact[0] < 0 || b->fd_exact[1] < 0 || b->fd_lpm[0] < 0 ||
 	    b->fd_lpm[1] < 0 || b->fd_config < 0 || b->fd_ports < 0 ||
 	    b->fd_protected < 0 || b->fd_tx < 0 || b->fd_stats < 0 ||
-	    b->fd_conn < 0 || b->fd_conn_count < 0 || b->fd_xsks < 0 ||
+	    b->fd_conn < 0 || b->fd_src < 0 || b->fd_xsks < 0 ||
 	    b->fd_insp < 0 || b->fd_bypass < 0) {
 		log_error("XDP object lacks a map of the contract");
 		err = -ENOENT;
@@ -271,24 +425,38 @@ int ctl_bpf_open(struct ctl_bpf *b, const struct ctl_config *cfg)
 	b->max_exact[CTL_LIST_BLOCK] = cfg->table_size[CTL_T_BLOCK_EXACT];
 	b->max_lpm[CTL_LIST_ALLOW] = cfg->table_size[CTL_T_ALLOW_PREFIX];
 	b->max_lpm[CTL_LIST_BLOCK] = cfg->table_size[CTL_T_BLOCK_PREFIX];
-	/* Continue the generation count of a previous instance. */
+	/* Reused pins may hold a previous instance's promises: start from
+	 * them, so the first insert clears what is set. */
 	{
 		__u32 key = 0;
-		struct mxw_config cur;
 		struct mxw_hints h;
 
-		if (bpf_map_lookup_elem(b->fd_config, &key, &cur) == 0)
-			b->generation = cur.generation;
-		/* Reused pins may hold a previous instance's promises: start
-		 * from them, so the first insert clears what is set. */
 		if (bpf_map_lookup_elem(b->fd_hints, &key, &h) == 0)
 			b->hints = h.empty;
 	}
+	if ((err = ctl_seed_init(b)) ||
+	    (err = ctl_map_mmap(b->fd_exact[CTL_LIST_ALLOW], "mxw_allow_exact",
+				&b->m_exact[CTL_LIST_ALLOW])) ||
+	    (err = ctl_map_mmap(b->fd_exact[CTL_LIST_BLOCK], "mxw_block_exact",
+				&b->m_exact[CTL_LIST_BLOCK])) ||
+	    (err = ctl_map_mmap(b->fd_conn, "mxw_conn", &b->m_conn)) ||
+	    (err = ctl_map_mmap(b->fd_src, "mxw_src_bucket", &b->m_src)))
+		goto fail;
+	for (int l = 0; l < 2; l++) {
+		b->tab[l] = (struct mxw_list_tab){
+			.b = b->m_exact[l].p,
+			.mask = b->m_exact[l].n - 1,
+			.seed = b->seed,
+		};
+	}
 	pthread_mutex_init(&b->hints_lock, NULL);
+	for (int l = 0; l < 2; l++)
+		ctl_list_heal(b, (enum ctl_list)l);
 	log_info("XDP program loaded, maps %s under %s",
 		 b->pins_reused ? "reused" : "created", cfg->pin_dir);
 	return 0;
 fail:
+	ctl_bpf_unmap(b);
 	mxwall_bpf__destroy(b->skel);
 	b->skel = NULL;
 	return err;
@@ -518,6 +686,8 @@ int ctl_bpf_apply(struct ctl_bpf *b, const struct ctl_config *cfg)
 	mc.outside_ifindex = (__u32)ifi[MXW_SLOT_OUTSIDE];
 	mc.inside_ifindex = (__u32)ifi[MXW_SLOT_INSIDE];
 	mc.generation = ++b->generation;
+	/* The seed never changes while the pins live (ctl_seed_init). */
+	ctl_config_tables(b, &mc);
 	/* XXX: an ARRAY value update is a plain copy; a packet processed
 	 * during it can see a mix of old and new fields.  Each field stays
 	 * valid on its own, so the worst case is one packet judged by a
@@ -631,6 +801,7 @@ void ctl_bpf_close(struct ctl_bpf *b, bool detach)
 		else
 			log_info("ifindex %d: XDP detached", b->ifindex[slot]);
 	}
+	ctl_bpf_unmap(b);
 	mxwall_bpf__destroy(b->skel);
 	b->skel = NULL;
 	pthread_mutex_destroy(&b->hints_lock);
@@ -689,64 +860,201 @@ static int ctl_hints_write(struct ctl_bpf *b, uint32_t empty)
 	return 0;
 }
 
-/* Whether map fd holds no entry at all.  Asking the map costs a scan of
- * every hash bucket when it is empty (milliseconds for 2M buckets), so
- * this is for the start only. */
+/* Whether the trie fd holds no entry at all (start only: a scan). */
 static bool ctl_map_empty(int fd)
 {
-	struct mxw_lpm_key next;        /* the larger of the two key types */
+	struct mxw_lpm_key next;
 
 	return bpf_map_get_next_key(fd, NULL, &next) != 0 && errno == ENOENT;
 }
 
+/* Entries of list l's exact table and trie, from the counters. */
+static uint64_t ctl_n_table(struct ctl_bpf *b, enum ctl_list l)
+{
+	return __atomic_load_n(&b->n_exact[l], __ATOMIC_RELAXED) -
+	       __atomic_load_n(&b->n_spill[l], __ATOMIC_RELAXED);
+}
+
+static uint64_t ctl_n_trie(struct ctl_bpf *b, enum ctl_list l)
+{
+	return __atomic_load_n(&b->n_lpm[l], __ATOMIC_RELAXED) +
+	       __atomic_load_n(&b->n_spill[l], __ATOMIC_RELAXED);
+}
+
 /*
- * After a delete (hints_lock held): promise "empty" when the map's
- * counter reached 0.  Every insert and delete counts under hints_lock, so
- * the counter is exact for a map whose start count was (b->hints_counted,
- * set by ctl_bpf_list_count); until then, or after a failed recount, no
- * bit is set here, which costs lookups, never a missed entry.
+ * After a delete (hints_lock held): promise "empty" for list l's maps
+ * whose count reached 0.  Every insert and delete counts under
+ * hints_lock, so a count is exact once the start count made it so
+ * (b->hints_counted, set by ctl_bpf_list_count); until then, or after a
+ * failed recount, no bit is set here, which costs lookups, never a
+ * missed entry.
  * XXX: an entry written past mxwalld (bpftool) is not counted; such a map
  * may be promised empty after its last counted entry goes, until the next
  * restart recomputes the hints from the maps.
  */
-static void ctl_hint_after_del(struct ctl_bpf *b, uint64_t *count,
-			       uint32_t bit)
+static void ctl_hint_after_del(struct ctl_bpf *b, enum ctl_list l)
 {
+	uint32_t set = 0, bit;
 	int err;
 
-	if ((b->hints & bit) || !(b->hints_counted & bit) ||
-	    __atomic_load_n(count, __ATOMIC_RELAXED))
+	bit = ctl_hint_bit(l, true);
+	if (!(b->hints & bit) && (b->hints_counted & bit) && !ctl_n_table(b, l))
+		set |= bit;
+	bit = ctl_hint_bit(l, false);
+	if (!(b->hints & bit) && (b->hints_counted & bit) && !ctl_n_trie(b, l))
+		set |= bit;
+	if (!set)
 		return;
-	err = ctl_hints_write(b, b->hints | bit);
+	err = ctl_hints_write(b, b->hints | set);
 	if (err)
 		log_warn("mxw_hints: %s (the fast path keeps looking up)",
 			 strerror(-err));
 }
 
-/* Where an entry for p lives: the exact map for a host, else the LPM
- * trie (LPM updates and deletes are exact on (prefixlen, bits)); with its
- * entry count and its hint bit.  key points into p or into *k. */
-struct ctl_list_slot {
-	const void *key;
-	int fd;
-	uint64_t *count;
-	uint32_t bit;
-};
-
-static struct ctl_list_slot ctl_list_slot(struct ctl_bpf *b, enum ctl_list l,
-					  const struct ctl_prefix *p,
-					  struct mxw_lpm_key *k)
+/* Before an insert into the map of hint bit (hints_lock held): withdraw
+ * the promise first, so a frame judged in between looks the map up. */
+static int ctl_hint_before_put(struct ctl_bpf *b, uint32_t bit)
 {
-	bool host = ctl_prefix_is_host(p);
+	int err = (b->hints & bit) ? ctl_hints_write(b, b->hints & ~bit) : 0;
 
-	if (!host)
-		ctl_lpm_key(k, p);
-	return (struct ctl_list_slot){
-		.key = host ? (const void *)p->a : (const void *)k,
-		.fd = host ? b->fd_exact[l] : b->fd_lpm[l],
-		.count = host ? &b->n_exact[l] : &b->n_lpm[l],
-		.bit = ctl_hint_bit(l, host),
-	};
+	if (err)
+		log_error("mxw_hints: %s; entry not added", strerror(-err));
+	return err;
+}
+
+/* Entry counts change from the main thread and the inspection worker
+ * (under hints_lock; readers such as status do not take it). */
+static void ctl_count_add(uint64_t *c, int d)
+{
+	uint64_t v = __atomic_load_n(c, __ATOMIC_RELAXED);
+
+	if (d < 0 && !v)
+		return;
+	__atomic_store_n(c, v + (uint64_t)(int64_t)d, __ATOMIC_RELAXED);
+}
+
+static void ctl_host_lpm_key(struct mxw_lpm_key *k, const struct mxw_addr *a)
+{
+	memset(k, 0, sizeof(*k));
+	k->prefixlen = 128;
+	memcpy(k->a, a->a, 16);
+}
+
+/* The entry of exactly key k in trie fd (not a shorter match).  An LPM
+ * lookup returns the longest match, which may be a shorter prefix; the
+ * trie has no exact lookup, hence the walk (rare: callers use it after
+ * an EEXIST, for a single del/show, or for a spilled address). */
+static int ctl_lpm_get_exact(int fd, const struct mxw_lpm_key *k,
+			     struct mxw_list_entry *v)
+{
+	struct mxw_lpm_key next, cur;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		if (memcmp(&next, k, sizeof(*k)) == 0)
+			return bpf_map_lookup_elem(fd, k, v) ? -errno : 0;
+		cur = next;
+		prev = &cur;
+	}
+	return -ENOENT;
+}
+
+/* Add address a to list l's exact table, or to its trie as a /128 when
+ * both of its buckets are full (hints_lock held; a is absent). */
+static int ctl_exact_insert(struct ctl_bpf *b, enum ctl_list l,
+			    const struct mxw_addr *a,
+			    const struct mxw_list_entry *v)
+{
+	struct mxw_lpm_key k;
+	int err;
+
+	if ((err = ctl_hint_before_put(b, ctl_hint_bit(l, true))))
+		return err;
+	if (mxw_list_tab_insert(&b->tab[l], a, v) == 0)
+		return 0;
+	if ((err = ctl_hint_before_put(b, ctl_hint_bit(l, false))))
+		return err;
+	ctl_host_lpm_key(&k, a);
+	if (bpf_map_update_elem(b->fd_lpm[l], &k, v, BPF_NOEXIST)) {
+		err = -errno;
+		return err == -E2BIG ? -ENOSPC : err;
+	}
+	ctl_count_add(&b->n_spill[l], 1);
+	if (!b->spill_logged[l]) {
+		char text[CTL_ADDR_TEXT_MAX];
+		struct ctl_prefix p = {.plen = 128};
+
+		memcpy(p.a, a->a, 16);
+		ctl_prefix_format(&p, text, sizeof(text));
+		log_warn("%s list: both buckets of %s full; stored as a /128 "
+			 "prefix instead (logged once)",
+			 l == CTL_LIST_ALLOW ? "allow" : "block", text);
+		b->spill_logged[l] = true;
+	}
+	return 0;
+}
+
+/* A host: the table, then the trie (spilled).  hints_lock held. */
+static int ctl_exact_put(struct ctl_bpf *b, enum ctl_list l,
+			 const struct mxw_addr *a,
+			 const struct mxw_list_entry *v, bool replace,
+			 bool *created)
+{
+	struct mxw_list_entry *cur = mxw_list_tab_get(&b->tab[l], a), old;
+	struct mxw_lpm_key k;
+	int err;
+
+	*created = false;
+	if (cur) {
+		if (!replace)
+			return -EEXIST;
+		mxw_list_entry_store(cur, v);
+		return 0;
+	}
+	ctl_host_lpm_key(&k, a);
+	if (b->n_spill[l] && ctl_lpm_get_exact(b->fd_lpm[l], &k, &old) == 0) {
+		if (!replace)
+			return -EEXIST;
+		return bpf_map_update_elem(b->fd_lpm[l], &k, v, BPF_EXIST) ?
+		       -errno : 0;
+	}
+	/* The table never refuses before its capacity: a hash map used to
+	 * say E2BIG (table_full) at max_entries, and so do we. */
+	if (b->n_exact[l] >= b->max_exact[l])
+		return -E2BIG;
+	if ((err = ctl_exact_insert(b, l, a, v)))
+		return err;
+	ctl_count_add(&b->n_exact[l], 1);
+	*created = true;
+	return 0;
+}
+
+/* A prefix: LPM updates and deletes are exact on (prefixlen, bits). */
+static int ctl_lpm_put(struct ctl_bpf *b, enum ctl_list l,
+		       const struct ctl_prefix *p,
+		       const struct mxw_list_entry *v, bool replace,
+		       bool *created)
+{
+	struct mxw_lpm_key k;
+	int err;
+
+	ctl_lpm_key(&k, p);
+	*created = true;
+	if ((err = ctl_hint_before_put(b, ctl_hint_bit(l, false))))
+		return err;
+	if (bpf_map_update_elem(b->fd_lpm[l], &k, v, BPF_NOEXIST) == 0) {
+		ctl_count_add(&b->n_lpm[l], 1);
+		return 0;
+	}
+	err = -errno;
+	if (err == -EEXIST) {
+		*created = false;
+		if (!replace)
+			return err;
+		err = bpf_map_update_elem(b->fd_lpm[l], &k, v, BPF_EXIST) ?
+		      -errno : 0;
+	}
+	return err;
 }
 
 int ctl_bpf_list_put(struct ctl_bpf *b, enum ctl_list l,
@@ -754,35 +1062,16 @@ int ctl_bpf_list_put(struct ctl_bpf *b, enum ctl_list l,
 		     const struct mxw_list_entry *v, bool replace,
 		     bool *created)
 {
-	struct mxw_lpm_key k;
-	struct ctl_list_slot sl = ctl_list_slot(b, l, p, &k);
-	const void *key = sl.key;
-	int fd = sl.fd, err;
-	uint64_t *count = sl.count;
-	uint32_t bit = sl.bit;
+	struct mxw_addr a;
+	int err;
 
-	*created = true;
 	pthread_mutex_lock(&b->hints_lock);
-	/* The promise goes before the entry arrives: a frame judged in
-	 * between looks the table up and finds nothing, as before. */
-	err = (b->hints & bit) ? ctl_hints_write(b, b->hints & ~bit) : 0;
-	if (err) {
-		log_error("mxw_hints: %s; entry not added", strerror(-err));
-		goto out;
+	if (ctl_prefix_is_host(p)) {
+		memcpy(a.a, p->a, 16);
+		err = ctl_exact_put(b, l, &a, v, replace, created);
+	} else {
+		err = ctl_lpm_put(b, l, p, v, replace, created);
 	}
-	if (bpf_map_update_elem(fd, key, v, BPF_NOEXIST) == 0) {
-		/* atomic: the inspection worker adds policy blocks too */
-		__atomic_fetch_add(count, 1, __ATOMIC_RELAXED);
-		goto out;
-	}
-	err = -errno;
-	if (err == -EEXIST && replace) {
-		*created = false;
-		err = 0;
-		if (bpf_map_update_elem(fd, key, v, BPF_EXIST))
-			err = -errno;
-	}
-out:
 	pthread_mutex_unlock(&b->hints_lock);
 	return err;
 }
@@ -790,159 +1079,113 @@ out:
 int ctl_bpf_list_get(struct ctl_bpf *b, enum ctl_list l,
 		     const struct ctl_prefix *p, struct mxw_list_entry *v)
 {
+	const struct mxw_list_entry *cur;
 	struct mxw_lpm_key k;
+	struct mxw_addr a;
+	int err = -ENOENT;
 
-	if (ctl_prefix_is_host(p))
-		return bpf_map_lookup_elem(b->fd_exact[l], p->a, v) ? -errno : 0;
-	ctl_lpm_key(&k, p);
-	/* An LPM lookup returns the longest match, which may be a shorter
-	 * prefix: only a key equal in length and bits is "this entry", and
-	 * the trie has no exact lookup, hence the walk (rare: callers use it
-	 * after an EEXIST or for a single del/show). */
-	{
-		struct mxw_lpm_key next;
-		void *prev = NULL;
-		struct mxw_lpm_key cur;
-
-		while (bpf_map_get_next_key(b->fd_lpm[l], prev, &next) == 0) {
-			if (memcmp(&next, &k, sizeof(k)) == 0)
-				return bpf_map_lookup_elem(b->fd_lpm[l], &k, v) ?
-				       -errno : 0;
-			cur = next;
-			prev = &cur;
-		}
+	if (!ctl_prefix_is_host(p)) {
+		ctl_lpm_key(&k, p);
+		return ctl_lpm_get_exact(b->fd_lpm[l], &k, v);
 	}
-	return -ENOENT;
-}
-
-/* Entry counts change from the main thread and the inspection worker. */
-static void ctl_count_dec(uint64_t *c)
-{
-	uint64_t v = __atomic_load_n(c, __ATOMIC_RELAXED);
-
-	while (v && !__atomic_compare_exchange_n(c, &v, v - 1, false,
-						 __ATOMIC_RELAXED,
-						 __ATOMIC_RELAXED))
-		;
-}
-
-int ctl_bpf_list_del(struct ctl_bpf *b, enum ctl_list l,
-		     const struct ctl_prefix *p)
-{
-	struct mxw_lpm_key k;
-	struct ctl_list_slot sl = ctl_list_slot(b, l, p, &k);
-	const void *key = sl.key;
-	int fd = sl.fd, err = 0;
-	uint64_t *count = sl.count;
-	uint32_t bit = sl.bit;
-
+	memcpy(a.a, p->a, 16);
 	pthread_mutex_lock(&b->hints_lock);
-	if (bpf_map_delete_elem(fd, key)) {
-		err = -errno;
-	} else {
-		ctl_count_dec(count);
-		ctl_hint_after_del(b, count, bit);
+	cur = mxw_list_tab_get(&b->tab[l], &a);
+	if (cur) {
+		*v = *cur;
+		err = 0;
+	} else if (b->n_spill[l]) {
+		ctl_host_lpm_key(&k, &a);
+		err = ctl_lpm_get_exact(b->fd_lpm[l], &k, v);
 	}
 	pthread_mutex_unlock(&b->hints_lock);
 	return err;
 }
 
-#define CTL_WALK_BATCH 4096
-
-/*
- * Any hash map, in batches where the kernel can (BPF_MAP_LOOKUP_BATCH),
- * else key by key.  cb gets each key and value; non-zero stops the walk.
- */
-typedef int (*ctl_map_cb)(const void *key, const void *val, void *ctx);
-
-static int ctl_map_walk(int fd, size_t ksz, size_t vsz, ctl_map_cb cb,
-			void *ctx)
+int ctl_bpf_list_del(struct ctl_bpf *b, enum ctl_list l,
+		     const struct ctl_prefix *p)
 {
-	__u8 in_tok[64], out_tok[64];
-	void *in = NULL, *keys, *vals;
-	bool first = true;
-	int rc = 0;
+	bool host = ctl_prefix_is_host(p);
+	struct mxw_lpm_key k;
+	struct mxw_addr a;
+	int err = 0;
 
-	keys = calloc(CTL_WALK_BATCH, ksz);
-	vals = calloc(CTL_WALK_BATCH, vsz);
-	if (!keys || !vals) {
-		rc = -ENOMEM;
+	pthread_mutex_lock(&b->hints_lock);
+	if (host) {
+		memcpy(a.a, p->a, 16);
+		if (mxw_list_tab_delete(&b->tab[l], &a) == 0) {
+			ctl_count_add(&b->n_exact[l], -1);
+			goto deleted;
+		}
+		ctl_host_lpm_key(&k, &a);
+	} else {
+		ctl_lpm_key(&k, p);
+	}
+	if (bpf_map_delete_elem(b->fd_lpm[l], &k)) {
+		err = -errno;
 		goto out;
 	}
-	for (;;) {
-		__u32 n = CTL_WALK_BATCH;
-		int err = bpf_map_lookup_batch(fd, in, out_tok, keys, vals, &n,
-					       NULL);
-		bool last = false;
-
-		if (err) {
-			err = -errno;
-			if (err != -ENOENT) {
-				if (first)
-					goto slow;
-				log_warn("batched map walk stopped: %s",
-					 strerror(-err));
-				goto out;
-			}
-			last = true;
-		}
-		first = false;
-		for (__u32 i = 0; i < n; i++)
-			if ((rc = cb((__u8 *)keys + i * ksz,
-				     (__u8 *)vals + i * vsz, ctx)))
-				goto out;
-		if (last)
-			goto out;
-		memcpy(in_tok, out_tok, sizeof(in_tok));
-		in = in_tok;
+	if (host) {
+		ctl_count_add(&b->n_exact[l], -1);
+		ctl_count_add(&b->n_spill[l], -1);
+	} else {
+		ctl_count_add(&b->n_lpm[l], -1);
 	}
-slow:
-	{
-		void *cur = keys, *next = (__u8 *)keys + ksz, *p = NULL;
-
-		while (bpf_map_get_next_key(fd, p, next) == 0) {
-			memcpy(cur, next, ksz);
-			p = cur;
-			if (bpf_map_lookup_elem(fd, cur, vals) == 0 &&
-			    (rc = cb(cur, vals, ctx)))
-				break;
-		}
-	}
+deleted:
+	ctl_hint_after_del(b, l);
 out:
-	free(keys);
-	free(vals);
-	return rc;
+	pthread_mutex_unlock(&b->hints_lock);
+	return err;
 }
 
-/* ctl_map_walk's callback for the exact lists: keys become /128 prefixes. */
-struct ctl_exact_walk {
-	ctl_list_cb cb;
-	void *ctx;
-};
-
-static int ctl_exact_cb(const void *key, const void *val, void *arg)
+/*
+ * Every live slot of list l's exact table, read as the fast path reads
+ * (tag, copy, tag again: a slot rewritten meanwhile is skipped), without
+ * the writer lock, so a long walk never stalls the policy worker.  cb
+ * gets the address as a /128; non-zero stops the walk.
+ */
+static int ctl_exact_walk(struct ctl_bpf *b, enum ctl_list l, ctl_list_cb cb,
+			  void *ctx)
 {
-	const struct ctl_exact_walk *w = arg;
-	struct ctl_prefix p = {.plen = 128};
+	const struct mxw_list_tab *t = &b->tab[l];
+	int rc;
 
-	memcpy(p.a, key, 16);
-	return w->cb(&p, val, w->ctx);
+	for (uint64_t bi = 0; bi <= t->mask; bi++) {
+		const struct mxw_list_bucket *bk = &t->b[bi];
+
+		for (int i = 0; i < MXW_LIST_WAYS; i++) {
+			__u32 tag = __atomic_load_n(&bk->tag[i], __ATOMIC_ACQUIRE);
+			struct ctl_prefix p = {.plen = 128};
+			struct mxw_list_entry e;
+
+			if (tag <= MXW_TAG_BUSY)
+				continue;
+			memcpy(p.a, bk->slot[i].key.a, 16);
+			e = bk->slot[i].e;
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			if (__atomic_load_n(&bk->tag[i], __ATOMIC_RELAXED) != tag)
+				continue;
+			if ((rc = cb(&p, &e, ctx)))
+				return rc;
+		}
+	}
+	return 0;
 }
 
 int ctl_bpf_list_walk(struct ctl_bpf *b, enum ctl_list l, ctl_list_cb cb,
 		      void *ctx)
 {
-	struct ctl_exact_walk ew = {.cb = cb, .ctx = ctx};
 	struct mxw_lpm_key k, nk;
 	struct mxw_list_entry v;
 	struct ctl_prefix p;
 	void *prev = NULL;
 	int rc;
 
-	rc = ctl_map_walk(b->fd_exact[l], sizeof(struct mxw_addr),
-			  sizeof(struct mxw_list_entry), ctl_exact_cb, &ew);
+	rc = ctl_exact_walk(b, l, cb, ctx);
 	if (rc)
 		return rc;
+	/* A /128 in the trie is a spilled address: it comes out as the
+	 * host it is (plen 128). */
 	while (bpf_map_get_next_key(b->fd_lpm[l], prev, &nk) == 0) {
 		k = nk;
 		prev = &k;
@@ -955,6 +1198,76 @@ int ctl_bpf_list_walk(struct ctl_bpf *b, enum ctl_list l, ctl_list_cb cb,
 			return rc;
 	}
 	return 0;
+}
+
+/*
+ * Seed-mismatch self-heal (at open, before anyone else writes): a list
+ * table reused with a seed other than the one it was laid out by (only
+ * if someone removed the mxw_config pin) would hide its entries from the
+ * fast path.  If any used slot is not in one of its two buckets with its
+ * tag for the current seed, collect every entry, clear the table and
+ * insert them again.
+ */
+static void ctl_list_heal(struct ctl_bpf *b, enum ctl_list l)
+{
+	const struct mxw_list_tab *t = &b->tab[l];
+	struct mxw_list_slot *all = NULL;
+	size_t n = 0, cap = 0, lost = 0;
+	bool bad = false;
+
+	for (uint64_t bi = 0; bi <= t->mask; bi++) {
+		const struct mxw_list_bucket *bk = &t->b[bi];
+
+		for (int i = 0; i < MXW_LIST_WAYS; i++) {
+			__u64 h;
+
+			if (bk->tag[i] <= MXW_TAG_BUSY)
+				continue;
+			h = mxw_hash_addr(&bk->slot[i].key, t->seed);
+			if (bk->tag[i] != mxw_hash_tag(h) ||
+			    (bi != mxw_hash_idx1(h, t->mask) &&
+			     bi != mxw_hash_idx2(h, t->mask)))
+				bad = true;
+			if (n == cap) {
+				size_t nc = cap ? cap * 2 : 1024;
+				struct mxw_list_slot *g = realloc(all,
+							nc * sizeof(*g));
+
+				if (!g) {
+					log_error("%s list: out of memory for "
+						  "the seed check",
+						  l == CTL_LIST_ALLOW ?
+						  "allow" : "block");
+					free(all);
+					return;
+				}
+				all = g;
+				cap = nc;
+			}
+			all[n++] = bk->slot[i];
+		}
+	}
+	if (!bad) {
+		free(all);
+		return;
+	}
+	log_warn("%s list: table laid out by another hash seed (the "
+		 "mxw_config pin was removed?); rebuilding %zu entries",
+		 l == CTL_LIST_ALLOW ? "allow" : "block", n);
+	pthread_mutex_lock(&b->hints_lock);
+	for (uint64_t bi = 0; bi <= t->mask; bi++)
+		for (int i = 0; i < MXW_LIST_WAYS; i++)
+			__atomic_store_n(&t->b[bi].tag[i], MXW_TAG_EMPTY,
+					 __ATOMIC_RELEASE);
+	for (size_t i = 0; i < n; i++)
+		if (ctl_exact_insert(b, l, &all[i].key, &all[i].e))
+			lost++;
+	pthread_mutex_unlock(&b->hints_lock);
+	if (lost)
+		log_error("%s list: %zu entries lost in the rebuild (the state "
+			  "file still has them)",
+			  l == CTL_LIST_ALLOW ? "allow" : "block", lost);
+	free(all);
 }
 
 struct ctl_expire_ctx {
@@ -1020,13 +1333,15 @@ long ctl_bpf_list_expire(struct ctl_bpf *b, enum ctl_list l, uint64_t now_ns,
 	return ctl_bpf_list_expire_cb(b, l, now_ns, next_ns, NULL, NULL);
 }
 
-static int ctl_count_cb(const struct ctl_prefix *p,
-			const struct mxw_list_entry *v, void *arg)
+/* Used slots of list l's exact table, by a scan. */
+static uint64_t ctl_exact_scan(struct ctl_bpf *b, enum ctl_list l)
 {
-	uint64_t *n = arg;
+	const struct mxw_list_tab *t = &b->tab[l];
+	uint64_t n = 0;
 
-	n[ctl_prefix_is_host(p) ? 0 : 1]++;
-	return 0;
+	for (uint64_t bi = 0; bi <= t->mask; bi++)
+		n += mxw_list_used(&t->b[bi]);
+	return n;
 }
 
 int ctl_bpf_list_count(struct ctl_bpf *b)
@@ -1037,21 +1352,35 @@ int ctl_bpf_list_count(struct ctl_bpf *b)
 	pthread_mutex_lock(&b->hints_lock);
 	b->hints_counted = 0;
 	for (int l = 0; l < 2; l++) {
-		uint64_t n[2] = {0, 0};
-		uint32_t both = ctl_hint_bit((enum ctl_list)l, true) |
-				ctl_hint_bit((enum ctl_list)l, false);
+		uint64_t n_tab = ctl_exact_scan(b, (enum ctl_list)l);
+		uint64_t n_host = 0, n_pfx = 0;
+		struct mxw_lpm_key k, nk;
+		void *prev = NULL;
 
-		if (ctl_bpf_list_walk(b, (enum ctl_list)l, ctl_count_cb, n) == 0)
-			b->hints_counted |= both;
+		/* The trie key by key: a /128 there is a spilled address. */
+		while (bpf_map_get_next_key(b->fd_lpm[l], prev, &nk) == 0) {
+			k = nk;
+			prev = &k;
+			if (k.prefixlen == 128)
+				n_host++;
+			else
+				n_pfx++;
+		}
+		if (errno == ENOENT)
+			b->hints_counted |= ctl_hint_bit((enum ctl_list)l, true) |
+					    ctl_hint_bit((enum ctl_list)l, false);
 		else
-			log_warn("%s list: recount failed; its empty hints "
+			log_warn("%s list: recount failed (%s); its empty hints "
 				 "stay off until a restart",
-				 l == CTL_LIST_ALLOW ? "allow" : "block");
-		b->n_exact[l] = n[0];
-		b->n_lpm[l] = n[1];
-		/* From the maps, not the walk: a walk that failed half-way
-		 * must not promise emptiness. */
-		if (ctl_map_empty(b->fd_exact[l]))
+				 l == CTL_LIST_ALLOW ? "allow" : "block",
+				 strerror(errno));
+		b->n_exact[l] = n_tab + n_host;
+		b->n_spill[l] = n_host;
+		b->n_lpm[l] = n_pfx;
+		/* The table's count is a scan under the writer lock: exact.
+		 * The trie's from the map itself, not the walk: a walk that
+		 * failed half-way must not promise emptiness. */
+		if (!n_tab)
 			empty |= ctl_hint_bit((enum ctl_list)l, true);
 		if (ctl_map_empty(b->fd_lpm[l]))
 			empty |= ctl_hint_bit((enum ctl_list)l, false);
@@ -1087,77 +1416,97 @@ int ctl_bpf_stats(struct ctl_bpf *b, struct mxw_counter out[MXW_R_MAX])
 	return 0;
 }
 
-struct ctl_rc_walk {
-	struct ctl_rc *rc;
-	unsigned src6_len;
-	uint64_t now;
-	struct mxw_flow_key *stale;
-	size_t n_stale, cap;
-	int err;
+/* A repair found by a pass: the source, the count seen, the right one. */
+struct ctl_rc_fix {
+	struct mxw_addr sk;
+	__u32 seen, val;
 };
 
-static int ctl_rc_flow_cb(const void *key, const void *val, void *arg)
+/*
+ * mxw_conn: free expired slots (a second of grace: the flow ended without
+ * a FIN seen) by the fast path's own protocol, a compare-and-swap of the
+ * tag to 0 (mxw_flow_remove), so a slot another CPU just reclaimed for a
+ * new flow is left alone; count the live counted flows per source key.
+ */
+static int ctl_rc_flows(struct ctl_bpf *b, struct ctl_rc *rc,
+			unsigned src6_len, uint64_t now,
+			struct ctl_rc_totals *tot)
 {
-	const struct mxw_flow_key *fk = key;
-	const struct mxw_flow_val *fv = val;
-	struct ctl_rc_walk *w = arg;
-	struct mxw_addr sk;
+	struct mxw_flow_set *sets = b->m_conn.p;
 
-	/* Expired (a second of grace): the flow ended without a FIN seen. */
-	if (fv->expires_ns && fv->expires_ns + 1000000000ull <= w->now) {
-		if (w->n_stale == w->cap) {
-			size_t cap = w->cap ? w->cap * 2 : 256;
-			struct mxw_flow_key *n = realloc(w->stale,
-							 cap * sizeof(*n));
+	for (uint32_t si = 0; si < b->m_conn.n; si++) {
+		for (int i = 0; i < MXW_FLOW_WAYS; i++) {
+			struct mxw_flow_slot *fs = &sets[si].slot[i];
+			__u32 tag = __atomic_load_n(&fs->tag, __ATOMIC_ACQUIRE);
+			struct mxw_addr client, sk;
+			__u64 exp;
+			__u32 flags;
 
-			if (!n)
-				return 0;       /* next pass */
-			w->stale = n;
-			w->cap = cap;
+			if (tag <= MXW_TAG_BUSY)
+				continue;
+			exp = __atomic_load_n(&fs->expires_ns, __ATOMIC_RELAXED);
+			flags = __atomic_load_n(&fs->flags, __ATOMIC_RELAXED);
+			client = fs->key.src;
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			if (__atomic_load_n(&fs->tag, __ATOMIC_RELAXED) != tag)
+				continue;       /* rewritten meanwhile */
+			if (exp && exp + 1000000000ull <= now) {
+				if (mxw_flow_remove(fs, tag))
+					tot->flows_expired++;
+				continue;
+			}
+			if (!(flags & MXW_FF_COUNTED))
+				continue;
+			/* Inbound flow keys carry the client as src
+			 * (mxw_flow_key_fwd). */
+			ctl_rc_source_key(&sk, &client, src6_len);
+			if (ctl_rc_flow(rc, &sk) < 0)
+				return -ENOMEM;
 		}
-		w->stale[w->n_stale++] = *fk;
-		return 0;
-	}
-	if (!(fv->flags & MXW_FF_COUNTED))
-		return 0;
-	/* Inbound flow keys carry the client as src (mxw_flow_key_fwd). */
-	ctl_rc_source_key(&sk, &fk->src, w->src6_len);
-	if (ctl_rc_flow(w->rc, &sk) < 0) {
-		w->err = -ENOMEM;
-		return 1;
 	}
 	return 0;
 }
 
-struct ctl_rc_fix {
-	struct mxw_addr sk;
-	__u32 val;
-};
-
-struct ctl_rc_count_walk {
-	struct ctl_rc *rc;
-	struct ctl_rc_fix *fix;
-	size_t n, cap;
-};
-
-static int ctl_rc_count_cb(const void *key, const void *val, void *arg)
+/* mxw_src_bucket: every slot's count against the flows; the stable
+ * differences go to *fix. */
+static int ctl_rc_counts(struct ctl_bpf *b, struct ctl_rc *rc,
+			 struct ctl_rc_fix **fix, size_t *n_fix)
 {
-	struct ctl_rc_count_walk *w = arg;
-	uint32_t v;
+	struct mxw_src_set *sets = b->m_src.p;
+	size_t cap = 0;
 
-	if (!ctl_rc_count(w->rc, key, *(const __u32 *)val, &v))
-		return 0;
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 64;
-		struct ctl_rc_fix *n = realloc(w->fix, cap * sizeof(*n));
+	for (uint32_t si = 0; si < b->m_src.n; si++) {
+		for (int i = 0; i < MXW_SRC_WAYS; i++) {
+			struct mxw_src_slot *ss = &sets[si].slot[i];
+			__u32 tag = __atomic_load_n(&ss->tag, __ATOMIC_ACQUIRE);
+			struct mxw_addr sk;
+			__u32 conns;
+			uint32_t v;
 
-		if (!n)
-			return 1;
-		w->fix = n;
-		w->cap = cap;
+			if (tag <= MXW_TAG_BUSY)
+				continue;
+			conns = __atomic_load_n(&ss->conns, __ATOMIC_RELAXED);
+			sk = ss->key;
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			if (__atomic_load_n(&ss->tag, __ATOMIC_RELAXED) != tag)
+				continue;
+			if (!ctl_rc_count(rc, &sk, conns, &v))
+				continue;
+			if (*n_fix == cap) {
+				size_t nc = cap ? cap * 2 : 64;
+				struct ctl_rc_fix *g = realloc(*fix,
+							       nc * sizeof(*g));
+
+				if (!g)
+					return -ENOMEM;
+				*fix = g;
+				cap = nc;
+			}
+			(*fix)[*n_fix].sk = sk;
+			(*fix)[*n_fix].seen = conns;
+			(*fix)[(*n_fix)++].val = v;
+		}
 	}
-	memcpy(&w->fix[w->n].sk, key, sizeof(struct mxw_addr));
-	w->fix[w->n++].val = v;
 	return 0;
 }
 
@@ -1165,46 +1514,48 @@ int ctl_bpf_reconcile(struct ctl_bpf *b, struct ctl_rc *rc,
 		      unsigned src6_len, uint64_t now_ns,
 		      struct ctl_rc_totals *tot)
 {
-	struct ctl_rc_walk w = {.rc = rc, .src6_len = src6_len, .now = now_ns};
-	struct ctl_rc_count_walk cw = {.rc = rc};
+	struct mxw_src_set *sets = b->m_src.p;
+	struct ctl_rc_fix *fix = NULL;
+	size_t n_fix = 0;
+	uint64_t fixed = 0;
+	int err;
 
 	ctl_rc_begin(rc);
-	ctl_map_walk(b->fd_conn, sizeof(struct mxw_flow_key),
-		     sizeof(struct mxw_flow_val), ctl_rc_flow_cb, &w);
-	if (w.err) {
-		free(w.stale);
-		return w.err;
+	err = ctl_rc_flows(b, rc, src6_len, now_ns, tot);
+	if (!err)
+		err = ctl_rc_counts(b, rc, &fix, &n_fix);
+	if (err) {
+		free(fix);
+		return err;
 	}
-	for (size_t i = 0; i < w.n_stale; i++)
-		if (bpf_map_delete_elem(b->fd_conn, &w.stale[i]) == 0)
-			tot->flows_expired++;
-	free(w.stale);
-	ctl_map_walk(b->fd_conn_count, sizeof(struct mxw_addr), sizeof(__u32),
-		     ctl_rc_count_cb, &cw);
-	uint64_t fixed = 0;
-
-	for (size_t i = 0; i < cw.n; i++) {
+	for (size_t i = 0; i < n_fix; i++) {
 		char text[CTL_ADDR_TEXT_MAX];
 		struct ctl_prefix p = {.plen = 128};
+		__u64 h = mxw_hash_addr(&fix[i].sk, b->seed);
+		struct mxw_src_slot *ss;
 
-		/* BPF_EXIST: a count the fast path removed meanwhile stays
-		 * removed. */
-		if (bpf_map_update_elem(b->fd_conn_count, &cw.fix[i].sk,
-					&cw.fix[i].val, BPF_EXIST) != 0)
+		/* The source's own slot as the fast path finds it (a slot
+		 * stranded by another seed is not); none: skipped.  The
+		 * count moves only from the value judged, so a SYN or FIN
+		 * since then wins and the next passes look again. */
+		ss = mxw_src_find(&sets[mxw_hash_idx1(h, b->mask[CTL_T_SRC_BUCKET])],
+				  mxw_hash_tag(h), &fix[i].sk);
+		if (!ss || __sync_val_compare_and_swap(&ss->conns, fix[i].seen,
+						       fix[i].val) != fix[i].seen)
 			continue;
 		tot->counts_fixed++;
 		fixed++;
-		memcpy(p.a, cw.fix[i].sk.a, 16);
+		memcpy(p.a, fix[i].sk.a, 16);
 		ctl_prefix_format(&p, text, sizeof(text));
 		/* Per source only at debug: after a spoofed SYN flood there is
 		 * one such line per forged address. */
 		log_debug("CONNCOUNT FIXED for [%s]: %u open connections",
-			  text, cw.fix[i].val);
+			  text, fix[i].val);
 	}
 	if (fixed)
 		log_info("CONNCOUNT FIXED for %llu sources (flows ended unseen)",
 			 (unsigned long long)fixed);
-	free(cw.fix);
+	free(fix);
 	ctl_rc_end(rc);
 	tot->passes++;
 	return 0;

@@ -14,6 +14,7 @@
 
 #include "ctl_addr.h"
 #include "ctl_config.h"
+#include "mxw_table.h"
 #include "mxwall_shared.h"
 
 struct mxwall_bpf;
@@ -23,12 +24,26 @@ enum ctl_list {
 	CTL_LIST_BLOCK = 1,
 };
 
+/* A table map mmap'ed once after the load (BPF_F_MMAPABLE). */
+struct ctl_bpf_mmap {
+	void *p;
+	size_t len;
+	uint32_t n;             /* max_entries: buckets / sets */
+};
+
 struct ctl_bpf {
 	struct mxwall_bpf *skel;
 	int fd_exact[2];        /* by enum ctl_list */
 	int fd_lpm[2];
 	int fd_config, fd_ports, fd_protected, fd_tx, fd_stats;
-	int fd_conn, fd_conn_count;
+	int fd_conn, fd_src;    /* flows, per-source slots (reconcile) */
+	/* bpf/mxw_table.h: the seed of every table, kept for the life of the
+	 * pins (read back from a reused mxw_config, else random), and each
+	 * table's mask (max_entries - 1), by enum ctl_table. */
+	uint64_t seed;
+	uint32_t mask[CTL_T_MAX];
+	struct ctl_bpf_mmap m_exact[2], m_conn, m_src;
+	struct mxw_list_tab tab[2];     /* exact lists on m_exact */
 	int fd_xsks;            /* mxw_xsks: for ctl_xsk, not pinned */
 	int fd_insp, fd_bypass; /* inspection heartbeat, bypassed flows */
 	bool pins_reused;       /* list maps came from existing pins */
@@ -36,12 +51,19 @@ struct ctl_bpf {
 	uint32_t xdp_flags;     /* XDP_FLAGS_DRV_MODE or _SKB_MODE */
 	bool attached[MXW_SLOT_MAX];
 	uint32_t generation;
-	uint64_t n_exact[2], n_lpm[2];  /* entries, kept by every write */
+	/* Entries as the operator sees them, kept by every write under
+	 * hints_lock: n_exact counts addresses wherever they are stored,
+	 * n_lpm prefixes; n_spill the addresses of n_exact stored as /128 in
+	 * the trie because both buckets of the table were full.  So the exact
+	 * table holds n_exact - n_spill entries, the trie n_lpm + n_spill. */
+	uint64_t n_exact[2], n_lpm[2], n_spill[2];
 	uint32_t max_exact[2], max_lpm[2];
-	/* mxw_hints (mxwall_shared.h): list writes hold hints_lock from the
+	bool spill_logged[2];
+	/* hints_lock is the list writer lock (the main thread and the
+	 * inspection worker both write lists; mxw_list_tab has one writer at
+	 * a time).  mxw_hints (mxwall_shared.h): writes hold it from the
 	 * hint's clear to the insert, and from the delete to the hint's set,
-	 * so "bit set => map empty" holds between the main thread and the
-	 * inspection worker.  hints mirrors the map's value. */
+	 * so "bit set => map empty" holds.  hints mirrors the map's value. */
 	int fd_hints;
 	pthread_mutex_t hints_lock;
 	uint32_t hints;
@@ -49,8 +71,14 @@ struct ctl_bpf {
 };
 
 /* Open the skeleton, size the maps from cfg, reuse or create the pins
- * under cfg->pin_dir, load.  Logs and returns -errno on failure. */
+ * under cfg->pin_dir, load, pick or keep the hash seed, map the tables,
+ * and rebuild a list table laid out by another seed.  Logs and returns
+ * -errno on failure. */
 int ctl_bpf_open(struct ctl_bpf *b, const struct ctl_config *cfg);
+
+/* max_entries of table t's map for a size of n entries: buckets of a
+ * hash table (a power of two, at least 1), entries of a prefix trie. */
+uint32_t ctl_bpf_table_buckets(enum ctl_table t, uint32_t n);
 
 /* Write mxw_config, mxw_ports, mxw_protected, mxw_tx_ports and the static
  * allow / block entries of cfg (removing static entries it no longer
@@ -94,9 +122,9 @@ long ctl_bpf_list_expire_cb(struct ctl_bpf *b, enum ctl_list l,
  * (at start, pins reused or not). */
 int ctl_bpf_list_count(struct ctl_bpf *b);
 
-/* One connection-count reconciliation pass (ctl_reconcile.h): delete
- * expired flow entries of mxw_conn, recount, repair stable differences in
- * mxw_conn_count.  Adds to the counters given. */
+/* One connection-count reconciliation pass (ctl_reconcile.h): free
+ * expired flow slots of mxw_conn, recount, repair stable differences in
+ * the conns of mxw_src_bucket's slots.  Adds to the counters given. */
 struct ctl_rc;
 struct ctl_rc_totals {
 	uint64_t passes, flows_expired, counts_fixed;
