@@ -1435,9 +1435,11 @@ static int ctl_rc_flows(struct ctl_bpf *b, struct ctl_rc *rc,
 	struct mxw_flow_set *sets = b->m_conn.p;
 
 	for (uint32_t si = 0; si < b->m_conn.n; si++) {
+		struct mxw_flow_set *set = &sets[si];
+
 		for (int i = 0; i < MXW_FLOW_WAYS; i++) {
-			struct mxw_flow_slot *fs = &sets[si].slot[i];
-			__u32 tag = __atomic_load_n(&fs->tag, __ATOMIC_ACQUIRE);
+			const struct mxw_flow_slot *fs = &set->slot[i];
+			__u32 tag = __atomic_load_n(&set->tag[i], __ATOMIC_ACQUIRE);
 			struct mxw_addr client, sk;
 			__u64 exp;
 			__u32 flags;
@@ -1448,10 +1450,11 @@ static int ctl_rc_flows(struct ctl_bpf *b, struct ctl_rc *rc,
 			flags = __atomic_load_n(&fs->flags, __ATOMIC_RELAXED);
 			client = fs->key.src;
 			__atomic_thread_fence(__ATOMIC_ACQUIRE);
-			if (__atomic_load_n(&fs->tag, __ATOMIC_RELAXED) != tag)
+			if (__atomic_load_n(&set->tag[i], __ATOMIC_RELAXED) != tag)
 				continue;       /* rewritten meanwhile */
 			if (exp && exp + 1000000000ull <= now) {
-				if (mxw_flow_remove(fs, tag))
+				if (__sync_val_compare_and_swap(&set->tag[i], tag,
+								MXW_TAG_EMPTY) == tag)
 					tot->flows_expired++;
 				continue;
 			}
@@ -1476,9 +1479,11 @@ static int ctl_rc_counts(struct ctl_bpf *b, struct ctl_rc *rc,
 	size_t cap = 0;
 
 	for (uint32_t si = 0; si < b->m_src.n; si++) {
+		struct mxw_src_set *set = &sets[si];
+
 		for (int i = 0; i < MXW_SRC_WAYS; i++) {
-			struct mxw_src_slot *ss = &sets[si].slot[i];
-			__u32 tag = __atomic_load_n(&ss->tag, __ATOMIC_ACQUIRE);
+			const struct mxw_src_slot *ss = &set->slot[i];
+			__u32 tag = __atomic_load_n(&set->tag[i], __ATOMIC_ACQUIRE);
 			struct mxw_addr sk;
 			__u32 conns;
 			uint32_t v;
@@ -1488,7 +1493,7 @@ static int ctl_rc_counts(struct ctl_bpf *b, struct ctl_rc *rc,
 			conns = __atomic_load_n(&ss->conns, __ATOMIC_RELAXED);
 			sk = ss->key;
 			__atomic_thread_fence(__ATOMIC_ACQUIRE);
-			if (__atomic_load_n(&ss->tag, __ATOMIC_RELAXED) != tag)
+			if (__atomic_load_n(&set->tag[i], __ATOMIC_RELAXED) != tag)
 				continue;
 			if (!ctl_rc_count(rc, &sk, conns, &v))
 				continue;
@@ -1532,16 +1537,19 @@ int ctl_bpf_reconcile(struct ctl_bpf *b, struct ctl_rc *rc,
 		char text[CTL_ADDR_TEXT_MAX];
 		struct ctl_prefix p = {.plen = 128};
 		__u64 h = mxw_hash_addr(&fix[i].sk, b->seed);
-		struct mxw_src_slot *ss;
+		struct mxw_src_set *set =
+			&sets[mxw_hash_idx1(h, b->mask[CTL_T_SRC_BUCKET])];
+		int si;
 
 		/* The source's own slot as the fast path finds it (a slot
 		 * stranded by another seed is not); none: skipped.  The
 		 * count moves only from the value judged, so a SYN or FIN
 		 * since then wins and the next passes look again. */
-		ss = mxw_src_find(&sets[mxw_hash_idx1(h, b->mask[CTL_T_SRC_BUCKET])],
-				  mxw_hash_tag(h), &fix[i].sk);
-		if (!ss || __sync_val_compare_and_swap(&ss->conns, fix[i].seen,
-						       fix[i].val) != fix[i].seen)
+		si = mxw_src_find(set, mxw_hash_tag(h), &fix[i].sk);
+		if (si < 0 ||
+		    __sync_val_compare_and_swap(&set->slot[si].conns,
+						fix[i].seen, fix[i].val) !=
+		    fix[i].seen)
 			continue;
 		tot->counts_fixed++;
 		fixed++;

@@ -33,6 +33,7 @@
 
 #include "ctl_bpf.h"
 #include "ctl_config.h"
+#include "ctl_reconcile.h"
 #include "mxwall.skel.h"
 #include "mxw_netns_pair.h"
 #include "mxw_pktbuild.h"
@@ -407,6 +408,409 @@ static void test_hints(const char *pin_dir, const char *tmp)
 	ctl_config_free(cfg);
 }
 
+/* Reason of a SYN to port 25 from IPv6 src (to a protected-side host). */
+static uint64_t syn6_from(struct ctl_bpf *b, const char *src)
+{
+	struct pspec s = { .family = 6, .dst = "2001:db8:ffff::25", .proto = PB_TCP,
+			   .sport = 40001, .dport = 25, .flags = F_SYN };
+	int act;
+
+	s.src = src;
+	return run_spec(b, &s, &act);
+}
+
+static struct mxw_config config_map(struct ctl_bpf *b)
+{
+	struct mxw_config mc;
+	__u32 zero = 0;
+
+	memset(&mc, 0, sizeof(mc));
+	bpf_map_lookup_elem(b->fd_config, &zero, &mc);
+	return mc;
+}
+
+static void open_apply(struct ctl_bpf *b, struct ctl_config *cfg)
+{
+	if (ctl_bpf_open(b, cfg) || ctl_bpf_apply(b, cfg) || ctl_bpf_list_count(b)) {
+		fprintf(stderr, "ctl_bpf_open/apply/count failed\n");
+		exit(1);
+	}
+}
+
+/* Slots of list l's table not in one of their two buckets for seed. */
+static unsigned misplaced(struct ctl_bpf *b, enum ctl_list l, uint64_t seed)
+{
+	const struct mxw_list_tab *t = &b->tab[l];
+	unsigned n = 0;
+
+	for (uint32_t bi = 0; bi <= t->mask; bi++)
+		for (int i = 0; i < MXW_LIST_WAYS; i++) {
+			uint64_t h;
+
+			if (t->b[bi].tag[i] <= MXW_TAG_BUSY)
+				continue;
+			h = mxw_hash_addr(&t->b[bi].slot[i].key, seed);
+			if (t->b[bi].tag[i] != mxw_hash_tag(h) ||
+			    (bi != mxw_hash_idx1(h, t->mask) &&
+			     bi != mxw_hash_idx2(h, t->mask)))
+				n++;
+		}
+	return n;
+}
+
+struct walk_seen {
+	int hosts, prefixes, v6_hosts;
+};
+
+static int walk_cb(const struct ctl_prefix *p, const struct mxw_list_entry *v,
+		   void *arg)
+{
+	struct walk_seen *w = arg;
+
+	(void)v;
+	if (p->plen == 128) {
+		w->hosts++;
+		if (!(p->a[10] == 0xff && p->a[11] == 0xff))
+			w->v6_hosts++;
+	} else {
+		w->prefixes++;
+	}
+	return 0;
+}
+
+/* Table geometry: entries to buckets, a power of two, at least 1. */
+static void test_geometry(void)
+{
+	static const struct { enum ctl_table t; uint32_t n, want; } rows[] = {
+		{ CTL_T_BLOCK_EXACT, 1024, 256 },
+		{ CTL_T_BLOCK_EXACT, 1000, 256 },       /* 250 -> 256 */
+		{ CTL_T_ALLOW_EXACT, 3, 1 },
+		{ CTL_T_ALLOW_EXACT, MXW_ALLOW_EXACT_MAX, 2 * MXW_ALLOW_EXACT_MAX / MXW_LIST_WAYS },
+		{ CTL_T_SRC_BUCKET, 1024, 256 },
+		{ CTL_T_SRC_BUCKET, 1200, 512 },        /* 300 -> 512 */
+		{ CTL_T_PFX_BUCKET, 3, 1 },
+		{ CTL_T_CONN, 6000, 2048 },             /* 1500 -> 2048 */
+		{ CTL_T_CT, 1, 1 },
+		{ CTL_T_BLOCK_PREFIX, 100, 100 },       /* tries count entries */
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		uint32_t got = ctl_bpf_table_buckets(rows[i].t, rows[i].n);
+
+		CHECK(got == rows[i].want, "table %d, %u entries: %u buckets, want %u",
+		      rows[i].t, rows[i].n, got, rows[i].want);
+	}
+}
+
+/*
+ * Exact lists on the array tables: put/get/del/walk/expire, IPv4 and
+ * IPv6, replace in place, the capacity check, the seed and masks in
+ * mxw_config, a restart with reused pins (lists and seed kept), then a
+ * restart whose mxw_config pin was removed (new seed: the tables are
+ * rebuilt and every entry still works in the fast path).
+ */
+static void test_lists(const char *pin_dir, const char *tmp)
+{
+	struct ctl_config *cfg = make_config(pin_dir, tmp);
+	struct ctl_prefix h4 = pfx("203.0.113.50"), h6 = pfx("2001:db8:5::7");
+	struct ctl_prefix a6 = pfx("2001:db8:6::8"), old = pfx("203.0.113.51");
+	struct ctl_prefix p6 = pfx("2001:db8:7::/48");
+	struct mxw_list_entry e = { .reason = MXW_LR_MANUAL }, got;
+	struct mxw_list_bucket *bk1 = NULL, *bk2 = NULL;
+	struct walk_seen ws = { 0 };
+	struct mxw_config mc;
+	struct ctl_bpf b;
+	uint64_t seed, now, next = 0;
+	bool created;
+	int i1, i2;
+	char path[600];
+
+	open_apply(&b, cfg);
+	mc = config_map(&b);
+	seed = b.seed;
+	CHECK(seed != 0 && mc.hash_seed == seed, "seed %#llx, in mxw_config %#llx",
+	      (unsigned long long)seed, (unsigned long long)mc.hash_seed);
+	CHECK(mc.mask_block + 1 == ctl_bpf_table_buckets(CTL_T_BLOCK_EXACT, MXW_BLOCK_EXACT_MAX) &&
+	      mc.mask_block + 1 == b.m_exact[CTL_LIST_BLOCK].n &&
+	      mc.mask_allow + 1 == 2 * MXW_ALLOW_EXACT_MAX / MXW_LIST_WAYS &&
+	      mc.mask_src + 1 == MXW_BUCKET_MAX / MXW_SRC_WAYS &&
+	      mc.mask_pfx + 1 == MXW_PFX_BUCKET_MAX / MXW_SRC_WAYS &&
+	      mc.mask_ct + 1 == MXW_CT_MAX / MXW_FLOW_WAYS &&
+	      mc.mask_conn + 1 == MXW_CONN_MAX / MXW_FLOW_WAYS,
+	      "masks in mxw_config: block %u allow %u src %u pfx %u ct %u conn %u",
+	      mc.mask_block, mc.mask_allow, mc.mask_src, mc.mask_pfx, mc.mask_ct,
+	      mc.mask_conn);
+	CHECK(!pinned(pin_dir, "mxw_clock"), "mxw_clock pinned (a per-CPU cache)");
+
+	CHECK(ctl_bpf_list_put(&b, CTL_LIST_BLOCK, &h4, &e, false, &created) == 0 &&
+	      created, "put IPv4 host");
+	CHECK(ctl_bpf_list_put(&b, CTL_LIST_BLOCK, &h6, &e, false, &created) == 0 &&
+	      created, "put IPv6 host");
+	CHECK(ctl_bpf_list_put(&b, CTL_LIST_BLOCK, &p6, &e, false, &created) == 0 &&
+	      created, "put IPv6 prefix");
+	CHECK(ctl_bpf_list_put(&b, CTL_LIST_ALLOW, &a6, &e, false, &created) == 0 &&
+	      created, "put IPv6 allow");
+	CHECK(b.n_exact[CTL_LIST_BLOCK] == 2 && b.n_lpm[CTL_LIST_BLOCK] == 1 &&
+	      b.n_exact[CTL_LIST_ALLOW] == 1, "counts %llu/%llu/%llu",
+	      (unsigned long long)b.n_exact[CTL_LIST_BLOCK],
+	      (unsigned long long)b.n_lpm[CTL_LIST_BLOCK],
+	      (unsigned long long)b.n_exact[CTL_LIST_ALLOW]);
+	CHECK(syn_from(&b, "203.0.113.50", 25) == BIT(MXW_R_DROP_BLOCK), "IPv4 block not enforced");
+	CHECK(syn6_from(&b, "2001:db8:5::7") == BIT(MXW_R_DROP_BLOCK), "IPv6 block not enforced");
+	CHECK(syn6_from(&b, "2001:db8:5::8") == BIT(MXW_R_PASS_MAIL_SYN), "IPv6 neighbour blocked");
+	CHECK(syn6_from(&b, "2001:db8:6::8") == BIT(MXW_R_PASS_ALLOW), "IPv6 allow not enforced");
+
+	/* Replace in place: same slot, new value; without replace: EEXIST. */
+	i1 = mxw_list_tab_locate(&b.tab[CTL_LIST_BLOCK],
+				 (const struct mxw_addr *)h6.a, &bk1);
+	e.reason = MXW_LR_POLICY;
+	e.flags = MXW_LF_SHADOW;
+	CHECK(ctl_bpf_list_put(&b, CTL_LIST_BLOCK, &h6, &e, false, &created) == -EEXIST &&
+	      !created, "put without replace over an entry");
+	CHECK(ctl_bpf_list_put(&b, CTL_LIST_BLOCK, &h6, &e, true, &created) == 0 &&
+	      !created, "replace");
+	i2 = mxw_list_tab_locate(&b.tab[CTL_LIST_BLOCK],
+				 (const struct mxw_addr *)h6.a, &bk2);
+	CHECK(i1 >= 0 && i1 == i2 && bk1 == bk2, "replace moved the entry");
+	CHECK(ctl_bpf_list_get(&b, CTL_LIST_BLOCK, &h6, &got) == 0 &&
+	      got.reason == MXW_LR_POLICY && got.flags == MXW_LF_SHADOW, "replaced value");
+	CHECK(b.n_exact[CTL_LIST_BLOCK] == 2, "replace counted");
+	CHECK(syn6_from(&b, "2001:db8:5::7") == (BIT(MXW_R_SHADOW_BLOCK) | BIT(MXW_R_PASS_MAIL_SYN)),
+	      "shadow replace not seen by the fast path");
+	e.flags = 0;
+
+	ctl_bpf_list_walk(&b, CTL_LIST_BLOCK, walk_cb, &ws);
+	CHECK(ws.hosts == 2 && ws.v6_hosts == 1 && ws.prefixes == 1,
+	      "walk: %d hosts (%d IPv6), %d prefixes", ws.hosts, ws.v6_hosts, ws.prefixes);
+
+	/* Expire: an entry past its time goes, one ahead stays and sets next. */
+	now = mono_ns();
+	e.expires_ns = now - 1;
+	CHECK(ctl_bpf_list_put(&b, CTL_LIST_BLOCK, &old, &e, false, &created) == 0, "put expired");
+	e.expires_ns = now + 3600ull * 1000000000ull;
+	CHECK(ctl_bpf_list_put(&b, CTL_LIST_BLOCK, &h4, &e, true, &created) == 0, "set TTL");
+	CHECK(ctl_bpf_list_expire(&b, CTL_LIST_BLOCK, now, &next) == 1 &&
+	      next == e.expires_ns, "expire: next %llu", (unsigned long long)next);
+	CHECK(ctl_bpf_list_get(&b, CTL_LIST_BLOCK, &old, &got) == -ENOENT &&
+	      ctl_bpf_list_get(&b, CTL_LIST_BLOCK, &h4, &got) == 0 &&
+	      b.n_exact[CTL_LIST_BLOCK] == 2, "expire removed the wrong entries");
+	CHECK(ctl_bpf_list_del(&b, CTL_LIST_BLOCK, &old) == -ENOENT, "del of an absent host");
+	e.expires_ns = 0;
+
+	/* Capacity: max_exact entries, then table_full (E2BIG). */
+	b.max_exact[CTL_LIST_BLOCK] = 2;
+	CHECK(ctl_bpf_list_put(&b, CTL_LIST_BLOCK, &old, &e, false, &created) == -E2BIG,
+	      "put past max_exact");
+	CHECK(ctl_bpf_list_put(&b, CTL_LIST_BLOCK, &h4, &e, true, &created) == 0,
+	      "replace at capacity");
+	ctl_bpf_close(&b, false);
+
+	/* Restart with the pins: same seed, same entries, same counts. */
+	open_apply(&b, cfg);
+	CHECK(b.pins_reused && b.seed == seed && config_map(&b).hash_seed == seed,
+	      "restart changed the seed");
+	CHECK(b.n_exact[CTL_LIST_BLOCK] == 2 && b.n_lpm[CTL_LIST_BLOCK] == 1 &&
+	      b.n_exact[CTL_LIST_ALLOW] == 1 && b.n_spill[CTL_LIST_BLOCK] == 0,
+	      "restart: counts %llu/%llu/%llu",
+	      (unsigned long long)b.n_exact[CTL_LIST_BLOCK],
+	      (unsigned long long)b.n_lpm[CTL_LIST_BLOCK],
+	      (unsigned long long)b.n_exact[CTL_LIST_ALLOW]);
+	CHECK(ctl_bpf_list_get(&b, CTL_LIST_BLOCK, &h6, &got) == 0 &&
+	      got.reason == MXW_LR_POLICY, "restart lost the IPv6 entry");
+	CHECK(syn_from(&b, "203.0.113.50", 25) == BIT(MXW_R_DROP_BLOCK), "block lost at restart");
+	ctl_bpf_close(&b, false);
+
+	/* The config pin gone: a new seed, the list tables rebuilt. */
+	snprintf(path, sizeof(path), "%s/mxw_config", pin_dir);
+	CHECK(unlink(path) == 0, "unlink %s", path);
+	open_apply(&b, cfg);
+	CHECK(b.seed != seed && config_map(&b).hash_seed == b.seed, "no new seed");
+	CHECK(misplaced(&b, CTL_LIST_BLOCK, b.seed) == 0 &&
+	      misplaced(&b, CTL_LIST_ALLOW, b.seed) == 0, "tables not rebuilt for the new seed");
+	CHECK(b.n_exact[CTL_LIST_BLOCK] == 2 && b.n_exact[CTL_LIST_ALLOW] == 1,
+	      "rebuild lost entries");
+	CHECK(syn_from(&b, "203.0.113.50", 25) == BIT(MXW_R_DROP_BLOCK) &&
+	      syn6_from(&b, "2001:db8:6::8") == BIT(MXW_R_PASS_ALLOW),
+	      "rebuilt entries not enforced");
+	CHECK(ctl_bpf_list_del(&b, CTL_LIST_BLOCK, &h4) == 0 &&
+	      ctl_bpf_list_del(&b, CTL_LIST_BLOCK, &h6) == 0 &&
+	      (hints_map(&b) & MXW_HE_BLOCK_EXACT), "del after rebuild");
+	ctl_bpf_close(&b, false);
+	ctl_config_free(cfg);
+}
+
+/*
+ * Both buckets full: a one-bucket table (block_exact 4, below the
+ * parser's minimum: the struct is the test's way in) with the capacity
+ * raised past its 8 slots.  Addresses 9 and 10 go to the trie as /128,
+ * are found, walked, enforced, counted again at a restart, and deleted;
+ * the hints follow.
+ */
+static void test_spill(const char *pin_dir, const char *tmp)
+{
+	struct ctl_config *cfg = make_config(pin_dir, tmp);
+	struct mxw_list_entry e = { .reason = MXW_LR_MANUAL }, got;
+	struct walk_seen ws = { 0 };
+	struct ctl_prefix p[10];
+	struct ctl_bpf b;
+	bool created;
+	char text[64];
+
+	cfg->table_size[CTL_T_BLOCK_EXACT] = 4;
+	open_apply(&b, cfg);
+	CHECK(b.m_exact[CTL_LIST_BLOCK].n == 1, "one bucket: %u", b.m_exact[CTL_LIST_BLOCK].n);
+	b.max_exact[CTL_LIST_BLOCK] = 64;
+	for (int i = 0; i < 10; i++) {
+		snprintf(text, sizeof(text), "198.51.100.%d", i + 1);
+		p[i] = pfx(text);
+		CHECK(ctl_bpf_list_put(&b, CTL_LIST_BLOCK, &p[i], &e, false, &created) == 0 &&
+		      created, "put %s", text);
+	}
+	CHECK(b.n_exact[CTL_LIST_BLOCK] == 10 && b.n_spill[CTL_LIST_BLOCK] == 2 &&
+	      b.n_lpm[CTL_LIST_BLOCK] == 0, "spill counts: %llu exact, %llu spilled",
+	      (unsigned long long)b.n_exact[CTL_LIST_BLOCK],
+	      (unsigned long long)b.n_spill[CTL_LIST_BLOCK]);
+	CHECK(!(hints_map(&b) & (MXW_HE_BLOCK_EXACT | MXW_HE_BLOCK_LPM)),
+	      "hints %#x promise a map holding entries", hints_map(&b));
+	CHECK(ctl_bpf_list_get(&b, CTL_LIST_BLOCK, &p[9], &got) == 0 &&
+	      got.reason == MXW_LR_MANUAL, "spilled entry not found");
+	CHECK(ctl_bpf_list_put(&b, CTL_LIST_BLOCK, &p[9], &e, false, &created) == -EEXIST,
+	      "spilled entry added twice");
+	e.reason = MXW_LR_POLICY;
+	CHECK(ctl_bpf_list_put(&b, CTL_LIST_BLOCK, &p[9], &e, true, &created) == 0 && !created &&
+	      ctl_bpf_list_get(&b, CTL_LIST_BLOCK, &p[9], &got) == 0 &&
+	      got.reason == MXW_LR_POLICY && b.n_spill[CTL_LIST_BLOCK] == 2,
+	      "spilled entry not replaced in place");
+	ctl_bpf_list_walk(&b, CTL_LIST_BLOCK, walk_cb, &ws);
+	CHECK(ws.hosts == 10 && ws.prefixes == 0, "walk: %d hosts, %d prefixes",
+	      ws.hosts, ws.prefixes);
+	CHECK(syn_from(&b, "198.51.100.10", 25) == BIT(MXW_R_DROP_BLOCK) &&
+	      syn_from(&b, "198.51.100.1", 25) == BIT(MXW_R_DROP_BLOCK),
+	      "spilled / table entries not enforced");
+	ctl_bpf_close(&b, false);
+
+	open_apply(&b, cfg);
+	CHECK(b.n_exact[CTL_LIST_BLOCK] == 10 && b.n_spill[CTL_LIST_BLOCK] == 2 &&
+	      b.n_lpm[CTL_LIST_BLOCK] == 0, "restart recount: %llu exact, %llu spilled",
+	      (unsigned long long)b.n_exact[CTL_LIST_BLOCK],
+	      (unsigned long long)b.n_spill[CTL_LIST_BLOCK]);
+	CHECK(ctl_bpf_list_del(&b, CTL_LIST_BLOCK, &p[9]) == 0 &&
+	      b.n_spill[CTL_LIST_BLOCK] == 1, "del of a spilled entry");
+	CHECK(syn_from(&b, "198.51.100.10", 25) == BIT(MXW_R_PASS_MAIL_SYN),
+	      "deleted spilled entry still enforced");
+	for (int i = 0; i < 9; i++)
+		CHECK(ctl_bpf_list_del(&b, CTL_LIST_BLOCK, &p[i]) == 0, "del %d", i);
+	CHECK(b.n_exact[CTL_LIST_BLOCK] == 0 && b.n_spill[CTL_LIST_BLOCK] == 0 &&
+	      (hints_map(&b) & (MXW_HE_BLOCK_EXACT | MXW_HE_BLOCK_LPM)) ==
+	      (MXW_HE_BLOCK_EXACT | MXW_HE_BLOCK_LPM), "all gone: hints %#x", hints_map(&b));
+	ctl_bpf_close(&b, false);
+	ctl_config_free(cfg);
+}
+
+static struct mxw_addr addr_of(const char *text)
+{
+	struct ctl_prefix p = pfx(text);
+	struct mxw_addr a;
+
+	memcpy(a.a, p.a, 16);
+	return a;
+}
+
+/* Put flow client:sport -> 10.0.0.25:25 in mxw_conn where the fast path
+ * would look for it. */
+static void put_flow(struct ctl_bpf *b, const char *client, uint16_t sport,
+		     uint64_t expires, uint32_t flags)
+{
+	struct mxw_flow_set *sets = b->m_conn.p, *set;
+	struct mxw_flow_key k;
+	uint64_t h;
+	int i;
+
+	memset(&k, 0, sizeof(k));
+	k.src = addr_of(client);
+	k.dst = addr_of(strchr(client, ':') ? "2001:db8:ffff::25" : "10.0.0.25");
+	k.sport = htons(sport);
+	k.dport = htons(25);
+	k.proto = PB_TCP;
+	h = mxw_hash_flow(&k, b->seed);
+	set = &sets[mxw_hash_idx1(h, b->mask[CTL_T_CONN])];
+	for (i = 0; i < MXW_FLOW_WAYS && set->tag[i] > MXW_TAG_BUSY; i++)
+		;
+	if (i == MXW_FLOW_WAYS) {
+		fprintf(stderr, "put_flow: set full\n");
+		exit(1);
+	}
+	set->slot[i].key = k;
+	set->slot[i].expires_ns = expires;
+	set->slot[i].flags = flags;
+	set->tag[i] = mxw_hash_tag(h);
+}
+
+/* The source slot of key text (set displaced by off: a slot the fast
+ * path cannot find), with conns. */
+static struct mxw_src_slot *put_src(struct ctl_bpf *b, const char *text,
+				    uint32_t conns, uint32_t off)
+{
+	struct mxw_src_set *sets = b->m_src.p, *set;
+	struct mxw_addr a = addr_of(text);
+	uint64_t h = mxw_hash_addr(&a, b->seed);
+	int i;
+
+	set = &sets[(mxw_hash_idx1(h, b->mask[CTL_T_SRC_BUCKET]) + off) &
+		    b->mask[CTL_T_SRC_BUCKET]];
+	for (i = 0; i < MXW_SRC_WAYS && set->tag[i] > MXW_TAG_BUSY; i++)
+		;
+	if (i == MXW_SRC_WAYS) {
+		fprintf(stderr, "put_src: set full\n");
+		exit(1);
+	}
+	set->slot[i].key = a;
+	set->slot[i].conns = conns;
+	set->tag[i] = mxw_hash_tag(h);
+	return &set->slot[i];
+}
+
+/* Reconciliation over the arrays: an expired flow freed, a leaked count
+ * repaired after two identical passes, right counts and a stranded slot
+ * left alone, IPv6 sources counted per /src6_len. */
+static void test_reconcile(const char *pin_dir, const char *tmp)
+{
+	struct ctl_config *cfg = make_config(pin_dir, tmp);
+	struct ctl_rc_totals tot = { 0 };
+	struct ctl_rc *rc = ctl_rc_new();
+	struct mxw_src_slot *leak, *right, *v6, *lost;
+	struct ctl_bpf b;
+	uint64_t now;
+
+	open_apply(&b, cfg);
+	now = mono_ns();
+	put_flow(&b, "192.0.2.200", 40000, now - 5000000000ull, MXW_FF_COUNTED);
+	put_flow(&b, "192.0.2.201", 40001, now + 3600000000000ull, MXW_FF_COUNTED);
+	put_flow(&b, "2001:db8:9::5", 40002, now + 3600000000000ull, MXW_FF_COUNTED);
+	put_flow(&b, "2001:db8:9::6", 40003, now + 3600000000000ull, MXW_FF_COUNTED);
+	put_flow(&b, "192.0.2.202", 40004, now + 3600000000000ull, 0);
+	leak = put_src(&b, "192.0.2.200", 3, 0);
+	right = put_src(&b, "192.0.2.201", 1, 0);
+	v6 = put_src(&b, "2001:db8:9::", 0, 0);         /* /64 key */
+	lost = put_src(&b, "192.0.2.203", 5, 1);        /* not findable */
+
+	CHECK(rc && ctl_bpf_reconcile(&b, rc, 64, now, &tot) == 0, "pass 1");
+	CHECK(tot.flows_expired == 1 && tot.counts_fixed == 0 && leak->conns == 3,
+	      "pass 1: %llu expired, %llu fixed, leak %u",
+	      (unsigned long long)tot.flows_expired,
+	      (unsigned long long)tot.counts_fixed, leak->conns);
+	CHECK(ctl_bpf_reconcile(&b, rc, 64, now + 1, &tot) == 0, "pass 2");
+	CHECK(leak->conns == 0 && right->conns == 1 && v6->conns == 2 && lost->conns == 5 &&
+	      tot.counts_fixed == 2 && tot.passes == 2,
+	      "pass 2: leak %u right %u v6 %u stranded %u, %llu fixed", leak->conns,
+	      right->conns, v6->conns, lost->conns, (unsigned long long)tot.counts_fixed);
+	CHECK(ctl_bpf_reconcile(&b, rc, 64, now + 2, &tot) == 0 && tot.counts_fixed == 2 &&
+	      tot.flows_expired == 1, "pass 3 changed something");
+	ctl_rc_free(rc);
+	ctl_bpf_close(&b, false);
+	ctl_config_free(cfg);
+}
+
 int main(void)
 {
 	char tmp[] = "/tmp/mxw-test-ctlbpf-XXXXXX";
@@ -441,6 +845,13 @@ int main(void)
 	test_loader(pin_dir, tmp);
 	snprintf(pin_dir, sizeof(pin_dir), "%s/pins2", tmp);
 	test_hints(pin_dir, tmp);
+	test_geometry();
+	snprintf(pin_dir, sizeof(pin_dir), "%s/pins3", tmp);
+	test_lists(pin_dir, tmp);
+	snprintf(pin_dir, sizeof(pin_dir), "%s/pins4", tmp);
+	test_spill(pin_dir, tmp);
+	snprintf(pin_dir, sizeof(pin_dir), "%s/pins5", tmp);
+	test_reconcile(pin_dir, tmp);
 
 	/* The private bpffs and its pins go with the unmount. */
 	umount2(tmp, MNT_DETACH);
