@@ -1138,6 +1138,50 @@ out:
 	return err;
 }
 
+/* Read slot i of bucket bk into *e if it holds a live entry with tag
+ * (and, with a, that key), as the fast path reads: tag, copy, tag again,
+ * so a slot rewritten meanwhile is a miss.  Lock-free. */
+static bool ctl_slot_read(const struct mxw_list_bucket *bk, int i, __u32 tag,
+			  const struct mxw_addr *a, struct ctl_prefix *p,
+			  struct mxw_list_entry *e)
+{
+	__u32 t = __atomic_load_n(&bk->tag[i], __ATOMIC_ACQUIRE);
+
+	if (t <= MXW_TAG_BUSY || (tag && t != tag))
+		return false;
+	if (a && memcmp(bk->slot[i].key.a, a->a, 16) != 0)
+		return false;
+	if (p) {
+		p->plen = 128;
+		memcpy(p->a, bk->slot[i].key.a, 16);
+	}
+	*e = bk->slot[i].e;
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return __atomic_load_n(&bk->tag[i], __ATOMIC_RELAXED) == t;
+}
+
+bool ctl_bpf_list_match(struct ctl_bpf *b, enum ctl_list l,
+			const struct mxw_addr *a, uint64_t now_ns)
+{
+	const struct mxw_list_tab *t = &b->tab[l];
+	__u64 h = mxw_hash_addr(a, t->seed);
+	__u32 idx[2] = {mxw_hash_idx1(h, t->mask), mxw_hash_idx2(h, t->mask)};
+	struct mxw_lpm_key k;
+	struct mxw_list_entry v;
+
+	for (int c = 0; c < 2; c++)
+		for (int i = 0; i < MXW_LIST_WAYS; i++)
+			if (ctl_slot_read(&t->b[idx[c]], i, mxw_hash_tag(h), a,
+					  NULL, &v))
+				goto found;
+	/* the longest prefix, a spilled /128 included */
+	ctl_host_lpm_key(&k, a);
+	if (bpf_map_lookup_elem(b->fd_lpm[l], &k, &v))
+		return false;
+found:
+	return !(v.flags & MXW_LF_SHADOW) && (!v.expires_ns || v.expires_ns > now_ns);
+}
+
 /*
  * Every live slot of list l's exact table, read as the fast path reads
  * (tag, copy, tag again: a slot rewritten meanwhile is skipped), without
@@ -1154,18 +1198,11 @@ static int ctl_exact_walk(struct ctl_bpf *b, enum ctl_list l, ctl_list_cb cb,
 		const struct mxw_list_bucket *bk = &t->b[bi];
 
 		for (int i = 0; i < MXW_LIST_WAYS; i++) {
-			__u32 tag = __atomic_load_n(&bk->tag[i], __ATOMIC_ACQUIRE);
-			struct ctl_prefix p = {.plen = 128};
+			struct ctl_prefix p;
 			struct mxw_list_entry e;
 
-			if (tag <= MXW_TAG_BUSY)
-				continue;
-			memcpy(p.a, bk->slot[i].key.a, 16);
-			e = bk->slot[i].e;
-			__atomic_thread_fence(__ATOMIC_ACQUIRE);
-			if (__atomic_load_n(&bk->tag[i], __ATOMIC_RELAXED) != tag)
-				continue;
-			if ((rc = cb(&p, &e, ctx)))
+			if (ctl_slot_read(bk, i, 0, NULL, &p, &e) &&
+			    (rc = cb(&p, &e, ctx)))
 				return rc;
 		}
 	}

@@ -102,6 +102,12 @@ int ctl_bpf_list_get(struct ctl_bpf *b, enum ctl_list l,
 int ctl_bpf_list_del(struct ctl_bpf *b, enum ctl_list l,
 		     const struct ctl_prefix *p);
 
+/* Whether address a has a live, enforced (not shadow) entry on list l,
+ * as the fast path judges it: exact table, then longest prefix.  No lock
+ * and, for the exact table, no system call (its mmap). */
+bool ctl_bpf_list_match(struct ctl_bpf *b, enum ctl_list l,
+			const struct mxw_addr *a, uint64_t now_ns);
+
 /* Walk exact entries, then prefixes.  cb returns non-zero to stop. */
 typedef int (*ctl_list_cb)(const struct ctl_prefix *p,
 			   const struct mxw_list_entry *v, void *ctx);

@@ -204,30 +204,19 @@ int ctl_insp_event_fd(const struct ctl_insp *in)
 /* ---- blocks ------------------------------------------------------------ */
 
 /* The allow maps, as the fast path reads them (exact, then longest
- * prefix).  Called by the policy from the worker: plain map lookups. */
+ * prefix).  Called by the policy from the worker. */
 static bool insp_allowed(void *ctx, const struct mxw_addr *a)
 {
 	struct ctl_bpf *b = ctx;
-	struct mxw_list_entry v;
-	struct mxw_lpm_key k = { .prefixlen = 128 };
-	uint64_t now;
 
-	/* Each look-up is a system call (5-15 us here) on the way to a
-	 * block: skip them while the allowlist is empty.  The counts are
-	 * kept atomically by ctl_bpf and rise just after an entry lands;
-	 * in that instant the fast path's allowlist still wins over any
-	 * block. */
+	/* The prefix look-up is a system call (5-15 us here) on the way to
+	 * a block: skip it while the allowlist is empty.  The counts rise
+	 * just after an entry lands; in that instant the fast path's
+	 * allowlist still wins over any block. */
 	if (!__atomic_load_n(&b->n_exact[CTL_LIST_ALLOW], __ATOMIC_RELAXED) &&
 	    !__atomic_load_n(&b->n_lpm[CTL_LIST_ALLOW], __ATOMIC_RELAXED))
 		return false;
-	now = insp_mono_ns();
-	if (bpf_map_lookup_elem(b->fd_exact[CTL_LIST_ALLOW], a->a, &v) == 0 &&
-	    !(v.flags & MXW_LF_SHADOW) && (!v.expires_ns || v.expires_ns > now))
-		return true;
-	memcpy(k.a, a->a, 16);
-	return bpf_map_lookup_elem(b->fd_lpm[CTL_LIST_ALLOW], &k, &v) == 0 &&
-	       !(v.flags & MXW_LF_SHADOW) &&
-	       (!v.expires_ns || v.expires_ns > now);
+	return ctl_bpf_list_match(b, CTL_LIST_ALLOW, a, insp_mono_ns());
 }
 
 static void insp_lat_record(struct ctl_insp *in, uint64_t ns)

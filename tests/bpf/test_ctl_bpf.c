@@ -478,6 +478,15 @@ static int walk_cb(const struct ctl_prefix *p, const struct mxw_list_entry *v,
 	return 0;
 }
 
+static struct mxw_addr addr_of(const char *text)
+{
+	struct ctl_prefix p = pfx(text);
+	struct mxw_addr a;
+
+	memcpy(a.a, p.a, 16);
+	return a;
+}
+
 /* Table geometry: entries to buckets, a power of two, at least 1. */
 static void test_geometry(void)
 {
@@ -578,6 +587,16 @@ static void test_lists(const char *pin_dir, const char *tmp)
 	CHECK(syn6_from(&b, "2001:db8:5::7") == (BIT(MXW_R_SHADOW_BLOCK) | BIT(MXW_R_PASS_MAIL_SYN)),
 	      "shadow replace not seen by the fast path");
 	e.flags = 0;
+	{
+		struct mxw_addr x6 = addr_of("2001:db8:6::8"), y6 = addr_of("2001:db8:7::1");
+		struct mxw_addr s6 = addr_of("2001:db8:5::7"), n6 = addr_of("2001:db8:6::9");
+
+		CHECK(ctl_bpf_list_match(&b, CTL_LIST_ALLOW, &x6, mono_ns()) &&
+		      !ctl_bpf_list_match(&b, CTL_LIST_ALLOW, &n6, mono_ns()) &&
+		      ctl_bpf_list_match(&b, CTL_LIST_BLOCK, &y6, mono_ns()) &&
+		      !ctl_bpf_list_match(&b, CTL_LIST_BLOCK, &s6, mono_ns()),
+		      "list_match: exact, absent, prefix, shadow");
+	}
 
 	ctl_bpf_list_walk(&b, CTL_LIST_BLOCK, walk_cb, &ws);
 	CHECK(ws.hosts == 2 && ws.v6_hosts == 1 && ws.prefixes == 1,
@@ -705,15 +724,6 @@ static void test_spill(const char *pin_dir, const char *tmp)
 	      (MXW_HE_BLOCK_EXACT | MXW_HE_BLOCK_LPM), "all gone: hints %#x", hints_map(&b));
 	ctl_bpf_close(&b, false);
 	ctl_config_free(cfg);
-}
-
-static struct mxw_addr addr_of(const char *text)
-{
-	struct ctl_prefix p = pfx(text);
-	struct mxw_addr a;
-
-	memcpy(a.a, p.a, 16);
-	return a;
 }
 
 /* Put flow client:sport -> 10.0.0.25:25 in mxw_conn where the fast path

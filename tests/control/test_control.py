@@ -143,6 +143,59 @@ def mapped_key(addr):
     return ["%02x" % b for b in ip.packed]
 
 
+# bpf/mxw_table.h's hashing and bpf/mxwall_shared.h's layouts, for
+# looking into the ARRAY-backed tables from bpftool.
+M64 = (1 << 64) - 1
+LIST_WAYS, LIST_SLOT = 8, 40            # mxw_list_bucket: tags, then slots
+SET_WAYS = 4                            # mxw_src_set / mxw_flow_set
+SRC_SLOT, FLOW_SLOT = 40, 56
+CFG_SEED_OFF = 80                       # struct mxw_config offsets
+CFG_MASK_OFF = {"mxw_allow_exact": 88, "mxw_block_exact": 92,
+                "mxw_src_bucket": 96, "mxw_pfx_bucket": 100,
+                "mxw_ct": 104, "mxw_conn": 108}
+
+
+def tbl_word(h, w):
+    h = ((h ^ w) * 0x9e3779b97f4a7c15) & M64
+    return h ^ (h >> 32)
+
+
+def tbl_fin(h):
+    h ^= h >> 33
+    h = (h * 0xff51afd7ed558ccd) & M64
+    h ^= h >> 33
+    h = (h * 0xc4ceb9fe1a85ec53) & M64
+    return h ^ (h >> 33)
+
+
+def tbl_hash(seed, data):
+    """mxw_hash_addr (16 bytes) or mxw_hash_flow (40 bytes)."""
+    h = seed
+    for i in range(0, len(data), 8):
+        h = tbl_word(h, int.from_bytes(data[i:i + 8], "little"))
+    return tbl_fin(h)
+
+
+def tbl_tag(h):
+    return ((h >> 32) & 0xffffffff) | 2
+
+
+def tbl_idx1(h, mask):
+    return h & mask
+
+
+def tbl_idx2(h, mask):
+    return (((h * 0x2545f4914f6cdd1d) & M64) >> 40) & mask
+
+
+def idx_key(i):
+    return ["%02x" % b for b in i.to_bytes(4, "little")]
+
+
+def hexlist(data):
+    return ["%02x" % b for b in data]
+
+
 def lpm_key(cidr):
     net = ipaddress.ip_network(cidr)
     plen = net.prefixlen
@@ -298,25 +351,52 @@ class Lab:
             return None
         return xdp.get("prog", {}).get("id") or xdp.get("id")
 
-    def map_has(self, name, key):
-        r = run("bpftool", "map", "lookup", "pinned",
-                os.path.join(self.pin_dir, name), "key", "hex", *key,
-                ok=False)
-        return r.returncode == 0
-
-    def map_update(self, name, key, value):
-        run("bpftool", "map", "update", "pinned",
-            os.path.join(self.pin_dir, name), "key", "hex", *key,
-            "value", "hex", *value)
-
-    def map_value(self, name, key):
-        """The value bytes, or None when the key is absent."""
+    def map_raw(self, name, key):
+        """The value bytes at key (hex byte list), or None when absent."""
         r = run("bpftool", "-j", "map", "lookup", "pinned",
                 os.path.join(self.pin_dir, name), "key", "hex", *key,
                 ok=False)
         if r.returncode != 0:
             return None
         return bytes(int(b, 16) for b in json.loads(r.stdout)["value"])
+
+    def map_update(self, name, key, value):
+        run("bpftool", "map", "update", "pinned",
+            os.path.join(self.pin_dir, name), "key", "hex", *key,
+            "value", "hex", *value)
+
+    def table_cfg(self):
+        """(hash_seed, masks by map name) from the pinned mxw_config."""
+        v = self.map_raw("mxw_config", idx_key(0))
+        seed = int.from_bytes(v[CFG_SEED_OFF:CFG_SEED_OFF + 8], "little")
+        masks = {m: int.from_bytes(v[off:off + 4], "little")
+                 for m, off in CFG_MASK_OFF.items()}
+        return seed, masks
+
+    def exact_entry(self, name, key):
+        """An exact list's entry (mxw_list_entry bytes) for the address
+        key, found as the fast path finds it (bpf/mxw_table.h)."""
+        seed, masks = self.table_cfg()
+        a = bytes(int(b, 16) for b in key)
+        h = tbl_hash(seed, a)
+        for i in (tbl_idx1(h, masks[name]), tbl_idx2(h, masks[name])):
+            bk = self.map_raw(name, idx_key(i))
+            for w in range(LIST_WAYS):
+                tag = int.from_bytes(bk[4 * w:4 * w + 4], "little")
+                off = 4 * LIST_WAYS + w * LIST_SLOT
+                if tag == tbl_tag(h) and bk[off:off + 16] == a:
+                    return bk[off + 16:off + LIST_SLOT]
+        return None
+
+    def map_has(self, name, key):
+        return self.map_value(name, key) is not None
+
+    def map_value(self, name, key):
+        """The value bytes, or None when the key is absent; the exact lists
+        are hash tables over arrays, looked up by their key."""
+        if name in ("mxw_block_exact", "mxw_allow_exact"):
+            return self.exact_entry(name, key)
+        return self.map_raw(name, key)
 
     def ctl(self, *args):
         return run(self.mxwallctl, "-s", self.sock, *args, ok=False)
@@ -595,43 +675,87 @@ def case_ttl_expiry(lab):
 
 
 def flow_key(client, server, sport, dport):
-    """Hex bytes of an mxw_flow_key (src = client for inbound flows)."""
-    return mapped_key(client) + mapped_key(server) + \
-        ["%02x" % b for b in sport.to_bytes(2, "big")] + \
-        ["%02x" % b for b in dport.to_bytes(2, "big")] + \
-        ["06", "00", "00", "00"]
+    """Bytes of an mxw_flow_key (src = client for inbound flows)."""
+    return bytes.fromhex("".join(
+        mapped_key(client) + mapped_key(server) +
+        ["%02x" % b for b in sport.to_bytes(2, "big")] +
+        ["%02x" % b for b in dport.to_bytes(2, "big")] +
+        ["06", "00", "00", "00"]))
 
 
-def flow_val(expires_ns, flags):
-    return ["%02x" % b for b in expires_ns.to_bytes(8, "little")] + \
-        ["%02x" % b for b in flags.to_bytes(4, "little")] + ["00"] * 4
+def set_put(lab, name, key, slot_size, slot_bytes):
+    """Write a slot for key into its set of an ARRAY-backed cache
+    (mxw_conn, mxw_src_bucket) where the fast path looks: the first free
+    way, tag last (one map update of the whole set)."""
+    seed, masks = lab.table_cfg()
+    h = tbl_hash(seed, key)
+    i = tbl_idx1(h, masks[name])
+    v = bytearray(lab.map_raw(name, idx_key(i)))
+    for w in range(SET_WAYS):
+        if int.from_bytes(v[4 * w:4 * w + 4], "little") <= 1:
+            off = 4 * SET_WAYS + w * slot_size
+            v[off:off + slot_size] = slot_bytes
+            v[4 * w:4 * w + 4] = tbl_tag(h).to_bytes(4, "little")
+            lab.map_update(name, idx_key(i), hexlist(v))
+            return
+    raise Fail("%s: set %d full" % (name, i))
+
+
+def set_get(lab, name, key, slot_size):
+    """The slot bytes of key in its set, or None."""
+    seed, masks = lab.table_cfg()
+    h = tbl_hash(seed, key)
+    v = lab.map_raw(name, idx_key(tbl_idx1(h, masks[name])))
+    klen = len(key)
+    koff = 16 if name == "mxw_conn" else 8      # key within the slot
+    for w in range(SET_WAYS):
+        off = 4 * SET_WAYS + w * slot_size
+        if int.from_bytes(v[4 * w:4 * w + 4], "little") == tbl_tag(h) and \
+                v[off + koff:off + koff + klen] == key:
+            return v[off:off + slot_size]
+    return None
+
+
+def put_flow(lab, key, expires_ns, flags):
+    set_put(lab, "mxw_conn", key, FLOW_SLOT,
+            flags.to_bytes(4, "little") + bytes(4) +
+            expires_ns.to_bytes(8, "little") + key)
+
+
+def put_src(lab, addr, conns):
+    key = bytes.fromhex("".join(mapped_key(addr)))
+    set_put(lab, "mxw_src_bucket", key, SRC_SLOT,
+            conns.to_bytes(4, "little") + bytes(4) + key + bytes(16))
+
+
+def src_conns(lab, addr):
+    s = set_get(lab, "mxw_src_bucket",
+                bytes.fromhex("".join(mapped_key(addr))), SRC_SLOT)
+    return None if s is None else int.from_bytes(s[0:4], "little")
 
 
 def case_conn_reconcile(lab):
     # A flow that ended without a FIN the box saw (expired), still holding
     # one of its source's 3 counted slots (2 more leaked by eviction), and
-    # a live flow of another source whose count is right.
+    # a live flow of another source whose count is right.  The counts live
+    # in the sources' mxw_src_bucket slots.
     stale = flow_key("192.0.2.200", "192.0.2.25", 40000, 25)
     live = flow_key("192.0.2.201", "192.0.2.25", 40001, 25)
     mono = time.monotonic_ns()      # CLOCK_MONOTONIC, as bpf_ktime_get_ns
-    lab.map_update("mxw_conn", stale, flow_val(mono - 5 * 10**9, 1))
-    lab.map_update("mxw_conn", live, flow_val(mono + 3600 * 10**9, 1))
-    lab.map_update("mxw_conn_count", mapped_key("192.0.2.200"),
-                   ["03", "00", "00", "00"])
-    lab.map_update("mxw_conn_count", mapped_key("192.0.2.201"),
-                   ["01", "00", "00", "00"])
+    put_flow(lab, stale, mono - 5 * 10**9, 1)
+    put_flow(lab, live, mono + 3600 * 10**9, 1)
+    put_src(lab, "192.0.2.200", 3)
+    put_src(lab, "192.0.2.201", 1)
     c = lab.conn()
     deadline = time.time() + 8
-    while time.time() < deadline and \
-            lab.map_value("mxw_conn_count", mapped_key("192.0.2.200")) != \
-            b"\0\0\0\0":
+    while time.time() < deadline and src_conns(lab, "192.0.2.200") != 0:
         time.sleep(0.3)
-    check(lab.map_value("mxw_conn_count", mapped_key("192.0.2.200")) ==
-          b"\0\0\0\0", "leaked count repaired to 0")
-    check(lab.map_value("mxw_conn", stale) is None, "expired flow removed")
-    check(lab.map_value("mxw_conn", live) is not None, "live flow kept")
-    check(lab.map_value("mxw_conn_count", mapped_key("192.0.2.201")) ==
-          b"\1\0\0\0", "correct count untouched")
+    check(src_conns(lab, "192.0.2.200") == 0, "leaked count repaired to 0")
+    check(set_get(lab, "mxw_conn", stale, FLOW_SLOT) is None,
+          "expired flow removed")
+    check(set_get(lab, "mxw_conn", live, FLOW_SLOT) is not None,
+          "live flow kept")
+    check(src_conns(lab, "192.0.2.201") == 1, "correct count untouched")
     st = c.ok("status")["conn_reconcile"]
     check(st["counts_fixed"] >= 1 and st["flows_expired"] >= 1,
           "counted: %r" % st)
