@@ -3,7 +3,7 @@
  * ctl_reconcile.c - per-source connection count repair, decisions only.
  *
  * Why: the fast path counts a source's open mail connections in
- * mxw_conn_count and decrements on FIN/RST.  A flow that ends without a
+ * the source's mxw_src_bucket slot and decrements on FIN/RST.  A flow that ends without a
  * FIN the box sees (client vanished, RST lost, flow idle past its timeout,
  * LRU eviction) keeps its slot forever, and a busy legitimate sender would
  * slowly hit max_conns_per_source: a false positive.

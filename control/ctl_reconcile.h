@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * ctl_reconcile.h - repair of the fast path's per-source connection counts
- * (mxw_conn_count) from the flows it tracks (mxw_conn), the reconciliation
+ * (conns of the mxw_src_bucket slots) from the flows it tracks (mxw_conn), the reconciliation
  * docs/fastpath.md leaves to mxwalld.  The decisions are pure (this file);
  * the map walks live in ctl_bpf.c.
  */
