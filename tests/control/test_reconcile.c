@@ -14,9 +14,16 @@
 
 static struct mxw_addr v4(unsigned n)
 {
-	struct mxw_addr a = {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
-			      10, (uint8_t)(n >> 16), (uint8_t)(n >> 8),
-			      (uint8_t)n}};
+	static const uint8_t pfx[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+					0xff, 0xff};
+	struct mxw_addr a;
+
+	/* by bytes: the layout may overlay a.a with wider words */
+	memcpy(a.a, pfx, 12);
+	a.a[12] = 10;
+	a.a[13] = (uint8_t)(n >> 16);
+	a.a[14] = (uint8_t)(n >> 8);
+	a.a[15] = (uint8_t)n;
 	return a;
 }
 
