@@ -147,8 +147,11 @@ struct mxw_list_bucket {
  * three of the four list lookups per frame).  The invariant is
  * "bit set => map empty", kept by the writer's order: clear the bit
  * BEFORE inserting into the map, set it only AFTER a delete has left the
- * map empty (checked on the map itself, not a counter), both under one
- * lock.  A zeroed value (a fresh map, a writer that knows nothing of
+ * map empty, both under one lock.  For the LPM tries emptiness is
+ * checked on the map itself; for the exact tables (ARRAYs, which are never
+ * "empty" to the kernel) it is mxwalld's count of the table's entries,
+ * exact because every write to them goes through that lock, recounted by
+ * a scan at start (ctl_bpf.c).  A zeroed value (a fresh map, a writer that knows nothing of
  * hints) promises nothing: every lookup is made.  A daemon that dies
  * between the two steps leaves a bit clear, never a wrong one; a
  * restart recomputes all four bits from the maps.
