@@ -200,95 +200,61 @@ MXW_INLINE int mxw_lanes_first(const __u64 *z, int n)
 
 #define MXW_TAG_PAIR(t)         (((__u64)(t) << 32) | (t))
 
-/* ---- lists: reader ------------------------------------------------------ */
-/* The slot of bucket b holding key a with tag t, or -1: every slot. */
-MXW_TABLE_FN int mxw_list_find_slow(const struct mxw_list_bucket *b, __u32 t,
-				    const struct mxw_addr *a)
-{
-	if (!b || !a)
-		return -1;
-	MXW_UNROLL
-	for (int i = 0; i < MXW_LIST_WAYS; i++) {
-		if (MXW_READ_ONCE32(b->tag[i]) != t)
-			continue;
-		if (!mxw_addr_eq(&b->slot[i].key, a))
-			continue;
-		MXW_BARRIER();
-		if (MXW_READ_ONCE32(b->tag[i]) == t)
-			return i;
-	}
-	return -1;
+/*
+ * MXW_DEFINE_FIND(name, set type, ways, key type, key equality) defines
+ * name##_slow, the search of every slot (a global function in BPF), and
+ * name, the search that is fast for a miss and a single candidate: both
+ * return the slot of set s holding key k with tag t, or -1.
+ */
+#define MXW_DEFINE_FIND(name, set_t, ways, key_t, eq)                    \
+MXW_TABLE_FN int name##_slow(const set_t *s, __u32 t, const key_t *k)    \
+{                                                                        \
+	if (!s || !k)                                                    \
+		return -1;                                               \
+	MXW_UNROLL                                                       \
+	for (int i = 0; i < (ways); i++) {                               \
+		if (MXW_READ_ONCE32(s->tag[i]) != t)                     \
+			continue;                                        \
+		if (!eq(&s->slot[i].key, k))                             \
+			continue;                                        \
+		MXW_BARRIER();                                           \
+		if (MXW_READ_ONCE32(s->tag[i]) == t)                     \
+			return i;                                        \
+	}                                                                \
+	return -1;                                                       \
+}                                                                        \
+MXW_INLINE int name(const set_t *s, __u32 t, const key_t *k)            \
+{                                                                        \
+	__u64 tt = MXW_TAG_PAIR(t), z[(ways) / 2], any = 0;              \
+	int i;                                                           \
+									 \
+	if (!s)                                                          \
+		return -1;                                               \
+	MXW_UNROLL                                                       \
+	for (int j = 0; j < (ways) / 2; j++) {                           \
+		z[j] = mxw_lanes_eq(MXW_READ_ONCE64(s->tagw[j]), tt);    \
+		any |= z[j];                                             \
+	}                                                                \
+	if (!any)                                                        \
+		return -1;                                               \
+	i = mxw_lanes_first(z, (ways) / 2) & ((ways) - 1);               \
+	if (eq(&s->slot[i].key, k)) {                                    \
+		MXW_BARRIER();                                           \
+		if (MXW_READ_ONCE32(s->tag[i]) == t)                     \
+			return i;                                        \
+	}                                                                \
+	return name##_slow(s, t, k);                                     \
 }
 
-/* The same, fast for a miss and a single candidate. */
-MXW_INLINE int mxw_list_find(const struct mxw_list_bucket *b, __u32 t,
-			     const struct mxw_addr *a)
-{
-	__u64 tt = MXW_TAG_PAIR(t), z[MXW_LIST_WAYS / 2], any = 0;
-	int i;
-
-	if (!b)
-		return -1;
-	MXW_UNROLL
-	for (int k = 0; k < MXW_LIST_WAYS / 2; k++) {
-		z[k] = mxw_lanes_eq(MXW_READ_ONCE64(b->tagw[k]), tt);
-		any |= z[k];
-	}
-	if (!any)
-		return -1;
-	i = mxw_lanes_first(z, MXW_LIST_WAYS / 2) & (MXW_LIST_WAYS - 1);
-	if (mxw_addr_eq(&b->slot[i].key, a)) {
-		MXW_BARRIER();
-		if (MXW_READ_ONCE32(b->tag[i]) == t)
-			return i;
-	}
-	return mxw_list_find_slow(b, t, a);
-}
+/* Lists, per-source caches, flows. */
+MXW_DEFINE_FIND(mxw_list_find, struct mxw_list_bucket, MXW_LIST_WAYS,
+		struct mxw_addr, mxw_addr_eq)
+MXW_DEFINE_FIND(mxw_src_find, struct mxw_src_set, MXW_SRC_WAYS,
+		struct mxw_addr, mxw_addr_eq)
+MXW_DEFINE_FIND(mxw_flow_find, struct mxw_flow_set, MXW_FLOW_WAYS,
+		struct mxw_flow_key, mxw_flow_eq)
 
 /* ---- caches: per-source state (mxw_src_bucket, mxw_pfx_bucket) ----------- */
-MXW_TABLE_FN int mxw_src_find_slow(const struct mxw_src_set *s, __u32 t,
-				   const struct mxw_addr *a)
-{
-	if (!s || !a)
-		return -1;
-	MXW_UNROLL
-	for (int i = 0; i < MXW_SRC_WAYS; i++) {
-		if (MXW_READ_ONCE32(s->tag[i]) != t)
-			continue;
-		if (!mxw_addr_eq(&s->slot[i].key, a))
-			continue;
-		MXW_BARRIER();
-		if (MXW_READ_ONCE32(s->tag[i]) == t)
-			return i;
-	}
-	return -1;
-}
-
-/* The slot of set s holding key a with tag t, or -1. */
-MXW_INLINE int mxw_src_find(const struct mxw_src_set *s, __u32 t,
-			    const struct mxw_addr *a)
-{
-	__u64 tt = MXW_TAG_PAIR(t), z[MXW_SRC_WAYS / 2], any = 0;
-	int i;
-
-	if (!s)
-		return -1;
-	MXW_UNROLL
-	for (int k = 0; k < MXW_SRC_WAYS / 2; k++) {
-		z[k] = mxw_lanes_eq(MXW_READ_ONCE64(s->tagw[k]), tt);
-		any |= z[k];
-	}
-	if (!any)
-		return -1;
-	i = mxw_lanes_first(z, MXW_SRC_WAYS / 2) & (MXW_SRC_WAYS - 1);
-	if (mxw_addr_eq(&s->slot[i].key, a)) {
-		MXW_BARRIER();
-		if (MXW_READ_ONCE32(s->tag[i]) == t)
-			return i;
-	}
-	return mxw_src_find_slow(s, t, a);
-}
-
 /*
  * Claim a slot for key a (absent: the caller searched): an empty slot,
  * else the one refilled longest ago, preferring a source with no open
@@ -348,49 +314,6 @@ MXW_INLINE int mxw_src_get(struct mxw_src_set *s, __u32 t,
 }
 
 /* ---- caches: flows (mxw_conn, mxw_ct) ------------------------------------ */
-MXW_TABLE_FN int mxw_flow_find_slow(const struct mxw_flow_set *s, __u32 t,
-				    const struct mxw_flow_key *k)
-{
-	if (!s || !k)
-		return -1;
-	MXW_UNROLL
-	for (int i = 0; i < MXW_FLOW_WAYS; i++) {
-		if (MXW_READ_ONCE32(s->tag[i]) != t)
-			continue;
-		if (!mxw_flow_eq(&s->slot[i].key, k))
-			continue;
-		MXW_BARRIER();
-		if (MXW_READ_ONCE32(s->tag[i]) == t)
-			return i;
-	}
-	return -1;
-}
-
-/* The slot of set s holding flow k with tag t, or -1. */
-MXW_INLINE int mxw_flow_find(const struct mxw_flow_set *s, __u32 t,
-			     const struct mxw_flow_key *k)
-{
-	__u64 tt = MXW_TAG_PAIR(t), z[MXW_FLOW_WAYS / 2], any = 0;
-	int i;
-
-	if (!s)
-		return -1;
-	MXW_UNROLL
-	for (int j = 0; j < MXW_FLOW_WAYS / 2; j++) {
-		z[j] = mxw_lanes_eq(MXW_READ_ONCE64(s->tagw[j]), tt);
-		any |= z[j];
-	}
-	if (!any)
-		return -1;
-	i = mxw_lanes_first(z, MXW_FLOW_WAYS / 2) & (MXW_FLOW_WAYS - 1);
-	if (mxw_flow_eq(&s->slot[i].key, k)) {
-		MXW_BARRIER();
-		if (MXW_READ_ONCE32(s->tag[i]) == t)
-			return i;
-	}
-	return mxw_flow_find_slow(s, t, k);
-}
-
 /*
  * Insert flow k (absent: the caller looked it up) with tag t and the
  * deadline and flags in *io.  The victim is an empty slot, else an

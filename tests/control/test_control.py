@@ -155,24 +155,22 @@ CFG_MASK_OFF = {"mxw_allow_exact": 88, "mxw_block_exact": 92,
                 "mxw_ct": 104, "mxw_conn": 108}
 
 
-def tbl_word(h, w):
-    h = ((h ^ w) * 0x9e3779b97f4a7c15) & M64
-    return h ^ (h >> 32)
+HASH_K = (0x9e3779b97f4a7c15, 0xc2b2ae3d27d4eb4f, 0x165667b19e3779f9,
+          0xd6e8feb86659fd93, 0xff51afd7ed558ccd)
 
 
 def tbl_fin(h):
-    h ^= h >> 33
-    h = (h * 0xff51afd7ed558ccd) & M64
-    h ^= h >> 33
+    h ^= h >> 32
     h = (h * 0xc4ceb9fe1a85ec53) & M64
-    return h ^ (h >> 33)
+    return h ^ (h >> 29)
 
 
 def tbl_hash(seed, data):
-    """mxw_hash_addr (16 bytes) or mxw_hash_flow (40 bytes)."""
-    h = seed
-    for i in range(0, len(data), 8):
-        h = tbl_word(h, int.from_bytes(data[i:i + 8], "little"))
+    """mxw_hash_addr (16 bytes) or mxw_hash_flow (40 bytes): multilinear."""
+    h = 0
+    for n, i in enumerate(range(0, len(data), 8)):
+        w = int.from_bytes(data[i:i + 8], "little")
+        h = (h + (w ^ seed) * HASH_K[n]) & M64
     return tbl_fin(h)
 
 
