@@ -11,13 +11,14 @@
  * than the whole budget of a dropped packet.  An ARRAY lookup is inlined
  * by the verifier into a bounds check and an address computation, so a
  * table made of an array of fixed-size buckets, hashed by our own
- * multiply-xorshift, costs a few nanoseconds.
+ * multilinear hash, costs a few nanoseconds.
  *
  * Decisions:
  *  - Keys are hashed with a 64-bit seed (mxw_config.hash_seed, random per
  *    pin set), so an attacker cannot aim addresses at one bucket.
- *  - Every slot opens with a 32-bit tag: 0 = empty, 1 = being written
- *    (MXW_TAG_BUSY), otherwise high bits of the key's hash with bit 1 set.
+ *  - Every bucket / set opens with one 32-bit tag per slot: 0 = empty,
+ *    1 = being written (MXW_TAG_BUSY), otherwise high bits of the key's
+ *    hash with bit 1 set; the keys and values follow.
  *    A reader compares the tag, then the full key, then the tag again: a
  *    slot rewritten during the read is taken for a miss, never for a
  *    mixture of two keys.  Writers fill key and value first and publish

@@ -227,22 +227,15 @@ MXW_INLINE __u8 mxw_addr_family(const struct mxw_addr *a)
 	return hi == 0 && mid == bpf_htonl(0xffff) ? 4 : 6;
 }
 
-/* The set of key k in a cache table (mxw_src_bucket, mxw_pfx_bucket), and
- * its tag.  NULL when the index is outside the map (a mask the map does
- * not match): the caller goes on without state. */
-#define MXW_SRC_SET(table, mask, k, seed, tag) ({                        \
-	__u64 h_ = mxw_hash_addr(k, seed);                               \
+/* The set of a key with hash h in a cache table (mxw_src_bucket,
+ * mxw_pfx_bucket, mxw_conn, mxw_ct), and its tag.  NULL when the index is
+ * outside the map (a mask the map does not match): the caller goes on
+ * without state. */
+#define MXW_CACHE_SET(table, mask, h, tag) ({                            \
+	__u64 h_ = (h);                                                  \
 	__u32 i_ = mxw_hash_idx1(h_, mask);                              \
 	*(tag) = mxw_hash_tag(h_);                                       \
-	(struct mxw_src_set *)MXW_TBL_LOOKUP(table, &i_);                \
-})
-
-/* The same for a flow table (mxw_conn, mxw_ct). */
-#define MXW_FLOW_SET(table, mask, k, seed, tag) ({                       \
-	__u64 h_ = mxw_hash_flow(k, seed);                               \
-	__u32 i_ = mxw_hash_idx1(h_, mask);                              \
-	*(tag) = mxw_hash_tag(h_);                                       \
-	(struct mxw_flow_set *)MXW_TBL_LOOKUP(table, &i_);               \
+	MXW_TBL_LOOKUP(table, &i_);                                      \
 })
 
 /* Take a token from the bucket of slot s, or from a new full bucket when
@@ -361,7 +354,8 @@ MXW_INLINE void mxw_conn_uncount(struct mxw_vctx *v, const struct mxw_addr *clie
 	__u32 tag;
 
 	mxw_source_key(&sk, client, cfg, mxw_addr_family(client));
-	set = MXW_SRC_SET(mxw_src_bucket, cfg->mask_src, &sk, cfg->hash_seed, &tag);
+	set = MXW_CACHE_SET(mxw_src_bucket, cfg->mask_src,
+			    mxw_hash_addr(&sk, cfg->hash_seed), &tag);
 	ss = set ? MXW_SLOT(set, mxw_src_find(set, tag, &sk), MXW_SRC_WAYS) : 0;
 	if (ss && (__s32)ss->conns > 0)
 		MXW_ATOMIC_ADD32(&ss->conns, (__u32)-1);
@@ -380,7 +374,8 @@ MXW_INLINE void mxw_conn_release(struct mxw_vctx *v, const struct mxw_flow_key *
 	__u32 tag, counted;
 	int i;
 
-	set = MXW_FLOW_SET(mxw_conn, cfg->mask_conn, fk, cfg->hash_seed, &tag);
+	set = MXW_CACHE_SET(mxw_conn, cfg->mask_conn,
+			    mxw_hash_flow(fk, cfg->hash_seed), &tag);
 	if (!set)
 		return;
 	i = mxw_flow_find(set, tag, fk);
@@ -492,18 +487,11 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 
 	if (cfg->src_rate || cfg->max_conns_per_src) {
 		mxw_source_key(&sk, &p->src, cfg, p->family);
-		/* IPv4: the source key is the address, hashed already for
-		 * the lists */
-		if (p->family == 4) {
-			__u64 h = mxw_src_hash(v);
-			__u32 i = mxw_hash_idx1(h, cfg->mask_src);
-
-			tag = mxw_hash_tag(h);
-			set = MXW_TBL_LOOKUP(mxw_src_bucket, &i);
-		} else {
-			set = MXW_SRC_SET(mxw_src_bucket, cfg->mask_src, &sk,
-					  cfg->hash_seed, &tag);
-		}
+		/* A key that is the address itself (IPv4 /32, IPv6 /128)
+		 * has the hash the lists used already. */
+		set = MXW_CACHE_SET(mxw_src_bucket, cfg->mask_src,
+				    mxw_addr_eq(&sk, &p->src) ? mxw_src_hash(v) :
+				    mxw_hash_addr(&sk, cfg->hash_seed), &tag);
 		ss = set ? MXW_SLOT(set, mxw_src_get(set, tag, &sk), MXW_SRC_WAYS) : 0;
 		if (cfg->src_rate &&
 		    !mxw_slot_take(ss, now, cfg->src_rate, cfg->src_burst))
@@ -511,8 +499,8 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 	}
 	if (cfg->pfx_rate) {
 		mxw_prefix_key(&pk, &p->src, cfg, p->family);
-		set = MXW_SRC_SET(mxw_pfx_bucket, cfg->mask_pfx, &pk,
-				  cfg->hash_seed, &tag);
+		set = MXW_CACHE_SET(mxw_pfx_bucket, cfg->mask_pfx,
+				    mxw_hash_addr(&pk, cfg->hash_seed), &tag);
 		ps = set ? MXW_SLOT(set, mxw_src_get(set, tag, &pk), MXW_SRC_WAYS) : 0;
 		if (!mxw_slot_take(ps, now, cfg->pfx_rate, cfg->pfx_burst))
 			return MXW_R_DROP_SYN_PFX;
@@ -525,7 +513,8 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 
 	/* A retransmitted SYN (flow known) is not counted again. */
 	mxw_flow_key_fwd(&fk, p);
-	fset = MXW_FLOW_SET(mxw_conn, cfg->mask_conn, &fk, cfg->hash_seed, &tag);
+	fset = MXW_CACHE_SET(mxw_conn, cfg->mask_conn,
+			     mxw_hash_flow(&fk, cfg->hash_seed), &tag);
 	if (!fset || mxw_flow_find(fset, tag, &fk) >= 0)
 		return MXW_R_PASS_MAIL_SYN;
 	if (ss && (__s32)ss->conns >= 0 && ss->conns >= cfg->max_conns_per_src)
@@ -592,7 +581,8 @@ MXW_INLINE enum mxw_reason mxw_outbound(struct mxw_vctx *v)
 
 	mxw_flow_key_reply(&k, p);
 	exp = mxw_now(v) + mxw_ct_timeout(v->cfg, p->proto);
-	set = MXW_FLOW_SET(mxw_ct, v->cfg->mask_ct, &k, v->cfg->hash_seed, &tag);
+	set = MXW_CACHE_SET(mxw_ct, v->cfg->mask_ct,
+			    mxw_hash_flow(&k, v->cfg->hash_seed), &tag);
 	if (!set)
 		return MXW_R_PASS_OUTBOUND;
 	cv = MXW_SLOT(set, mxw_flow_find(set, tag, &k), MXW_FLOW_WAYS);
@@ -681,7 +671,8 @@ MXW_INLINE enum mxw_reason mxw_inbound(struct mxw_vctx *v)
 	if ((p->proto == MXW_IPPROTO_TCP && !fresh && !mail) ||
 	    p->proto == MXW_IPPROTO_UDP || (p->flags & MXW_PF_ECHO)) {
 		mxw_flow_key_fwd(&fk, p);
-		set = MXW_FLOW_SET(mxw_ct, cfg->mask_ct, &fk, cfg->hash_seed, &tag);
+		set = MXW_CACHE_SET(mxw_ct, cfg->mask_ct,
+				    mxw_hash_flow(&fk, cfg->hash_seed), &tag);
 		cv = set ? MXW_SLOT(set, mxw_flow_find(set, tag, &fk), MXW_FLOW_WAYS) : 0;
 		if (cv && cv->expires_ns > mxw_now(v)) {
 			__u64 exp = v->now + mxw_ct_timeout(cfg, p->proto);
