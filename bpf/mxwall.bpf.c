@@ -20,12 +20,13 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "mxwall_shared.h"
+#include "mxw_clock.bpf.h"
 
 #define MXW_TBL_LOOKUP(t, k)            bpf_map_lookup_elem(&t, k)
 #define MXW_TBL_UPDATE(t, k, v, f)      bpf_map_update_elem(&t, k, v, f)
 #define MXW_TBL_DELETE(t, k)            bpf_map_delete_elem(&t, k)
-/* Coarse CLOCK_MONOTONIC, cached per CPU and jiffy (mxw_clock_now). */
-#define MXW_NOW_NS()                    mxw_clock_now()
+/* Coarse CLOCK_MONOTONIC, cached per CPU and jiffy (mxw_clock.bpf.h). */
+#define MXW_NOW_NS()                    mxw_clock_read(&mxw_clock)
 #define MXW_ATOMIC_ADD32(p, v)          __sync_fetch_and_add(p, v)
 
 struct {
@@ -173,26 +174,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct mxw_hints);
 } mxw_hints SEC(".maps");
-
-/* CLOCK_MONOTONIC at tick resolution, as bpf_ktime_get_coarse_ns(), for
- * the price of the inlined bpf_jiffies64() and a per-CPU array read: the
- * helper is called when this CPU sees a new jiffy.  (Jiffies and the
- * coarse clock advance in the same tick handler; a read between the two
- * caches a value one tick old for the rest of that tick.) */
-static __always_inline __u64 mxw_clock_now(void)
-{
-	__u32 zero = 0;
-	struct mxw_clock *c = bpf_map_lookup_elem(&mxw_clock, &zero);
-	__u64 j = bpf_jiffies64();
-
-	if (!c)
-		return bpf_ktime_get_coarse_ns();
-	if (c->jiffies != j) {
-		c->ns = bpf_ktime_get_coarse_ns();
-		c->jiffies = j;
-	}
-	return c->ns;
-}
 
 #include "mxw_verdict.h"
 

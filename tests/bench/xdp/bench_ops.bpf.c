@@ -14,6 +14,7 @@
 #include "mxwall_shared.h"
 #include "mxw_parse.h"
 #include "mxw_table.h"
+#include "mxw_clock.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -134,17 +135,7 @@ int op_redirect(struct xdp_md *ctx)
 SEC("xdp")
 int op_jiffy_clock(struct xdp_md *ctx)
 {
-	__u32 zero = 0;
-	struct mxw_clock *c = bpf_map_lookup_elem(&op_clock, &zero);
-	__u64 j = bpf_jiffies64();
-
-	if (!c)
-		return XDP_ABORTED;
-	if (c->jiffies != j) {
-		c->ns = bpf_ktime_get_coarse_ns();
-		c->jiffies = j;
-	}
-	op_sink = c->ns;
+	op_sink = mxw_clock_read(&op_clock);
 	return XDP_DROP;
 }
 
