@@ -6,13 +6,13 @@
  */
 #include <net/if.h>
 #include <sched.h>
-#include <sys/mman.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "mxwall.skel.h"
 #include "mxw_netns_pair.h"
+#include "mxw_map_mmap.h"
 #include "mxw_test_xsk.h"
 
 static const char backend_name[] = "bpf";
@@ -84,31 +84,16 @@ static void *tb_mem[TBL_MAX];
 
 static void *tbl_mem(enum tbl t, uint32_t *n)
 {
-	struct bpf_map *m = bmap(t);
-	size_t sz;
-
-	*n = bpf_map__max_entries(m);
-	if (!tb_mem[t]) {
-		sz = (size_t)bpf_map__value_size(m) * *n;
-		sz = (sz + 4095) & ~(size_t)4095;
-		tb_mem[t] = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED,
-				 bpf_map__fd(m), 0);
-		if (tb_mem[t] == MAP_FAILED) {
-			fprintf(stderr, "mmap %s: %s\n", bpf_map__name(m), strerror(errno));
-			exit(1);
-		}
-	}
+	*n = bpf_map__max_entries(bmap(t));
+	if (!tb_mem[t])
+		tb_mem[t] = mxw_map_mmap(bmap(t));
 	return tb_mem[t];
 }
 
 static void tb_unmap(void)
 {
 	for (int t = 0; t < TBL_MAX; t++) {
-		struct bpf_map *m = bmap((enum tbl)t);
-		size_t sz = (size_t)bpf_map__value_size(m) * bpf_map__max_entries(m);
-
-		if (tb_mem[t])
-			munmap(tb_mem[t], (sz + 4095) & ~(size_t)4095);
+		mxw_map_munmap(bmap((enum tbl)t), tb_mem[t]);
 		tb_mem[t] = NULL;
 	}
 }

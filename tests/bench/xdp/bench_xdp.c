@@ -28,7 +28,6 @@
 #include <errno.h>
 #include <net/if.h>
 #include <sched.h>
-#include <sys/mman.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -46,6 +45,7 @@
 #include "mxwall_shared.h"
 #include "mxw_pktbuild.h"
 #include "mxw_netns_pair.h"
+#include "mxw_map_mmap.h"
 #include "mxw_test_xsk.h"
 #include "mxw_table.h"
 
@@ -115,14 +115,8 @@ static struct mxw_list_tab blk;
 static void blk_map(void)
 {
 	struct bpf_map *m = skel->maps.mxw_block_exact;
-	size_t sz = (size_t)bpf_map__value_size(m) * bpf_map__max_entries(m);
 
-	blk.b = mmap(NULL, (sz + 4095) & ~(size_t)4095, PROT_READ | PROT_WRITE,
-		     MAP_SHARED, bpf_map__fd(m), 0);
-	if (blk.b == MAP_FAILED) {
-		perror("mmap mxw_block_exact");
-		exit(1);
-	}
+	blk.b = mxw_map_mmap(m);
 	blk.mask = bpf_map__max_entries(m) - 1;
 	blk.seed = 0x5eed5eed12345678ull;
 }
@@ -545,38 +539,29 @@ static void bench_scaling(void)
 /* ---- per-operation floors ---------------------------------------------------- */
 /* Put the all-zero address and flow into bench_ops' own tables (seed 0),
  * which op_ltab_* and op_ftab_* look up. */
-static int ops_own_tables(struct bench_ops_bpf *ops)
+static void ops_own_tables(struct bench_ops_bpf *ops)
 {
 	struct bpf_map *ml = ops->maps.op_ltab, *mf = ops->maps.op_ftab;
-	size_t sl = (size_t)bpf_map__value_size(ml) * bpf_map__max_entries(ml);
-	size_t sf = (size_t)bpf_map__value_size(mf) * bpf_map__max_entries(mf);
 	struct mxw_list_entry e = { 0 };
-	struct mxw_flow_set *fs;
+	struct mxw_flow_set *fs, *set;
 	struct mxw_flow_key fk;
 	struct mxw_list_tab lt;
 	struct mxw_addr a;
 	uint64_t h;
 
-	sl = (sl + 4095) & ~(size_t)4095;
-	sf = (sf + 4095) & ~(size_t)4095;
-	lt.b = mmap(NULL, sl, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(ml), 0);
-	fs = mmap(NULL, sf, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(mf), 0);
-	if (lt.b == MAP_FAILED || fs == MAP_FAILED) {
-		perror("mmap bench_ops tables");
-		return -1;
-	}
+	lt.b = mxw_map_mmap(ml);
+	fs = mxw_map_mmap(mf);
 	lt.mask = bpf_map__max_entries(ml) - 1;
 	lt.seed = 0;
 	memset(&a, 0, sizeof(a));
 	mxw_list_tab_insert(&lt, &a, &e);
 	memset(&fk, 0, sizeof(fk));
 	h = mxw_hash_flow(&fk, 0);
-	fs += mxw_hash_idx1(h, bpf_map__max_entries(mf) - 1);
-	fs->slot[0].key = fk;
-	fs->tag[0] = mxw_hash_tag(h);
-	munmap(lt.b, sl);
-	munmap(fs - mxw_hash_idx1(h, bpf_map__max_entries(mf) - 1), sf);
-	return 0;
+	set = &fs[mxw_hash_idx1(h, bpf_map__max_entries(mf) - 1)];
+	set->slot[0].key = fk;
+	set->tag[0] = mxw_hash_tag(h);
+	mxw_map_munmap(ml, lt.b);
+	mxw_map_munmap(mf, fs);
 }
 
 /* Each bench_ops.bpf.c program does one step once; its cost is its time
@@ -606,10 +591,7 @@ static void bench_ops(void)
 	bpf_map_update_elem(bpf_map__fd(ops->maps.op_exact), &a, &le, BPF_ANY);
 	bpf_map_update_elem(bpf_map__fd(ops->maps.op_flow), &fk, &fv, BPF_ANY);
 	bpf_map_update_elem(bpf_map__fd(ops->maps.op_tx), &slot, &if_in, BPF_ANY);
-	if (ops_own_tables(ops)) {
-		bench_ops_bpf__destroy(ops);
-		return;
-	}
+	ops_own_tables(ops);
 #define OP(p, text) do { op[n].name = text; op[n].prog = ops->progs.p; n++; } while (0)
 	OP(op_parse, "parse (Ethernet, IPv4, TCP into struct mxw_pkt)");
 	OP(op_count, "per-CPU reason counter update");
