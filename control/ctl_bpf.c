@@ -1138,28 +1138,25 @@ out:
 	return err;
 }
 
-/* Read slot i of bucket bk into *e if it holds a live entry with tag
- * (and, with a, that key), as the fast path reads: tag, copy, tag again,
- * so a slot rewritten meanwhile is a miss.  Lock-free. */
-static bool ctl_slot_read(const struct mxw_list_bucket *bk, int i, __u32 tag,
-			  const struct mxw_addr *a, struct ctl_prefix *p,
-			  struct mxw_list_entry *e)
+/* Read slot i of bucket bk into *p, *e if it holds a live entry, as the
+ * fast path reads: tag, copy, tag again, so a slot rewritten meanwhile is
+ * skipped.  Lock-free. */
+static bool ctl_slot_read(const struct mxw_list_bucket *bk, int i,
+			  struct ctl_prefix *p, struct mxw_list_entry *e)
 {
 	__u32 t = __atomic_load_n(&bk->tag[i], __ATOMIC_ACQUIRE);
 
-	if (t <= MXW_TAG_BUSY || (tag && t != tag))
+	if (t <= MXW_TAG_BUSY)
 		return false;
-	if (a && memcmp(bk->slot[i].key.a, a->a, 16) != 0)
-		return false;
-	if (p) {
-		p->plen = 128;
-		memcpy(p->a, bk->slot[i].key.a, 16);
-	}
+	p->plen = 128;
+	memcpy(p->a, bk->slot[i].key.a, 16);
 	*e = bk->slot[i].e;
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	return __atomic_load_n(&bk->tag[i], __ATOMIC_RELAXED) == t;
 }
 
+/* The fast path's allowlist judgement, from userspace: its own search
+ * of the two buckets (mxw_list_find), then the trie. */
 bool ctl_bpf_list_match(struct ctl_bpf *b, enum ctl_list l,
 			const struct mxw_addr *a, uint64_t now_ns)
 {
@@ -1169,11 +1166,15 @@ bool ctl_bpf_list_match(struct ctl_bpf *b, enum ctl_list l,
 	struct mxw_lpm_key k;
 	struct mxw_list_entry v;
 
-	for (int c = 0; c < 2; c++)
-		for (int i = 0; i < MXW_LIST_WAYS; i++)
-			if (ctl_slot_read(&t->b[idx[c]], i, mxw_hash_tag(h), a,
-					  NULL, &v))
-				goto found;
+	for (int c = 0; c < 2; c++) {
+		const struct mxw_list_bucket *bk = &t->b[idx[c]];
+		int i = mxw_list_find(bk, mxw_hash_tag(h), a);
+
+		if (i >= 0) {
+			v = bk->slot[i].e;
+			goto found;
+		}
+	}
 	/* the longest prefix, a spilled /128 included */
 	ctl_host_lpm_key(&k, a);
 	if (bpf_map_lookup_elem(b->fd_lpm[l], &k, &v))
@@ -1201,7 +1202,7 @@ static int ctl_exact_walk(struct ctl_bpf *b, enum ctl_list l, ctl_list_cb cb,
 			struct ctl_prefix p;
 			struct mxw_list_entry e;
 
-			if (ctl_slot_read(bk, i, 0, NULL, &p, &e) &&
+			if (ctl_slot_read(bk, i, &p, &e) &&
 			    (rc = cb(&p, &e, ctx)))
 				return rc;
 		}
