@@ -256,6 +256,19 @@ MXW_DEFINE_FIND(mxw_flow_find, struct mxw_flow_set, MXW_FLOW_WAYS,
 		struct mxw_flow_key, mxw_flow_eq)
 
 /* ---- caches: per-source state (mxw_src_bucket, mxw_pfx_bucket) ----------- */
+/* Claim a slot by its tag: from its current value (kept in *old) to
+ * MXW_TAG_BUSY, so no other CPU writes the slot until the caller
+ * publishes the new tag.  -1 when another CPU holds it. */
+MXW_INLINE int mxw_tag_claim(__u32 *tag, __u32 *old)
+{
+	__u32 o = MXW_READ_ONCE32(*tag);
+
+	if (o == MXW_TAG_BUSY || MXW_CMPXCHG32(tag, o, MXW_TAG_BUSY) != o)
+		return -1;
+	*old = o;
+	return 0;
+}
+
 /*
  * Claim a slot for key a (absent: the caller searched): an empty slot,
  * else the one refilled longest ago, preferring a source with no open
@@ -291,9 +304,7 @@ MXW_TABLE_FN int mxw_src_claim(struct mxw_src_set *s, __u32 t,
 		return -1;
 	vi &= MXW_SRC_WAYS - 1;
 	v = &s->slot[vi];
-	old = MXW_READ_ONCE32(s->tag[vi]);
-	if (old == MXW_TAG_BUSY ||
-	    MXW_CMPXCHG32(&s->tag[vi], old, MXW_TAG_BUSY) != old)
+	if (mxw_tag_claim(&s->tag[vi], &old))
 		return -1;
 	v->key.w[0] = a->w[0];
 	v->key.w[1] = a->w[1];
@@ -357,9 +368,7 @@ MXW_TABLE_FN int mxw_flow_insert(struct mxw_flow_set *s,
 		return -1;
 	vi &= MXW_FLOW_WAYS - 1;
 	v = &s->slot[vi];
-	old = MXW_READ_ONCE32(s->tag[vi]);
-	if (old == MXW_TAG_BUSY ||
-	    MXW_CMPXCHG32(&s->tag[vi], old, MXW_TAG_BUSY) != old)
+	if (mxw_tag_claim(&s->tag[vi], &old))
 		return -1;
 	if (old != MXW_TAG_EMPTY && v->expires_ns > now) {
 		mxw_flow_copy(&io->key, &v->key);
