@@ -188,6 +188,8 @@ static void mxwd_state_write_bg(struct mxwd *d)
 	int64_t wall = mxwd_wall_s();
 	pid_t pid;
 
+	pid_t parent = getpid();
+
 	if (d->state_child > 0)
 		return;
 	pid = fork();
@@ -199,6 +201,13 @@ static void mxwd_state_write_bg(struct mxwd *d)
 		sigset_t all;
 		int err;
 
+		/* The writer holds the state directory's lock (inherited) and
+		 * writes the one temporary file: it must not outlive a parent
+		 * killed without warning, or it would keep the next daemon
+		 * from starting and race with its first write. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 ||
+		    getppid() != parent)
+			_exit(EIO);
 		sigfillset(&all);
 		sigprocmask(SIG_UNBLOCK, &all, NULL);
 		/* Let go of the sockets: a client the parent closes must see
@@ -313,11 +322,20 @@ static void mxwd_state_restore(struct mxwd *d)
 			  "full?)", failed);
 }
 
-/* An exclusive lock on <state_dir>/.lock for the daemon's lifetime. */
+/*
+ * An exclusive lock on <state_dir>/.lock for the daemon's lifetime.  The
+ * background state writer shares it; after a kill -9 of its parent that
+ * writer is killed too (PR_SET_PDEATHSIG) but may take a few milliseconds
+ * to go, so a held lock is retried for MXWD_LOCK_WAIT_MS before another
+ * live daemon is assumed.
+ */
+#define MXWD_LOCK_WAIT_MS 2000
+#define MXWD_LOCK_STEP_MS 20
+
 static int mxwd_lock(const char *dir)
 {
 	char path[CTL_PATH_MAX + 16];
-	int fd;
+	int fd, waited = 0;
 
 	snprintf(path, sizeof(path), "%s/.lock", dir);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -325,12 +343,22 @@ static int mxwd_lock(const char *dir)
 		log_error("%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		log_error("another mxwalld runs with state_dir %s", dir);
-		close(fd);
-		return -1;
+	for (;;) {
+		struct timespec ts = { 0, MXWD_LOCK_STEP_MS * 1000000L };
+
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return fd;
+		if (errno != EWOULDBLOCK || waited >= MXWD_LOCK_WAIT_MS)
+			break;
+		nanosleep(&ts, NULL);
+		waited += MXWD_LOCK_STEP_MS;
 	}
-	return fd;
+	if (errno == EWOULDBLOCK)
+		log_error("another mxwalld runs with state_dir %s", dir);
+	else
+		log_error("%s: %s", path, strerror(errno));
+	close(fd);
+	return -1;
 }
 
 /* ---- reload ---------------------------------------------------------- */

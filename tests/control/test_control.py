@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 
 SKIP = 77
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -1096,6 +1097,79 @@ def case_state_survives_kill9(lab):
     c.close()
 
 
+def mxwalld_children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def pid_alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def case_kill9_during_state_write(lab):
+    # A daemon killed while its background writer runs: the writer must
+    # die with it (it holds the state directory's lock and the one
+    # temporary file), the next start must not be refused, and the file
+    # on disk is the last complete write.
+    n = 300000
+    check(lab.stop() == 0, "clean exit")
+    path = os.path.join(lab.state_dir, "lists.json")
+    now = int(time.time())
+    entries = [{"list": "block", "addr": "10.%d.%d.%d" % (i >> 16,
+                (i >> 8) & 255, i & 255), "expires": 0, "created": now,
+                "reason": "manual", "flags": 0} for i in range(n)]
+    with open(path, "w") as f:
+        json.dump({"version": 1, "written": now, "entries": entries}, f)
+    shutil.rmtree(lab.pin_dir)
+    lab.start()
+    c = lab.conn()
+    check(c.ok("status")["entries"]["block_exact"] == n, "state restored")
+    c.close()
+    child = None
+    for attempt in range(5):
+        c = lab.conn()
+        c.ok("block.add", addr="192.0.2.%d" % (150 + attempt))
+        c.close()
+        deadline = time.time() + 3
+        while time.time() < deadline and not child:
+            kids = mxwalld_children(lab.proc.pid)
+            child = kids[0] if kids else None
+            if not child:
+                time.sleep(0.001)
+        if child:
+            break
+    check(child is not None, "a background state write was caught")
+    lab.stop(signal.SIGKILL)
+    # A write of this size takes several hundred ms; the writer must be
+    # gone well before it could have finished on its own.
+    deadline = time.time() + 0.1
+    while time.time() < deadline and pid_alive(child):
+        time.sleep(0.01)
+    check(not pid_alive(child), "the writer died with its parent")
+    t0 = time.time()
+    lab.start()
+    check(time.time() - t0 < 15, "restart not held up by the old writer")
+    state = json.load(open(path))
+    check(len(state["entries"]) >= n, "state file is a complete write")
+    c = lab.conn()
+    check(c.ok("status")["entries"]["block_exact"] >= n,
+          "restored after kill -9 during a write")
+    c.close()
+    # Leave the lists as the next cases expect them.
+    check(lab.stop() == 0, "clean exit")
+    with open(path, "w") as f:
+        json.dump({"version": 1, "written": now, "entries": []}, f)
+    shutil.rmtree(lab.pin_dir)
+    lab.start()
+
+
 def case_corrupt_state(lab):
     check(lab.stop() == 0, "clean exit")
     path = os.path.join(lab.state_dir, "lists.json")
@@ -1638,6 +1712,7 @@ CASES = [
     case_restart_reuses_pins,
     case_restore_from_state,
     case_state_survives_kill9,
+    case_kill9_during_state_write,
     case_corrupt_state,
     case_detach_on_exit,
 ]
@@ -1671,6 +1746,7 @@ def main():
             except Exception as e:  # noqa: BLE001 - every failure reported
                 failed += 1
                 print("FAIL %-28s %s" % (case.__name__, e))
+                traceback.print_exc()
                 print(lab.log_tail(), file=sys.stderr)
     finally:
         lab.cleanup()
