@@ -458,10 +458,17 @@ MXW_INLINE void mxw_list_entry_store(struct mxw_list_entry *d,
 }
 
 /*
- * Insert a (absent: the caller checked) into the emptier of its two
- * buckets, the tag published last.  0, or -ENOSPC (-28) when both are
+ * Insert a (absent: the caller checked), the tag published last.  The
+ * first bucket while it is less than MXW_LIST_FIRST_FILL full, else the
+ * emptier of the two: at the usual loads a key sits in its first bucket
+ * and a miss reads one bucket (n_second 0); near the designed capacity the
+ * two choices still balance the load.  A key placed in its second bucket
+ * counts in its first's n_second before its tag is published (a reader that
+ * sees the tag also sees the count).  0, or -ENOSPC (-28) when both are
  * full: the caller keeps the entry elsewhere.
  */
+#define MXW_LIST_FIRST_FILL     (MXW_LIST_WAYS - 2)
+
 MXW_INLINE int mxw_list_tab_insert(const struct mxw_list_tab *t,
 				   const struct mxw_addr *a,
 				   const struct mxw_list_entry *v)
@@ -469,32 +476,40 @@ MXW_INLINE int mxw_list_tab_insert(const struct mxw_list_tab *t,
 	__u64 h = mxw_hash_addr(a, t->seed);
 	struct mxw_list_bucket *b1 = &t->b[mxw_hash_idx1(h, t->mask)];
 	struct mxw_list_bucket *b2 = &t->b[mxw_hash_idx2(h, t->mask)];
-	struct mxw_list_bucket *b = mxw_list_used(b2) < mxw_list_used(b1) ? b2 : b1;
+	unsigned u1 = mxw_list_used(b1);
+	struct mxw_list_bucket *b = u1 < MXW_LIST_FIRST_FILL ||
+				    u1 <= mxw_list_used(b2) ? b1 : b2;
 
 	for (int i = 0; i < MXW_LIST_WAYS; i++) {
 		if (b->tag[i] != MXW_TAG_EMPTY)
 			continue;
 		b->slot[i].key = *a;
 		b->slot[i].e = *v;
+		if (b != b1)
+			__atomic_fetch_add(&b1->n_second, 1, __ATOMIC_RELEASE);
 		__atomic_store_n(&b->tag[i], mxw_hash_tag(h), __ATOMIC_RELEASE);
 		return 0;
 	}
 	return -28;
 }
 
-/* Remove a: the tag goes first, so no reader matches the slot again.
- * 0, or -ENOENT (-2) when absent. */
+/* Remove a: the tag goes first, so no reader matches the slot again, then
+ * its count in its first bucket's n_second.  0, or -ENOENT (-2) when absent. */
 MXW_INLINE int mxw_list_tab_delete(const struct mxw_list_tab *t,
 				   const struct mxw_addr *a)
 {
-	struct mxw_list_bucket *b;
+	struct mxw_list_bucket *b, *b1;
 	int i = mxw_list_tab_locate(t, a, &b);
 
 	if (i < 0)
 		return -2;
 	__atomic_store_n(&b->tag[i], MXW_TAG_EMPTY, __ATOMIC_RELEASE);
+	b1 = &t->b[mxw_hash_idx1(mxw_hash_addr(a, t->seed), t->mask)];
+	if (b != b1)
+		__atomic_fetch_sub(&b1->n_second, 1, __ATOMIC_RELEASE);
 	return 0;
 }
+
 #endif /* !__BPF__ */
 
 #endif /* MXW_TABLE_H */

@@ -142,31 +142,39 @@ MXW_INLINE void mxw_prefix_key(struct mxw_addr *k, const struct mxw_addr *a,
 	}
 }
 
+/* mxw_flow_key.tail as one word (sport, dport, proto, zero padding),
+ * stored whole: see mxw_word. */
+_Static_assert(__builtin_offsetof(struct mxw_flow_key, sport) == 32 &&
+	       __builtin_offsetof(struct mxw_flow_key, dport) == 34 &&
+	       __builtin_offsetof(struct mxw_flow_key, proto) == 36 &&
+	       sizeof(struct mxw_flow_key) == 40, "mxw_flow_tail's layout");
+
+MXW_INLINE __u64 mxw_flow_tail(__be16 sport, __be16 dport, __u8 proto)
+{
+	return mxw_word((__u32)sport | (__u32)dport << 16, proto);
+}
+
 /* The packet's own tuple (inbound flows, and return-path lookups). */
 MXW_INLINE void mxw_flow_key_fwd(struct mxw_flow_key *k, const struct mxw_pkt *p)
 {
-	__builtin_memset(k, 0, sizeof(*k));
-	k->src = p->src;
-	k->dst = p->dst;
-	k->sport = p->sport;
-	k->dport = p->dport;
-	k->proto = p->proto;
+	k->src.w[0] = p->src.w[0];
+	k->src.w[1] = p->src.w[1];
+	k->dst.w[0] = p->dst.w[0];
+	k->dst.w[1] = p->dst.w[1];
+	k->tail = mxw_flow_tail(p->sport, p->dport, p->proto);
 }
 
 /* The tuple a reply to this packet will carry.  ICMP echo keeps (id, 0). */
 MXW_INLINE void mxw_flow_key_reply(struct mxw_flow_key *k, const struct mxw_pkt *p)
 {
-	__builtin_memset(k, 0, sizeof(*k));
-	k->src = p->dst;
-	k->dst = p->src;
-	if (p->flags & MXW_PF_ECHO) {
-		k->sport = p->sport;
-		k->dport = 0;
-	} else {
-		k->sport = p->dport;
-		k->dport = p->sport;
-	}
-	k->proto = p->proto;
+	k->src.w[0] = p->dst.w[0];
+	k->src.w[1] = p->dst.w[1];
+	k->dst.w[0] = p->src.w[0];
+	k->dst.w[1] = p->src.w[1];
+	if (p->flags & MXW_PF_ECHO)
+		k->tail = mxw_flow_tail(p->sport, 0, p->proto);
+	else
+		k->tail = mxw_flow_tail(p->dport, p->sport, p->proto);
 }
 
 MXW_INLINE __u64 mxw_ct_timeout(const struct mxw_config *cfg, __u8 proto)
@@ -267,13 +275,14 @@ MXW_INLINE int mxw_list_live(struct mxw_vctx *v, const struct mxw_list_entry *e)
 }
 
 /* The exact-list entry of addr (hash h) in table (two candidate
- * buckets, mxw_table.h), or NULL. */
+ * buckets, mxw_table.h), or NULL.  The second bucket is read only when
+ * the first says some of its keys went there. */
 #define MXW_LIST_EXACT(table, mask, addr, h) ({                          \
 	__u32 t_ = mxw_hash_tag(h);                                      \
 	__u32 i_ = mxw_hash_idx1(h, mask);                               \
 	const struct mxw_list_bucket *b_ = MXW_TBL_LOOKUP(table, &i_);   \
 	int s_ = mxw_list_find(b_, t_, addr);                            \
-	if (s_ < 0) {                                                    \
+	if (s_ < 0 && b_ && MXW_READ_ONCE32(b_->n_second)) {                \
 		i_ = mxw_hash_idx2(h, mask);                             \
 		b_ = MXW_TBL_LOOKUP(table, &i_);                         \
 		s_ = mxw_list_find(b_, t_, addr);                        \
@@ -281,6 +290,14 @@ MXW_INLINE int mxw_list_live(struct mxw_vctx *v, const struct mxw_list_entry *e)
 	(b_ && s_ >= 0) ? &b_->slot[s_ & (MXW_LIST_WAYS - 1)].e :        \
 			  (const struct mxw_list_entry *)0;              \
 })
+
+/* The trie key of a single address (/128 of the mapped form), built only
+ * where a trie is looked up. */
+MXW_INLINE void mxw_lpm_host(struct mxw_lpm_key *k, const struct mxw_addr *a)
+{
+	k->prefixlen = 128;
+	__builtin_memcpy(k->a, a->a, 16);
+}
 
 /*
  * Exact table first (O(1) whatever its size), then the LPM trie; a table
@@ -290,12 +307,15 @@ MXW_INLINE int mxw_list_live(struct mxw_vctx *v, const struct mxw_list_entry *e)
  * expired (not yet reaped by mxwalld) or shadow, a live shorter prefix
  * covering the same address is not consulted until the longer one is gone.
  */
-#define MXW_LIST_MATCH(v, exact, mask, lpm, addr, h, lkey, he_exact, he_lpm) ({ \
+#define MXW_LIST_MATCH(v, exact, mask, lpm, addr, h, he_exact, he_lpm) ({ \
 	const struct mxw_list_entry *e_ = 0;                             \
 	if (!((v)->hints & (he_exact)))                                  \
 		e_ = MXW_LIST_EXACT(exact, mask, addr, h);               \
-	if (!mxw_list_live(v, e_) && !((v)->hints & (he_lpm)))           \
-		e_ = MXW_TBL_LOOKUP(lpm, lkey);                          \
+	if (!mxw_list_live(v, e_) && !((v)->hints & (he_lpm))) {         \
+		struct mxw_lpm_key lk_;                                  \
+		mxw_lpm_host(&lk_, addr);                                \
+		e_ = MXW_TBL_LOOKUP(lpm, &lk_);                          \
+	}                                                                \
 	mxw_list_live(v, e_) ? e_ : (const struct mxw_list_entry *)0;    \
 })
 
@@ -417,7 +437,6 @@ MXW_INLINE enum mxw_reason mxw_inspect(struct mxw_vctx *v,
 {
 	const struct mxw_list_entry *e;
 	const struct mxw_insp_state *st;
-	struct mxw_lpm_key lk;
 	struct mxw_flow_val *bv;
 	__u32 zero = 0;
 	__u64 now, exp;
@@ -440,13 +459,11 @@ MXW_INLINE enum mxw_reason mxw_inspect(struct mxw_vctx *v,
 		return MXW_R_PASS_BYPASS;
 	}
 	if (client) {
-		lk.prefixlen = 128;
-		__builtin_memcpy(lk.a, client->a, 16);
 		/* the outbound path has not read the hints yet */
 		v->hints = mxw_list_hints();
 		e = MXW_LIST_MATCH(v, mxw_allow_exact, v->cfg->mask_allow,
 				   mxw_allow_lpm, client,
-				   mxw_hash_addr(client, v->cfg->hash_seed), &lk,
+				   mxw_hash_addr(client, v->cfg->hash_seed),
 				   MXW_HE_ALLOW_EXACT, MXW_HE_ALLOW_LPM);
 		if (e && !(e->flags & MXW_LF_SHADOW))
 			return MXW_R_PASS_OUTBOUND;
@@ -613,8 +630,6 @@ MXW_INLINE enum mxw_reason mxw_inbound(struct mxw_vctx *v)
 	__u8 fl;
 	int fresh, mail = 0;
 
-	lk.prefixlen = 128;
-	__builtin_memcpy(lk.a, p->src.a, 16);
 	/* A TCP segment with neither ACK nor RST (a SYN, or a scan) is never
 	 * a reply to inside-initiated traffic. */
 	fresh = p->proto == MXW_IPPROTO_TCP && (p->flags & MXW_PF_L4) &&
@@ -624,7 +639,7 @@ MXW_INLINE enum mxw_reason mxw_inbound(struct mxw_vctx *v)
 	/* 1. allowlist, 2. blocklist (both with expiry) */
 	v->hints = mxw_list_hints();
 	e = MXW_LIST_MATCH(v, mxw_allow_exact, cfg->mask_allow, mxw_allow_lpm,
-			   &p->src, mxw_src_hash(v), &lk,
+			   &p->src, mxw_src_hash(v),
 			   MXW_HE_ALLOW_EXACT, MXW_HE_ALLOW_LPM);
 	if (e && !(e->flags & MXW_LF_SHADOW))
 		return MXW_R_PASS_ALLOW;
@@ -642,7 +657,7 @@ MXW_INLINE enum mxw_reason mxw_inbound(struct mxw_vctx *v)
 	if (fresh && !mail)
 		return MXW_R_DROP_NOT_MAIL;
 	e = MXW_LIST_MATCH(v, mxw_block_exact, cfg->mask_block, mxw_block_lpm,
-			   &p->src, mxw_src_hash(v), &lk,
+			   &p->src, mxw_src_hash(v),
 			   MXW_HE_BLOCK_EXACT, MXW_HE_BLOCK_LPM);
 	if (e) {
 		if (!(e->flags & MXW_LF_SHADOW))
@@ -701,7 +716,7 @@ MXW_INLINE enum mxw_reason mxw_inbound(struct mxw_vctx *v)
 	if (!mail || !pf)
 		return MXW_R_DROP_NOT_MAIL;
 	if (cfg->flags & MXW_CF_PROTECTED_ONLY) {
-		__builtin_memcpy(lk.a, p->dst.a, 16);
+		mxw_lpm_host(&lk, &p->dst);
 		if (!MXW_TBL_LOOKUP(mxw_protected, &lk))
 			return MXW_R_DROP_NOT_PROTECTED;
 	}

@@ -124,8 +124,10 @@ enum mxw_list_reason {
 
 /* mxw_allow_exact / mxw_block_exact (bpf/mxw_table.h, "lists"): an ARRAY
  * of buckets; a key may sit in either of two buckets.  tag[i] describes
- * slot[i]: 0 empty, 1 being written, else mxw_hash_tag() of its key.  The
- * tags come first so a miss reads one cache line per bucket.  Capacity:
+ * slot[i]: 0 empty, 1 being written, else mxw_hash_tag() of its key.
+ * n_second counts the keys whose first bucket this is that sit in their
+ * second: while it is 0, a miss here is a miss (one bucket read).  The
+ * tags and n_second come first so a miss reads one cache line.  Capacity:
  * table_sizes.*_exact entries in 2 * entries / MXW_LIST_WAYS buckets. */
 #define MXW_LIST_WAYS           8
 struct mxw_list_slot {
@@ -137,6 +139,8 @@ struct mxw_list_bucket {
 		__u32 tag[MXW_LIST_WAYS];
 		__u64 tagw[MXW_LIST_WAYS / 2];  /* two tags per word */
 	};
+	__u32 n_second;
+	__u32 _pad;
 	struct mxw_list_slot slot[MXW_LIST_WAYS];
 };
 

@@ -1239,6 +1239,41 @@ int ctl_bpf_list_walk(struct ctl_bpf *b, enum ctl_list l, ctl_list_cb cb,
 }
 
 /*
+ * The n_second counts of list l's table (mxw_list_bucket) recounted
+ * from the entries and rewritten where they differ: a daemon killed
+ * between a count and its tag leaves one too high (a second bucket read
+ * per miss there, never a hidden entry).  At open, before anyone else
+ * writes.  Returns the buckets fixed, or -ENOMEM.
+ */
+static long ctl_list_second_fix(const struct mxw_list_tab *t)
+{
+	__u32 *n = calloc((size_t)t->mask + 1, sizeof(*n));
+	long fixed = 0;
+
+	if (!n)
+		return -ENOMEM;
+	for (uint64_t bi = 0; bi <= t->mask; bi++)
+		for (int i = 0; i < MXW_LIST_WAYS; i++) {
+			__u32 first;
+
+			if (t->b[bi].tag[i] <= MXW_TAG_BUSY)
+				continue;
+			first = mxw_hash_idx1(mxw_hash_addr(&t->b[bi].slot[i].key,
+							    t->seed), t->mask);
+			if (first != bi)
+				n[first]++;
+		}
+	for (uint64_t bi = 0; bi <= t->mask; bi++)
+		if (t->b[bi].n_second != n[bi]) {
+			__atomic_store_n(&t->b[bi].n_second, n[bi],
+					 __ATOMIC_RELEASE);
+			fixed++;
+		}
+	free(n);
+	return fixed;
+}
+
+/*
  * Seed-mismatch self-heal (at open, before anyone else writes): a list
  * table reused with a seed other than the one it was laid out by (only
  * if someone removed the mxw_config pin) would hide its entries from the
@@ -1286,6 +1321,11 @@ static void ctl_list_heal(struct ctl_bpf *b, enum ctl_list l)
 		}
 	}
 	if (!bad) {
+		long fixed = ctl_list_second_fix(t);
+
+		if (fixed > 0)
+			log_warn("%s list: %ld bucket n_second counts recounted",
+				 l == CTL_LIST_ALLOW ? "allow" : "block", fixed);
 		free(all);
 		return;
 	}
@@ -1293,10 +1333,12 @@ static void ctl_list_heal(struct ctl_bpf *b, enum ctl_list l)
 		 "mxw_config pin was removed?); rebuilding %zu entries",
 		 l == CTL_LIST_ALLOW ? "allow" : "block", n);
 	pthread_mutex_lock(&b->hints_lock);
-	for (uint64_t bi = 0; bi <= t->mask; bi++)
+	for (uint64_t bi = 0; bi <= t->mask; bi++) {
 		for (int i = 0; i < MXW_LIST_WAYS; i++)
 			__atomic_store_n(&t->b[bi].tag[i], MXW_TAG_EMPTY,
 					 __ATOMIC_RELEASE);
+		__atomic_store_n(&t->b[bi].n_second, 0, __ATOMIC_RELEASE);
+	}
 	for (size_t i = 0; i < n; i++)
 		if (ctl_exact_insert(b, l, &all[i].key, &all[i].e))
 			lost++;

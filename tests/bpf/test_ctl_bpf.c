@@ -726,6 +726,124 @@ static void test_spill(const char *pin_dir, const char *tmp)
 	ctl_config_free(cfg);
 }
 
+/* Keys of list l's table sitting in their second bucket, counted by
+ * first bucket into n[] (mask + 1 entries); returns the total. */
+static unsigned second_recount(struct ctl_bpf *b, enum ctl_list l, uint32_t *n)
+{
+	const struct mxw_list_tab *t = &b->tab[l];
+	unsigned total = 0;
+
+	memset(n, 0, ((size_t)t->mask + 1) * sizeof(*n));
+	for (uint32_t bi = 0; bi <= t->mask; bi++)
+		for (int i = 0; i < MXW_LIST_WAYS; i++) {
+			uint32_t first;
+
+			if (t->b[bi].tag[i] <= MXW_TAG_BUSY)
+				continue;
+			first = mxw_hash_idx1(mxw_hash_addr(&t->b[bi].slot[i].key,
+							    t->seed), t->mask);
+			if (first != bi) {
+				n[first]++;
+				total++;
+			}
+		}
+	return total;
+}
+
+static bool second_counts_ok(struct ctl_bpf *b, enum ctl_list l)
+{
+	const struct mxw_list_tab *t = &b->tab[l];
+	uint32_t n[4];
+
+	second_recount(b, l, n);
+	for (uint32_t bi = 0; bi <= t->mask; bi++)
+		if (t->b[bi].n_second != n[bi])
+			return false;
+	return true;
+}
+
+/*
+ * A miss reads one bucket unless the first bucket's n_second says some of
+ * its keys live in their second (mxw_list_tab_insert, MXW_LIST_EXACT).
+ * In a four-bucket table (block_exact 16), ten addresses whose first
+ * bucket is 0 and second is not: six fill bucket 0 to MXW_LIST_FIRST_FILL,
+ * the other four go to their second.  Each is enforced, the counts match
+ * a recount after every put and del, and a restart recounts counts left
+ * wrong (too low hides entries from the fast path, shown here).
+ */
+#define SECOND_KEYS     10
+
+static void test_second_bucket(const char *pin_dir, const char *tmp)
+{
+	struct ctl_config *cfg = make_config(pin_dir, tmp);
+	struct mxw_list_entry e = { .reason = MXW_LR_MANUAL };
+	struct ctl_prefix p[SECOND_KEYS];
+	char text[SECOND_KEYS][64];
+	const struct mxw_list_tab *t;
+	struct ctl_bpf b;
+	bool created, counts = true;
+	uint32_t n[4];
+	int have = 0, enforced;
+
+	cfg->table_size[CTL_T_BLOCK_EXACT] = 16;
+	open_apply(&b, cfg);
+	t = &b.tab[CTL_LIST_BLOCK];
+	CHECK(t->mask == 3, "four buckets: %u", t->mask + 1);
+	for (int i = 0; i < 512 && have < SECOND_KEYS; i++) {
+		struct mxw_addr a;
+		uint64_t h;
+
+		snprintf(text[have], sizeof(text[have]), "%s.%d",
+			 i < 256 ? "198.51.100" : "203.0.113", i & 255);
+		p[have] = pfx(text[have]);
+		memcpy(a.a, p[have].a, 16);
+		h = mxw_hash_addr(&a, t->seed);
+		if (mxw_hash_idx1(h, t->mask) == 0 && mxw_hash_idx2(h, t->mask) != 0)
+			have++;
+	}
+	CHECK(have == SECOND_KEYS, "only %d addresses with first bucket 0", have);
+	for (int i = 0; i < have; i++) {
+		CHECK(ctl_bpf_list_put(&b, CTL_LIST_BLOCK, &p[i], &e, false, &created) == 0 &&
+		      created, "put %s", text[i]);
+		counts &= second_counts_ok(&b, CTL_LIST_BLOCK);
+	}
+	CHECK(counts, "n_second differs from a recount after a put");
+	CHECK(second_recount(&b, CTL_LIST_BLOCK, n) == SECOND_KEYS - MXW_LIST_FIRST_FILL &&
+	      t->b[0].n_second == SECOND_KEYS - MXW_LIST_FIRST_FILL &&
+	      mxw_list_used(&t->b[0]) == MXW_LIST_FIRST_FILL && b.n_spill[CTL_LIST_BLOCK] == 0,
+	      "placement: bucket 0 holds %u, n_second %u", mxw_list_used(&t->b[0]),
+	      t->b[0].n_second);
+	enforced = 0;
+	for (int i = 0; i < have; i++)
+		enforced += syn_from(&b, text[i], 25) == BIT(MXW_R_DROP_BLOCK);
+	CHECK(enforced == SECOND_KEYS, "%d of %d blocks enforced", enforced, SECOND_KEYS);
+
+	/* The count lost: the four in their second bucket are missed (the
+	 * fast path reads one bucket), until a restart recounts. */
+	t->b[0].n_second = 0;
+	enforced = 0;
+	for (int i = 0; i < have; i++)
+		enforced += syn_from(&b, text[i], 25) == BIT(MXW_R_DROP_BLOCK);
+	CHECK(enforced == MXW_LIST_FIRST_FILL, "with no count, %d enforced", enforced);
+	ctl_bpf_close(&b, false);
+	open_apply(&b, cfg);
+	t = &b.tab[CTL_LIST_BLOCK];
+	CHECK(second_counts_ok(&b, CTL_LIST_BLOCK), "restart did not recount n_second");
+	enforced = 0;
+	for (int i = 0; i < have; i++)
+		enforced += syn_from(&b, text[i], 25) == BIT(MXW_R_DROP_BLOCK);
+	CHECK(enforced == SECOND_KEYS, "after the recount %d enforced", enforced);
+
+	counts = true;
+	for (int i = 0; i < have; i++) {
+		CHECK(ctl_bpf_list_del(&b, CTL_LIST_BLOCK, &p[i]) == 0, "del %s", text[i]);
+		counts &= second_counts_ok(&b, CTL_LIST_BLOCK);
+	}
+	CHECK(counts && t->b[0].n_second == 0, "n_second after the dels");
+	ctl_bpf_close(&b, false);
+	ctl_config_free(cfg);
+}
+
 /* Put flow client:sport -> 10.0.0.25:25 in mxw_conn where the fast path
  * would look for it. */
 static void put_flow(struct ctl_bpf *b, const char *client, uint16_t sport,
@@ -860,6 +978,8 @@ int main(void)
 	test_lists(pin_dir, tmp);
 	snprintf(pin_dir, sizeof(pin_dir), "%s/pins4", tmp);
 	test_spill(pin_dir, tmp);
+	snprintf(pin_dir, sizeof(pin_dir), "%s/pins6", tmp);
+	test_second_bucket(pin_dir, tmp);
 	snprintf(pin_dir, sizeof(pin_dir), "%s/pins5", tmp);
 	test_reconcile(pin_dir, tmp);
 

@@ -147,7 +147,8 @@ def mapped_key(addr):
 # bpf/mxw_table.h's hashing and bpf/mxwall_shared.h's layouts, for
 # looking into the ARRAY-backed tables from bpftool.
 M64 = (1 << 64) - 1
-LIST_WAYS, LIST_SLOT = 8, 40            # mxw_list_bucket: tags, then slots
+LIST_WAYS, LIST_SLOT = 8, 40            # mxw_list_bucket: tags, spill, pad,
+LIST_SLOT0 = 4 * LIST_WAYS + 8          # then the slots
 SET_WAYS = 4                            # mxw_src_set / mxw_flow_set
 SRC_SLOT, FLOW_SLOT = 40, 56
 CFG_SEED_OFF = 80                       # struct mxw_config offsets
@@ -382,7 +383,7 @@ class Lab:
             bk = self.map_raw(name, idx_key(i))
             for w in range(LIST_WAYS):
                 tag = int.from_bytes(bk[4 * w:4 * w + 4], "little")
-                off = 4 * LIST_WAYS + w * LIST_SLOT
+                off = LIST_SLOT0 + w * LIST_SLOT
                 if tag == tbl_tag(h) and bk[off:off + 16] == a:
                     return bk[off + 16:off + LIST_SLOT]
         return None

@@ -153,7 +153,8 @@ int op_ltab_hit(struct xdp_md *ctx)
 	return XDP_DROP;
 }
 
-/* The same for an address not in the table: both buckets searched. */
+/* The same for an address not in the table, as MXW_LIST_EXACT: the
+ * second bucket only if the first has keys there (not in this empty table). */
 SEC("xdp")
 int op_ltab_miss(struct xdp_md *ctx)
 {
@@ -164,7 +165,7 @@ int op_ltab_miss(struct xdp_md *ctx)
 	const struct mxw_list_bucket *b = bpf_map_lookup_elem(&op_ltab, &i);
 	int r = mxw_list_find(b, mxw_hash_tag(h), &k);
 
-	if (r < 0) {
+	if (r < 0 && b && b->n_second) {
 		i = mxw_hash_idx2(h, m);
 		b = bpf_map_lookup_elem(&op_ltab, &i);
 		r = mxw_list_find(b, mxw_hash_tag(h), &k);

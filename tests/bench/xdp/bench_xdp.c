@@ -722,8 +722,34 @@ static void bench_inspection(void)
 	mxw_test_xsk_close(&x);
 }
 
+/*
+ * MXW_BENCH_PROFILE=<class name prefix>: run only that class for about
+ * ten seconds and print its ns/packet, for `perf record` (docs/benchmarks.md,
+ * "Profiling").
+ */
+static int bench_profile(const char *name)
+{
+	int mxw, bare;
+	size_t c;
+
+	for (c = 0; c < NCLASS; c++)
+		if (strncmp(classes[c].name, name, strlen(name)) == 0)
+			break;
+	if (c == NCLASS) {
+		fprintf(stderr, "MXW_BENCH_PROFILE: no class named %s\n", name);
+		return 1;
+	}
+	for (int r = 0; r < 50; r++) {
+		time_class(&classes[c], "", &mxw, &bare, NULL);
+		printf("%s: mxwall %d ns, bare %d ns\n", classes[c].name, mxw,
+		       bare);
+	}
+	return 0;
+}
+
 int main(void)
 {
+	const char *profile = getenv("MXW_BENCH_PROFILE");
 	int err;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -752,6 +778,8 @@ int main(void)
 	}
 	xf_fd = load_xdp_filter();
 	mxw_setup();
+	if (profile)
+		return bench_profile(profile);
 
 	bench_classes();
 	bench_classes_unblocked();
