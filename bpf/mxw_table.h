@@ -185,7 +185,10 @@ MXW_INLINE __u64 mxw_lanes_eq(__u64 w, __u64 tt)
 /* The lowest lane flagged in z[0..n-1] (two lanes per word), without a
  * branch: from the last lane down, i moves to every flagged lane.  The
  * flag of a lane above a matching one may be false (a borrow), the
- * lowest never is.  Caller knows some lane is flagged. */
+ * lowest never is.  Caller knows some lane is flagged.  (Gathering the
+ * flags into a mask and finding its lowest bit by a de Bruijn multiply
+ * and a table in a constant was measured slower through the JIT: allowed
+ * SYN 87-88 ns against 80-84 with this loop.) */
 MXW_INLINE int mxw_lanes_first(const __u64 *z, int n)
 {
 	__u64 b;
@@ -346,11 +349,13 @@ MXW_TABLE_FN int mxw_flow_insert(struct mxw_flow_set *s,
 	__u32 old, flags;
 	int vi = -1, i;
 
-	if (!s || !k || !io)
+	if (!io)
 		return -1;
 	exp = io->expires_ns;
 	flags = io->flags;
 	io->flags = 0;
+	if (!s || !k)
+		return -1;
 	MXW_UNROLL
 	for (i = 0; i < MXW_FLOW_WAYS; i++) {
 		old = MXW_READ_ONCE32(s->tag[i]);

@@ -540,6 +540,7 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 	 * writing the victim; the flow passes uncounted, fail-open). */
 	io.expires_ns = now + mxw_ct_timeout(cfg, MXW_IPPROTO_TCP);
 	io.flags = ss ? MXW_FF_COUNTED : 0;
+	io.key.src.w[0] = io.key.src.w[1] = 0;  /* what gcc cannot prove */
 	if (mxw_flow_insert(fset, &fk, &io, tag, now) >= 0 && ss)
 		MXW_ATOMIC_ADD32(&ss->conns, 1);
 	if (io.flags & MXW_FF_COUNTED)
