@@ -1603,6 +1603,77 @@ static void test_redirect_error(void)
 		     MXW_R_PASS_MAIL_SYN, MXW_R_ERR_REDIRECT);
 }
 
+#ifdef MXW_TEST_USERSPACE
+/*
+ * The list tables' insert policy at the designed load (bpf/mxw_table.h):
+ * 2^20 distinct addresses into 2^18 buckets (the default blocklist,
+ * 1M entries), inserted in a random order of the address space.  None may
+ * need the trie (both buckets full), every one is found by the fast
+ * path's search (first bucket, the second only when n_second says so),
+ * and the share of misses that read a second bucket is printed at a
+ * tenth of the load and at full load.  Pure C, so once, in the
+ * userspace build.
+ */
+static void test_list_capacity(void)
+{
+	const uint32_t nb = 1u << 18, n = 1u << 20;
+	struct mxw_list_tab t = { .mask = nb - 1, .seed = test_seed };
+	struct mxw_list_entry e = { .reason = MXW_LR_MANUAL };
+	uint32_t full = 0, lost = 0, second_reads[2] = { 0, 0 };
+	struct mxw_addr a;
+
+	t.b = calloc(nb, sizeof(*t.b));
+	if (!t.b) {
+		fail("list capacity", "out of memory");
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	for (uint32_t i = 0; i < n; i++) {
+		/* distinct: an odd multiplier is a bijection mod 2^32 */
+		uint32_t v4 = i * 0x9e3779b1u;
+		uint64_t h;
+
+		a.w[1] = mxw_word(bpf_htonl(0x0000ffff), v4);
+		if (mxw_list_tab_insert(&t, &a, &e))
+			full++;
+		/* at a tenth of the load and at full load: a miss's reads */
+		if (i + 1 == n / 10 || i + 1 == n) {
+			int k = i + 1 == n;
+
+			for (uint32_t j = 0; j < 100000; j++) {
+				a.w[1] = mxw_word(bpf_htonl(0x0000ffff),
+						  (n + j) * 0x9e3779b1u);
+				h = mxw_hash_addr(&a, t.seed);
+				second_reads[k] += t.b[mxw_hash_idx1(h, t.mask)].n_second != 0;
+			}
+		}
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t h;
+		const struct mxw_list_bucket *b;
+
+		a.w[1] = mxw_word(bpf_htonl(0x0000ffff), i * 0x9e3779b1u);
+		h = mxw_hash_addr(&a, t.seed);
+		b = &t.b[mxw_hash_idx1(h, t.mask)];
+		if (mxw_list_find(b, mxw_hash_tag(h), &a) >= 0)
+			continue;
+		if (b->n_second &&
+		    mxw_list_find(&t.b[mxw_hash_idx2(h, t.mask)], mxw_hash_tag(h), &a) >= 0)
+			continue;
+		lost++;
+	}
+	printf("list capacity: %u keys in %u buckets: %u both buckets full, "
+	       "%u not found; misses reading a second bucket: %.1f%% at a "
+	       "tenth of the load, %.1f%% at full load\n", n, nb, full, lost,
+	       second_reads[0] / 1000.0, second_reads[1] / 1000.0);
+	checks++;
+	if (full || lost)
+		fail("list capacity", "%u keys would go to the trie, %u not found",
+		     full, lost);
+	free(t.b);
+}
+#endif
+
 int main(void)
 {
 	int err;
@@ -1618,6 +1689,9 @@ int main(void)
 	if (err)
 		return err;
 
+#ifdef MXW_TEST_USERSPACE
+	test_list_capacity();
+#endif
 	run_fixtures();
 	test_truncations();
 	test_src_bucket();

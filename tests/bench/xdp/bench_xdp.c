@@ -601,7 +601,7 @@ static void bench_ops(void)
 	OP(op_redirect, "devmap redirect to the other port");
 	OP(op_jiffy_clock, "coarse clock cached per CPU and jiffy (`mxw_clock`)");
 	OP(op_ltab_hit, "own list table (`mxw_table.h`), 16-byte key, hit");
-	OP(op_ltab_miss, "own list table, miss (both buckets searched)");
+	OP(op_ltab_miss, "own list table, miss (first bucket; the second only if it holds keys from the first)");
 	OP(op_ftab_hit, "own flow table, 40-byte key, hit");
 #undef OP
 	for (r = 0; r < RUNS; r++) {
