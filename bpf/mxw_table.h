@@ -420,12 +420,11 @@ MXW_INLINE unsigned mxw_list_used(const struct mxw_list_bucket *b)
 	return n;
 }
 
-/* Where a lives: its bucket and slot index, or -1. */
-MXW_INLINE int mxw_list_tab_locate(const struct mxw_list_tab *t,
-				   const struct mxw_addr *a,
-				   struct mxw_list_bucket **bp)
+/* Where a (hash h) lives: its bucket and slot index, or -1. */
+MXW_INLINE int mxw_list_tab_locate_h(const struct mxw_list_tab *t,
+				     const struct mxw_addr *a, __u64 h,
+				     struct mxw_list_bucket **bp)
 {
-	__u64 h = mxw_hash_addr(a, t->seed);
 	__u32 tag = mxw_hash_tag(h);
 	struct mxw_list_bucket *b;
 
@@ -439,6 +438,14 @@ MXW_INLINE int mxw_list_tab_locate(const struct mxw_list_tab *t,
 		}
 	}
 	return -1;
+}
+
+/* Where a lives: its bucket and slot index, or -1. */
+MXW_INLINE int mxw_list_tab_locate(const struct mxw_list_tab *t,
+				   const struct mxw_addr *a,
+				   struct mxw_list_bucket **bp)
+{
+	return mxw_list_tab_locate_h(t, a, mxw_hash_addr(a, t->seed), bp);
 }
 
 /* The entry of a, or NULL. */
@@ -503,13 +510,13 @@ MXW_INLINE int mxw_list_tab_insert(const struct mxw_list_tab *t,
 MXW_INLINE int mxw_list_tab_delete(const struct mxw_list_tab *t,
 				   const struct mxw_addr *a)
 {
-	struct mxw_list_bucket *b, *b1;
-	int i = mxw_list_tab_locate(t, a, &b);
+	__u64 h = mxw_hash_addr(a, t->seed);
+	struct mxw_list_bucket *b, *b1 = &t->b[mxw_hash_idx1(h, t->mask)];
+	int i = mxw_list_tab_locate_h(t, a, h, &b);
 
 	if (i < 0)
 		return -2;
 	__atomic_store_n(&b->tag[i], MXW_TAG_EMPTY, __ATOMIC_RELEASE);
-	b1 = &t->b[mxw_hash_idx1(mxw_hash_addr(a, t->seed), t->mask)];
 	if (b != b1)
 		__atomic_fetch_sub(&b1->n_second, 1, __ATOMIC_RELEASE);
 	return 0;

@@ -282,7 +282,7 @@ MXW_INLINE int mxw_list_live(struct mxw_vctx *v, const struct mxw_list_entry *e)
 	__u32 i_ = mxw_hash_idx1(h, mask);                               \
 	const struct mxw_list_bucket *b_ = MXW_TBL_LOOKUP(table, &i_);   \
 	int s_ = mxw_list_find(b_, t_, addr);                            \
-	if (s_ < 0 && b_ && MXW_READ_ONCE32(b_->n_second)) {                \
+	if (s_ < 0 && b_ && MXW_READ_ONCE32(b_->n_second)) {             \
 		i_ = mxw_hash_idx2(h, mask);                             \
 		b_ = MXW_TBL_LOOKUP(table, &i_);                         \
 		s_ = mxw_list_find(b_, t_, addr);                        \

@@ -1239,41 +1239,6 @@ int ctl_bpf_list_walk(struct ctl_bpf *b, enum ctl_list l, ctl_list_cb cb,
 }
 
 /*
- * The n_second counts of list l's table (mxw_list_bucket) recounted
- * from the entries and rewritten where they differ: a daemon killed
- * between a count and its tag leaves one too high (a second bucket read
- * per miss there, never a hidden entry).  At open, before anyone else
- * writes.  Returns the buckets fixed, or -ENOMEM.
- */
-static long ctl_list_second_fix(const struct mxw_list_tab *t)
-{
-	__u32 *n = calloc((size_t)t->mask + 1, sizeof(*n));
-	long fixed = 0;
-
-	if (!n)
-		return -ENOMEM;
-	for (uint64_t bi = 0; bi <= t->mask; bi++)
-		for (int i = 0; i < MXW_LIST_WAYS; i++) {
-			__u32 first;
-
-			if (t->b[bi].tag[i] <= MXW_TAG_BUSY)
-				continue;
-			first = mxw_hash_idx1(mxw_hash_addr(&t->b[bi].slot[i].key,
-							    t->seed), t->mask);
-			if (first != bi)
-				n[first]++;
-		}
-	for (uint64_t bi = 0; bi <= t->mask; bi++)
-		if (t->b[bi].n_second != n[bi]) {
-			__atomic_store_n(&t->b[bi].n_second, n[bi],
-					 __ATOMIC_RELEASE);
-			fixed++;
-		}
-	free(n);
-	return fixed;
-}
-
-/*
  * Seed-mismatch self-heal (at open, before anyone else writes): a list
  * table reused with a seed other than the one it was laid out by (only
  * if someone removed the mxw_config pin) would hide its entries from the
@@ -1284,23 +1249,33 @@ static long ctl_list_second_fix(const struct mxw_list_tab *t)
 static void ctl_list_heal(struct ctl_bpf *b, enum ctl_list l)
 {
 	const struct mxw_list_tab *t = &b->tab[l];
+	const char *name = l == CTL_LIST_ALLOW ? "allow" : "block";
 	struct mxw_list_slot *all = NULL;
 	size_t n = 0, cap = 0, lost = 0;
+	__u32 *second = calloc((size_t)t->mask + 1, sizeof(*second));
+	uint64_t recounted = 0;
 	bool bad = false;
 
+	if (!second) {
+		log_error("%s list: out of memory for the seed check", name);
+		return;
+	}
 	for (uint64_t bi = 0; bi <= t->mask; bi++) {
 		const struct mxw_list_bucket *bk = &t->b[bi];
 
 		for (int i = 0; i < MXW_LIST_WAYS; i++) {
+			__u32 first;
 			__u64 h;
 
 			if (bk->tag[i] <= MXW_TAG_BUSY)
 				continue;
 			h = mxw_hash_addr(&bk->slot[i].key, t->seed);
+			first = mxw_hash_idx1(h, t->mask);
 			if (bk->tag[i] != mxw_hash_tag(h) ||
-			    (bi != mxw_hash_idx1(h, t->mask) &&
-			     bi != mxw_hash_idx2(h, t->mask)))
+			    (bi != first && bi != mxw_hash_idx2(h, t->mask)))
 				bad = true;
+			else if (bi != first)
+				second[first]++;
 			if (n == cap) {
 				size_t nc = cap ? cap * 2 : 1024;
 				struct mxw_list_slot *g = realloc(all,
@@ -1308,10 +1283,9 @@ static void ctl_list_heal(struct ctl_bpf *b, enum ctl_list l)
 
 				if (!g) {
 					log_error("%s list: out of memory for "
-						  "the seed check",
-						  l == CTL_LIST_ALLOW ?
-						  "allow" : "block");
+						  "the seed check", name);
 					free(all);
+					free(second);
 					return;
 				}
 				all = g;
@@ -1321,17 +1295,26 @@ static void ctl_list_heal(struct ctl_bpf *b, enum ctl_list l)
 		}
 	}
 	if (!bad) {
-		long fixed = ctl_list_second_fix(t);
-
-		if (fixed > 0)
-			log_warn("%s list: %ld bucket n_second counts recounted",
-				 l == CTL_LIST_ALLOW ? "allow" : "block", fixed);
+		/* A daemon killed between a count and its tag leaves the
+		 * count too high (a second bucket read per miss there, never
+		 * a hidden entry): the counts are rewritten from the walk. */
+		for (uint64_t bi = 0; bi <= t->mask; bi++)
+			if (t->b[bi].n_second != second[bi]) {
+				__atomic_store_n(&t->b[bi].n_second, second[bi],
+						 __ATOMIC_RELEASE);
+				recounted++;
+			}
+		if (recounted)
+			log_warn("%s list: n_second recounted in %llu buckets",
+				 name, (unsigned long long)recounted);
+		free(second);
 		free(all);
 		return;
 	}
+	free(second);
 	log_warn("%s list: table laid out by another hash seed (the "
 		 "mxw_config pin was removed?); rebuilding %zu entries",
-		 l == CTL_LIST_ALLOW ? "allow" : "block", n);
+		 name, n);
 	pthread_mutex_lock(&b->hints_lock);
 	for (uint64_t bi = 0; bi <= t->mask; bi++) {
 		for (int i = 0; i < MXW_LIST_WAYS; i++)
@@ -1345,8 +1328,7 @@ static void ctl_list_heal(struct ctl_bpf *b, enum ctl_list l)
 	pthread_mutex_unlock(&b->hints_lock);
 	if (lost)
 		log_error("%s list: %zu entries lost in the rebuild (the state "
-			  "file still has them)",
-			  l == CTL_LIST_ALLOW ? "allow" : "block", lost);
+			  "file still has them)", name, lost);
 	free(all);
 }
 
