@@ -190,32 +190,34 @@ MXW_INLINE __u64 mxw_ct_timeout(const struct mxw_config *cfg, __u8 proto)
  * Token bucket: refill for the time since last_ns, then take one token.
  * Returns 1 if a token was taken.  A zeroed bucket counts as full, so a new
  * bucket starts with `burst` tokens.  rate is clamped to MXW_RATE_MAX so
- * elapsed (< 2^36 ns) * rate stays below 2^60.
+ * elapsed (< 2^36 ns) * rate stays below 2^60.  Within one clock tick (the
+ * usual case: the clock is coarse) there is nothing to refill, and a take
+ * is a compare and a store.
  */
 MXW_INLINE int mxw_bucket_take(struct mxw_bucket *b, __u64 now, __u32 rate,
 			       __u32 burst)
 {
 	const __u64 one = 1ull << MXW_TOKEN_SHIFT;
-	__u64 cap, tok, elapsed, x;
+	__u64 cap, tok = b->tokens, elapsed, x;
 
-	if (rate > MXW_RATE_MAX)
-		rate = MXW_RATE_MAX;
-	if (burst == 0)
-		burst = 1;
-	cap = (__u64)burst << MXW_TOKEN_SHIFT;
-	tok = b->tokens;
-	elapsed = now > b->last_ns ? now - b->last_ns : 0;
-	if (elapsed >= MXW_REFILL_CAP_NS) {
-		tok = cap;
-	} else if (elapsed) {   /* same clock tick: no refill, no divisions */
-		x = elapsed * rate;     /* tokens * 1e9 */
-		tok += ((x / MXW_NSEC) << MXW_TOKEN_SHIFT) +
-		       (((x % MXW_NSEC) << MXW_TOKEN_SHIFT) / MXW_NSEC);
-		if (tok > cap)
+	if (now > b->last_ns) {
+		if (rate > MXW_RATE_MAX)
+			rate = MXW_RATE_MAX;
+		if (burst == 0)
+			burst = 1;
+		cap = (__u64)burst << MXW_TOKEN_SHIFT;
+		elapsed = now - b->last_ns;
+		if (elapsed >= MXW_REFILL_CAP_NS) {
 			tok = cap;
-	}
-	if (elapsed)
+		} else {
+			x = elapsed * rate;     /* tokens * 1e9 */
+			tok += ((x / MXW_NSEC) << MXW_TOKEN_SHIFT) +
+			       (((x % MXW_NSEC) << MXW_TOKEN_SHIFT) / MXW_NSEC);
+			if (tok > cap)
+				tok = cap;
+		}
 		b->last_ns = now;
+	}
 	if (tok < one) {
 		b->tokens = tok;
 		return 0;
