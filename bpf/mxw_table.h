@@ -250,13 +250,39 @@ MXW_INLINE int name(const set_t *s, __u32 t, const key_t *k)            \
 	return name##_slow(s, t, k);                                     \
 }
 
-/* Lists, per-source caches, flows. */
+/* The home way of tag t in a cache set of `ways` slots: an insert takes
+ * it when it is free (mxw_src_claim, mxw_flow_insert), so a lookup tries
+ * it first (MXW_DEFINE_CACHE_FIND).  Tag bits 2.., hash bits the set
+ * index does not use. */
+#define MXW_HOME_WAY(t, ways)   ((int)(((t) >> 2) & ((ways) - 1)))
+
+/*
+ * MXW_DEFINE_CACHE_FIND(name, set type, ways, key type, key equality):
+ * name, for the caches, where lookups mostly hit: the key's home way
+ * first (a tag, a key and the tag again), then name##_search, the search
+ * of MXW_DEFINE_FIND.
+ */
+#define MXW_DEFINE_CACHE_FIND(name, set_t, ways, key_t, eq)              \
+MXW_DEFINE_FIND(name##_search, set_t, ways, key_t, eq)                   \
+MXW_INLINE int name(const set_t *s, __u32 t, const key_t *k)            \
+{                                                                        \
+	int w = MXW_HOME_WAY(t, ways);                                   \
+									 \
+	if (s && MXW_READ_ONCE32(s->tag[w]) == t && eq(&s->slot[w].key, k)) { \
+		MXW_BARRIER();                                           \
+		if (MXW_READ_ONCE32(s->tag[w]) == t)                     \
+			return w;                                        \
+	}                                                                \
+	return name##_search(s, t, k);                                   \
+}
+
+/* Lists (mostly missed: no home way), per-source caches, flows. */
 MXW_DEFINE_FIND(mxw_list_find, struct mxw_list_bucket, MXW_LIST_WAYS,
 		struct mxw_addr, mxw_addr_eq)
-MXW_DEFINE_FIND(mxw_src_find, struct mxw_src_set, MXW_SRC_WAYS,
-		struct mxw_addr, mxw_addr_eq)
-MXW_DEFINE_FIND(mxw_flow_find, struct mxw_flow_set, MXW_FLOW_WAYS,
-		struct mxw_flow_key, mxw_flow_eq)
+MXW_DEFINE_CACHE_FIND(mxw_src_find, struct mxw_src_set, MXW_SRC_WAYS,
+		      struct mxw_addr, mxw_addr_eq)
+MXW_DEFINE_CACHE_FIND(mxw_flow_find, struct mxw_flow_set, MXW_FLOW_WAYS,
+		      struct mxw_flow_key, mxw_flow_eq)
 
 /* ---- caches: per-source state (mxw_src_bucket, mxw_pfx_bucket) ----------- */
 /* Claim a slot by its tag: from its current value (kept in *old) to
@@ -286,7 +312,7 @@ MXW_TABLE_FN int mxw_src_claim(struct mxw_src_set *s, __u32 t,
 	struct mxw_src_slot *v;
 	__u64 best = ~0ull, age;
 	__u32 old;
-	int vi = -1, i;
+	int vi = -1, i, home = MXW_HOME_WAY(t, MXW_SRC_WAYS);
 
 	if (!s || !a)
 		return -1;
@@ -298,7 +324,8 @@ MXW_TABLE_FN int mxw_src_claim(struct mxw_src_set *s, __u32 t,
 		age = old == MXW_TAG_EMPTY ? 0 : s->slot[i].b.last_ns >> 1;
 		if (old != MXW_TAG_EMPTY && s->slot[i].conns)
 			age |= 1ull << 63;
-		if (age < best) {
+		/* of equals (empty slots), the home way */
+		if (age < best || (age == best && i == home)) {
 			best = age;
 			vi = i;
 		}
@@ -347,7 +374,7 @@ MXW_TABLE_FN int mxw_flow_insert(struct mxw_flow_set *s,
 	struct mxw_flow_slot *v;
 	__u64 best = ~0ull, e, exp;
 	__u32 old, flags;
-	int vi = -1, i;
+	int vi = -1, i, home = MXW_HOME_WAY(t, MXW_FLOW_WAYS);
 
 	if (!io)
 		return -1;
@@ -364,7 +391,8 @@ MXW_TABLE_FN int mxw_flow_insert(struct mxw_flow_set *s,
 		e = s->slot[i].expires_ns;
 		if (old == MXW_TAG_EMPTY || e <= now)
 			e = 0;
-		if (e < best || vi < 0) {
+		/* of equals (free slots), the home way */
+		if (e < best || vi < 0 || (e == best && i == home)) {
 			best = e;
 			vi = i;
 		}

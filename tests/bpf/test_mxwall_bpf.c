@@ -1674,6 +1674,101 @@ static void test_list_capacity(void)
 }
 #endif
 
+#ifdef MXW_TEST_USERSPACE
+/*
+ * The caches' home way (bpf/mxw_table.h, MXW_HOME_WAY): random flows
+ * inserted into 2^16 sets of mxw_conn, as SYNs do (look up, insert if
+ * absent), to a quarter, a half and all of the table's slots.  Every
+ * flow still in its set must be found by the fast path's search (home
+ * way first, then the others) at the slot a scan of the set finds, and
+ * one evicted must not be; the share found at the home way is printed,
+ * and at a quarter of the load most flows must sit there (the point of
+ * the probe).  The per-source sets share the code (MXW_DEFINE_CACHE_FIND)
+ * and their claim prefers the home way the same way.  Userspace only.
+ */
+static int flow_scan(const struct mxw_flow_set *s, uint32_t t,
+		     const struct mxw_flow_key *k)
+{
+	for (int i = 0; i < MXW_FLOW_WAYS; i++)
+		if (s->tag[i] == t && mxw_flow_eq(&s->slot[i].key, k))
+			return i;
+	return -1;
+}
+
+static void cache_key(struct mxw_flow_key *k, uint32_t i)
+{
+	memset(k, 0, sizeof(*k));
+	k->src.w[1] = mxw_word(bpf_htonl(0x0000ffff), i * 0x9e3779b1u);
+	k->dst.w[1] = mxw_word(bpf_htonl(0x0000ffff), bpf_htonl(0x0a000019));
+	k->tail = mxw_flow_tail(bpf_htons((uint16_t)(i * 7919u)), bpf_htons(25),
+				MXW_IPPROTO_TCP);
+}
+
+static void test_cache_home_way(void)
+{
+	const uint32_t nsets = 1u << 16, slots = nsets * MXW_FLOW_WAYS;
+	const uint32_t loads[] = { slots / 4, slots / 2, slots };
+	struct mxw_flow_set *sets = calloc(nsets, sizeof(*sets));
+	uint32_t inserted = 0, bad = 0;
+	struct mxw_flow_key k;
+	struct mxw_flow_slot io;
+	double home_share[3] = { 0 };
+
+	if (!sets) {
+		fail("cache home way", "out of memory");
+		return;
+	}
+	for (int l = 0; l < 3; l++) {
+		uint32_t present = 0, home = 0;
+
+		for (; inserted < loads[l]; inserted++) {
+			uint64_t h;
+			struct mxw_flow_set *s;
+
+			cache_key(&k, inserted);
+			h = mxw_hash_flow(&k, test_seed);
+			s = &sets[mxw_hash_idx1(h, nsets - 1)];
+			if (mxw_flow_find(s, mxw_hash_tag(h), &k) >= 0)
+				continue;
+			io.expires_ns = 1000 + inserted;  /* later flows live longer */
+			io.flags = 0;
+			mxw_flow_insert(s, &k, &io, mxw_hash_tag(h), 1);
+		}
+		for (uint32_t i = 0; i < inserted; i++) {
+			uint64_t h;
+			struct mxw_flow_set *s;
+			uint32_t t;
+			int f, want;
+
+			cache_key(&k, i);
+			h = mxw_hash_flow(&k, test_seed);
+			s = &sets[mxw_hash_idx1(h, nsets - 1)];
+			t = mxw_hash_tag(h);
+			f = mxw_flow_find(s, t, &k);
+			want = flow_scan(s, t, &k);
+			if (f != want)
+				bad++;
+			if (want >= 0) {
+				present++;
+				home += want == MXW_HOME_WAY(t, MXW_FLOW_WAYS);
+			}
+		}
+		home_share[l] = present ? (double)home / present : 0;
+		printf("cache home way: %u flows into %u slots: %u present, "
+		       "%.1f%% at the home way\n", loads[l], slots, present,
+		       100.0 * home_share[l]);
+	}
+	checks++;
+	if (bad)
+		fail("cache home way", "%u lookups disagree with a scan of the set", bad);
+	checks++;
+	if (home_share[0] < 0.75)
+		fail("cache home way", "only %.1f%% at the home way at a quarter load",
+		     100.0 * home_share[0]);
+	free(sets);
+}
+#endif
+
 int main(void)
 {
 	int err;
@@ -1691,6 +1786,7 @@ int main(void)
 
 #ifdef MXW_TEST_USERSPACE
 	test_list_capacity();
+	test_cache_home_way();
 #endif
 	run_fixtures();
 	test_truncations();
