@@ -15,9 +15,11 @@ usage: test_control.py --mxwalld PATH --mxwallctl PATH [-k CASE]
 """
 import argparse
 import ctypes
+import grp
 import ipaddress
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -961,6 +963,89 @@ def case_peer_credentials(lab):
           rep["error"]["code"] == "permission_denied", "peer refused")
 
 
+def _peer_status(sock, uid, gid, groups):
+    """status over the socket from a child running as uid/gid with these
+    supplementary groups: ("ok", reply), ("refused", reply) or
+    ("denied", errno) when the file mode stops the connect."""
+    r = subprocess.run(
+        [sys.executable, "-c",
+         "import os,socket,json,sys\n"
+         "os.setgroups(%r); os.setgid(%d); os.setuid(%d)\n"
+         "s=socket.socket(socket.AF_UNIX)\n"
+         "try:\n"
+         "    s.connect(%r)\n"
+         "except PermissionError as e:\n"
+         "    print(json.dumps({'denied': e.errno})); sys.exit(0)\n"
+         "s.settimeout(0.5)\n"
+         "try:\n"
+         "    first = s.recv(4096)\n"   # a refusal comes unasked
+         "except socket.timeout:\n"
+         "    first = b''\n"
+         "s.settimeout(5)\n"
+         "if not first:\n"
+         "    s.sendall(b'{\"id\": 1, \"cmd\": \"status\"}\\n')\n"
+         "    first = s.makefile('rb').readline()\n"
+         "print(first.decode().splitlines()[0])\n" % (groups, gid, uid, sock)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=10)
+    check(r.returncode == 0, "peer child ran: " + r.stderr)
+    rep = json.loads(r.stdout.strip().splitlines()[0])
+    if "denied" in rep:
+        return "denied", rep["denied"]
+    return ("ok" if rep.get("ok") else "refused"), rep
+
+
+def case_group_member(lab):
+    """A non-root member of control.group may use the socket, as its
+    primary group or as a supplementary one (getgrouplist); a non-member
+    may not.  A throwaway group and user are created and always removed."""
+    if not shutil.which("groupadd") or not shutil.which("useradd"):
+        print("SKIP case_group_member: groupadd/useradd not installed "
+              "(Debian's passwd package)", file=sys.stderr)
+        return
+    group, user = "mxwt-g%s" % lab.suffix[:8], "mxwt-u%s" % lab.suffix[:8]
+    gid = None
+    c = lab.conn()
+    try:
+        run("groupadd", group)
+        run("useradd", "-M", "-N", "-g", "nogroup", "-G", group,
+            "-s", "/usr/sbin/nologin", user)
+        gid = grp.getgrnam(group).gr_gid
+        pw = pwd.getpwnam(user)
+        nogroup = grp.getgrnam("nogroup").gr_gid
+        cfg = json.loads(json.dumps(lab.cfg))
+        cfg["control"]["group"] = group
+        lab.write_cfg(cfg)
+        c.ok("config.reload")
+        st = os.stat(lab.sock)
+        check(st.st_gid == gid and (st.st_mode & 0o777) == 0o660,
+              "socket root:%s 0660 after the reload (gid %d mode %o)"
+              % (group, st.st_gid, st.st_mode & 0o777))
+        got = _peer_status(lab.sock, pw.pw_uid, nogroup, [gid])
+        check(got[0] == "ok", "supplementary member served: %r" % (got,))
+        got = _peer_status(lab.sock, 65534, gid, [])
+        check(got[0] == "ok", "primary-group member served: %r" % (got,))
+        got = _peer_status(lab.sock, 65534, nogroup, [])
+        check(got[0] == "denied", "non-member stopped by the mode: %r" % (got,))
+        # With the mode widened, SO_PEERCRED alone must tell them apart.
+        os.chmod(lab.sock, 0o666)
+        try:
+            got = _peer_status(lab.sock, 65534, nogroup, [])
+            check(got[0] == "refused" and
+                  got[1]["error"]["code"] == "permission_denied",
+                  "non-member refused by the credential check: %r" % (got,))
+            got = _peer_status(lab.sock, pw.pw_uid, nogroup, [gid])
+            check(got[0] == "ok", "member still served: %r" % (got,))
+        finally:
+            os.chmod(lab.sock, 0o660)
+    finally:
+        lab.write_cfg()
+        c.ok("config.reload")
+        c.close()
+        subprocess.run(["userdel", user], stderr=subprocess.DEVNULL)
+        subprocess.run(["groupdel", group], stderr=subprocess.DEVNULL)
+    check(os.stat(lab.sock).st_gid != gid, "socket back to the default group")
+
+
 def case_sighup(lab):
     c = lab.conn()
     gen0 = c.ok("status")["generation"]
@@ -1709,6 +1794,7 @@ CASES = [
     case_stuck_clients,
     case_max_clients,
     case_peer_credentials,
+    case_group_member,
     case_sighup,
     case_restart_reuses_pins,
     case_restore_from_state,
