@@ -204,6 +204,18 @@ MXW_INLINE int mxw_lanes_first(const __u64 *z, int n)
 
 #define MXW_TAG_PAIR(t)         (((__u64)(t) << 32) | (t))
 
+/* Slot i of set s, whose tag was seen to be t, holds key k: the key
+ * compared, then the tag read again, so a slot rewritten meanwhile reads
+ * as a miss, never as a mixture of two keys. */
+#define MXW_SLOT_CONFIRM(s, i, t, k, eq) ({                              \
+	int c_ = eq(&(s)->slot[i].key, k);                               \
+	if (c_) {                                                        \
+		MXW_BARRIER();                                           \
+		c_ = MXW_READ_ONCE32((s)->tag[i]) == (t);                \
+	}                                                                \
+	c_;                                                              \
+})
+
 /*
  * MXW_DEFINE_FIND(name, set type, ways, key type, key equality) defines
  * name##_slow, the search of every slot (a global function in BPF), and
@@ -217,12 +229,8 @@ MXW_TABLE_FN int name##_slow(const set_t *s, __u32 t, const key_t *k)    \
 		return -1;                                               \
 	MXW_UNROLL                                                       \
 	for (int i = 0; i < (ways); i++) {                               \
-		if (MXW_READ_ONCE32(s->tag[i]) != t)                     \
-			continue;                                        \
-		if (!eq(&s->slot[i].key, k))                             \
-			continue;                                        \
-		MXW_BARRIER();                                           \
-		if (MXW_READ_ONCE32(s->tag[i]) == t)                     \
+		if (MXW_READ_ONCE32(s->tag[i]) == t &&                   \
+		    MXW_SLOT_CONFIRM(s, i, t, k, eq))                    \
 			return i;                                        \
 	}                                                                \
 	return -1;                                                       \
@@ -242,11 +250,8 @@ MXW_INLINE int name(const set_t *s, __u32 t, const key_t *k)            \
 	if (!any)                                                        \
 		return -1;                                               \
 	i = mxw_lanes_first(z, (ways) / 2) & ((ways) - 1);               \
-	if (eq(&s->slot[i].key, k)) {                                    \
-		MXW_BARRIER();                                           \
-		if (MXW_READ_ONCE32(s->tag[i]) == t)                     \
-			return i;                                        \
-	}                                                                \
+	if (MXW_SLOT_CONFIRM(s, i, t, k, eq))                            \
+		return i;                                                \
 	return name##_slow(s, t, k);                                     \
 }
 
@@ -268,11 +273,9 @@ MXW_INLINE int name(const set_t *s, __u32 t, const key_t *k)            \
 {                                                                        \
 	int w = MXW_HOME_WAY(t, ways);                                   \
 									 \
-	if (s && MXW_READ_ONCE32(s->tag[w]) == t && eq(&s->slot[w].key, k)) { \
-		MXW_BARRIER();                                           \
-		if (MXW_READ_ONCE32(s->tag[w]) == t)                     \
-			return w;                                        \
-	}                                                                \
+	if (s && MXW_READ_ONCE32(s->tag[w]) == t &&                      \
+	    MXW_SLOT_CONFIRM(s, w, t, k, eq))                            \
+		return w;                                                \
 	return name##_search(s, t, k);                                   \
 }
 
