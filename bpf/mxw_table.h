@@ -426,8 +426,14 @@ MXW_INLINE int mxw_flow_remove(struct mxw_flow_set *s, int i, __u32 t)
 			     MXW_TAG_EMPTY) == t;
 }
 
-/* Slot i of a set, or NULL for -1 (the index masked for the verifier). */
-#define MXW_SLOT(set, i, ways)  ((i) >= 0 ? &(set)->slot[(i) & ((ways) - 1)] : 0)
+/* Slot i of a set, or NULL for -1 (the index masked for the verifier).
+ * i is evaluated once: callers pass a search (mxw_src_get(...)), whose
+ * volatile tag reads the compiler may not merge, so a second evaluation
+ * would search the set again (and could claim a second slot). */
+#define MXW_SLOT(set, i, ways) ({                                        \
+	int si_ = (i);                                                   \
+	si_ >= 0 ? &(set)->slot[si_ & ((ways) - 1)] : 0;                 \
+})
 
 /* ---- lists: writer (mxwalld, tests; never the fast path) ----------------- */
 #ifndef __BPF__

@@ -207,7 +207,9 @@ MXW_INLINE int mxw_bucket_take(struct mxw_bucket *b, __u64 now, __u32 rate,
 			burst = 1;
 		cap = (__u64)burst << MXW_TOKEN_SHIFT;
 		elapsed = now - b->last_ns;
-		if (elapsed >= MXW_REFILL_CAP_NS) {
+		/* never refilled (zeroed): full, also in the first minute
+		 * after boot, when the clock is still small */
+		if (elapsed >= MXW_REFILL_CAP_NS || b->last_ns == 0) {
 			tok = cap;
 		} else {
 			x = elapsed * rate;     /* tokens * 1e9 */
@@ -248,14 +250,13 @@ MXW_INLINE __u8 mxw_addr_family(const struct mxw_addr *a)
 	MXW_TBL_LOOKUP(table, &i_);                                      \
 })
 
-/* Take a token from the bucket of slot s, or from a new full bucket when
- * the table has no slot for the key (a new key starts full). */
+/* Take a token from the bucket of slot s.  Without a slot for the key
+ * (another CPU was writing the victim) the key is new, and a new bucket
+ * starts full (burst >= 1): the take succeeds. */
 MXW_INLINE int mxw_slot_take(struct mxw_src_slot *s, __u64 now, __u32 rate,
 			     __u32 burst)
 {
-	struct mxw_bucket nb = {};
-
-	return mxw_bucket_take(s ? &s->b : &nb, now, rate, burst);
+	return !s || mxw_bucket_take(&s->b, now, rate, burst);
 }
 
 MXW_INLINE int mxw_global_take(struct mxw_vctx *v, __u32 idx, __u32 rate,

@@ -129,6 +129,23 @@ static int blk_put(const struct mxw_addr *a)
 		return -EEXIST;
 	return mxw_list_tab_insert(&blk, a, &e);
 }
+/* MXW_BENCH_OFF=pfx,conn,global switches those SYN checks off in
+ * the bench's config, to see what each costs (docs/benchmarks.md: "what
+ * an allowed SYN spends").  Unset in the recorded runs. */
+static void mxw_config_ablate(struct mxw_config *c)
+{
+	const char *off = getenv("MXW_BENCH_OFF");
+
+	if (!off)
+		return;
+	if (strstr(off, "pfx"))
+		c->pfx_rate = 0;
+	if (strstr(off, "conn"))
+		c->max_conns_per_src = 0;
+	if (strstr(off, "global"))
+		c->global_rate = 0;
+}
+
 static void mxw_config(uint32_t src_rate, uint32_t src_burst)
 {
 	struct mxw_config c = { 0 };
@@ -146,6 +163,7 @@ static void mxw_config(uint32_t src_rate, uint32_t src_burst)
 	c.icmp_rate = 100;
 	c.icmp_burst = 100;
 	c.flags = cfg_flags;
+	mxw_config_ablate(&c);
 	c.src6_len = 64;
 	c.pfx4_len = 24;
 	c.pfx6_len = 48;
