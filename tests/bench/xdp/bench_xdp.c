@@ -50,7 +50,8 @@
 #include "mxw_table.h"
 
 #define SKIP 77
-/* MXW_BENCH_QUICK=1: 3 runs of 200k, no scaling part (for development). */
+/* MXW_BENCH_QUICK=1: 3 runs of 200k, no scaling part (for development);
+ * MXW_BENCH_CLASSES_ONLY=1: the first table only (for A/B runs). */
 static int RUNS = 7;
 static uint32_t REPEAT = 1000000u;
 #define RUNS_MAX 7
@@ -800,11 +801,13 @@ int main(void)
 		return bench_profile(profile);
 
 	bench_classes();
-	bench_classes_unblocked();
-	bench_ops();
-	bench_inspection();
-	if (!getenv("MXW_BENCH_QUICK"))
-		bench_scaling();
+	if (!getenv("MXW_BENCH_CLASSES_ONLY")) {
+		bench_classes_unblocked();
+		bench_ops();
+		bench_inspection();
+		if (!getenv("MXW_BENCH_QUICK"))
+			bench_scaling();
+	}
 
 	if (xf_obj)
 		bpf_object__close(xf_obj);
