@@ -559,6 +559,57 @@ MXW_INLINE int mxw_list_tab_delete(const struct mxw_list_tab *t,
 	return 0;
 }
 
+/* ---- flow caches: writer outside the fast path (mxwalld's mxw_bypass) ---- */
+/* The set of flow k in a flow cache of mask + 1 sets, and its tag. */
+MXW_INLINE struct mxw_flow_set *mxw_flow_tab_set(struct mxw_flow_set *sets,
+						 __u32 mask, __u64 seed,
+						 const struct mxw_flow_key *k,
+						 __u32 *tag)
+{
+	__u64 h = mxw_hash_flow(k, seed);
+
+	*tag = mxw_hash_tag(h);
+	return &sets[mxw_hash_idx1(h, mask)];
+}
+
+/* The slot of flow k, or NULL. */
+MXW_INLINE struct mxw_flow_slot *mxw_flow_tab_get(struct mxw_flow_set *sets,
+						  __u32 mask, __u64 seed,
+						  const struct mxw_flow_key *k)
+{
+	__u32 t;
+	struct mxw_flow_set *s = mxw_flow_tab_set(sets, mask, seed, k, &t);
+	int i = mxw_flow_find(s, t, k);
+
+	return i < 0 ? 0 : &s->slot[i];
+}
+
+/*
+ * Put flow k with deadline exp and flags 0 into a flow cache that the
+ * fast path writes too: a present entry gets the new deadline in place,
+ * an absent one a slot claimed as the fast path claims (mxw_flow_insert:
+ * an empty or expired victim by now first).  The in-place store races
+ * only with the fast path removing the entry (a new SYN on the 4-tuple);
+ * if another flow claims the slot in between, that flow's deadline is
+ * the one overwritten.  0, or -EBUSY (-16) when the victim slot was
+ * being written (the caller may retry).
+ */
+MXW_INLINE int mxw_flow_tab_put(struct mxw_flow_set *sets, __u32 mask,
+				__u64 seed, const struct mxw_flow_key *k,
+				__u64 exp, __u64 now)
+{
+	__u32 t;
+	struct mxw_flow_set *s = mxw_flow_tab_set(sets, mask, seed, k, &t);
+	struct mxw_flow_slot io = { .expires_ns = exp };
+	int i = mxw_flow_find(s, t, k);
+
+	if (i >= 0) {
+		__atomic_store_n(&s->slot[i].expires_ns, exp, __ATOMIC_RELAXED);
+		return 0;
+	}
+	return mxw_flow_insert(s, k, &io, t, now) >= 0 ? 0 : -16;
+}
+
 #endif /* !__BPF__ */
 
 #endif /* MXW_TABLE_H */

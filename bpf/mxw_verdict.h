@@ -9,9 +9,6 @@
  * ARRAY-backed hash tables are read and written by bpf/mxw_table.h's code
  * on the buckets these return:
  *   MXW_TBL_LOOKUP(table, key)              -> pointer to value or NULL
- *   MXW_TBL_UPDATE(table, key, val, flags)  -> 0 or -errno (MXW_UPD_*)
- *   MXW_TBL_DELETE(table, key)              -> 0 or -errno; 0 for exactly
- *                                              one of concurrent deleters
  *   MXW_NOW_NS()                            -> CLOCK_MONOTONIC ns
  *   MXW_ATOMIC_ADD32(ptr, v)                -> atomic *ptr += v (u32)
  * Lookups return pointers into the table that stay valid for the packet
@@ -30,14 +27,10 @@
 #include "mxw_parse.h"
 #include "mxw_table.h"
 
-#if !defined(MXW_TBL_LOOKUP) || !defined(MXW_TBL_UPDATE) || \
-    !defined(MXW_TBL_DELETE) || !defined(MXW_NOW_NS) || \
+#if !defined(MXW_TBL_LOOKUP) || !defined(MXW_NOW_NS) || \
     !defined(MXW_ATOMIC_ADD32)
-#error "define the MXW_TBL_* table macros, MXW_NOW_NS and MXW_ATOMIC_ADD32 first"
+#error "define MXW_TBL_LOOKUP, MXW_NOW_NS and MXW_ATOMIC_ADD32 first"
 #endif
-
-#define MXW_UPD_ANY             0       /* == BPF_ANY */
-#define MXW_UPD_NOEXIST         1       /* == BPF_NOEXIST */
 
 #define MXW_NSEC                1000000000ull
 /* A bucket idle this long is full (keeps elapsed * rate within 64 bits). */
@@ -440,21 +433,23 @@ MXW_INLINE enum mxw_reason mxw_inspect(struct mxw_vctx *v,
 {
 	const struct mxw_list_entry *e;
 	const struct mxw_insp_state *st;
-	struct mxw_flow_val *bv;
-	__u32 zero = 0;
+	struct mxw_flow_slot *bv;
+	struct mxw_flow_set *set;
+	__u32 zero = 0, tag;
 	__u64 now, exp;
 
 	/* XXX: a bypass entry outlives its flow's FIN/RST until its idle
-	 * deadline; only a new SYN on the 4-tuple forgets it (mxw_inbound).
-	 * XXX: mxw_bypass is still a kernel LRU hash (~38 ns a lookup);
-	 * moving it to a mxw_table.h cache means mxwalld's bypass writes
-	 * claiming slots like the fast path does.
+	 * deadline; only a new SYN on the 4-tuple forgets it (mxw_inbound):
+	 * after one side's FIN the other may still send, and the engine
+	 * does not know the flow any more.
 	 * The clock is read only when there is something to compare it
 	 * with: a bypass entry, a heartbeat.
 	 * (Reading the exact clock here and reusing it for the arrival stamp
 	 * was tried: the daemon-absent and no-socket cases gained, the
 	 * to_inspection case lost ~17 ns, measured, not understood.) */
-	bv = MXW_TBL_LOOKUP(mxw_bypass, fk);
+	set = MXW_CACHE_SET(mxw_bypass, v->cfg->mask_bypass,
+			    mxw_hash_flow(fk, v->cfg->hash_seed), &tag);
+	bv = set ? MXW_SLOT(set, mxw_flow_find(set, tag, fk), MXW_FLOW_WAYS) : 0;
 	if (bv && bv->expires_ns > (now = mxw_now(v))) {
 		exp = now + mxw_ct_timeout(v->cfg, MXW_IPPROTO_TCP);
 		if (bv->expires_ns + MXW_REFRESH_SLACK_NS < exp)
@@ -476,6 +471,23 @@ MXW_INLINE enum mxw_reason mxw_inspect(struct mxw_vctx *v,
 	    mxw_now(v) < st->alive_until_ns)
 		return MXW_R_TO_INSPECT;
 	return mxw_uninspected(v->cfg);
+}
+
+/* Forget the bypass entry of flow fk, if any (mxwall_shared.h). */
+MXW_INLINE void mxw_bypass_forget(struct mxw_vctx *v,
+				  const struct mxw_flow_key *fk)
+{
+	struct mxw_flow_set *set;
+	__u32 tag;
+	int i;
+
+	set = MXW_CACHE_SET(mxw_bypass, v->cfg->mask_bypass,
+			    mxw_hash_flow(fk, v->cfg->hash_seed), &tag);
+	if (!set)
+		return;
+	i = mxw_flow_find(set, tag, fk);
+	if (i >= 0)
+		mxw_flow_remove(set, i, tag);
 }
 
 /* A mail port whose segments the inspection path reads: flagged
@@ -737,7 +749,7 @@ MXW_INLINE enum mxw_reason mxw_inbound(struct mxw_vctx *v)
 		if (r == MXW_R_PASS_MAIL_SYN && (cfg->flags & MXW_CF_INSPECT) &&
 		    mxw_port_inspected(*pf)) {
 			mxw_flow_key_fwd(&fk, p);
-			MXW_TBL_DELETE(mxw_bypass, &fk);
+			mxw_bypass_forget(v, &fk);
 		}
 		return r;
 	}

@@ -23,8 +23,6 @@
 #include "mxw_clock.bpf.h"
 
 #define MXW_TBL_LOOKUP(t, k)            bpf_map_lookup_elem(&t, k)
-#define MXW_TBL_UPDATE(t, k, v, f)      bpf_map_update_elem(&t, k, v, f)
-#define MXW_TBL_DELETE(t, k)            bpf_map_delete_elem(&t, k)
 /* Coarse CLOCK_MONOTONIC, cached per CPU and jiffy (mxw_clock.bpf.h). */
 #define MXW_NOW_NS()                    mxw_clock_read(&mxw_clock)
 #define MXW_ATOMIC_ADD32(p, v)          __sync_fetch_and_add(p, v)
@@ -157,14 +155,15 @@ struct {
 	__type(value, struct mxw_insp_state);
 } mxw_insp SEC(".maps");
 
-/* Flows bridged without inspection.  LRU with per-CPU lists like the other
- * flow tables: an evicted entry only sends its flow back to inspection. */
+/* Flows bridged without inspection (mxwall_shared.h): a cache like mxw_ct,
+ * filled by mxwalld through a mapping; an evicted entry only sends its
+ * flow back to inspection. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, MXW_BYPASS_MAX);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__type(key, struct mxw_flow_key);
-	__type(value, struct mxw_flow_val);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MXW_BYPASS_MAX / MXW_FLOW_WAYS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct mxw_flow_set);
 } mxw_bypass SEC(".maps");
 
 /* Empty-list promises from mxwalld (struct mxw_hints). */

@@ -49,7 +49,7 @@
  *   mxw_global       ARRAY[2]        u32 enum mxw_global_bucket -> struct mxw_bucket
  *   mxw_xsks         XSKMAP[128]     u32 mxw_xsk_key(slot, queue) -> AF_XDP socket
  *   mxw_insp         ARRAY[1]        u32 0 -> struct mxw_insp_state
- *   mxw_bypass       LRU_HASH        struct mxw_flow_key (client->server) -> struct mxw_flow_val
+ *   mxw_bypass       ARRAY, mmapable u32 set -> struct mxw_flow_set (client->server keys)
  *   mxw_hints        ARRAY[1]        u32 0 -> struct mxw_hints
  *   mxw_clock        PERCPU_ARRAY[1] u32 0 -> struct mxw_clock (not pinned)
  * The ARRAY-backed hash tables are bpf/mxw_table.h's: buckets of slots,
@@ -204,7 +204,7 @@ struct mxw_config {
 	__u8 pfx6_len;          /* default 48 */
 	__u8 _pad0;
 
-	__u32 _pad1;
+	__u32 mask_bypass;      /* mxw_bypass (bpf/mxw_table.h, below) */
 	__u64 ct_tcp_timeout_ns;    /* return-path / flow idle timeout, TCP */
 	__u64 ct_udp_timeout_ns;    /* return-path idle timeout, UDP / ICMP */
 
@@ -361,10 +361,17 @@ struct mxw_xsk_meta {
 };
 #define MXW_XSK_META_MAGIC      0x6d786d74u
 
-/* mxw_bypass: key oriented client -> server (src = the client, sport = its
- * port, dport = the mail port), proto IPPROTO_TCP; value expires_ns is the
- * idle deadline, refreshed by the fast path like mxw_ct.  Written by
- * mxwalld when a flow turns opaque (STARTTLS) or policy trusts it. */
+/* mxw_bypass: a cache like mxw_ct (sets of MXW_FLOW_WAYS struct
+ * mxw_flow_slot), keys oriented client -> server (src = the client, sport
+ * = its port, dport = the mail port), proto IPPROTO_TCP; expires_ns is
+ * the idle deadline, refreshed by the fast path like mxw_ct's; flags 0.
+ * Inserted by mxwalld through its mapping of the array when a flow turns
+ * opaque (STARTTLS) or policy trusts it, with the fast path's claim
+ * (bpf/mxw_table.h: a slot is written only by the CPU or thread that
+ * swapped its tag to busy); a victim is an expired slot first, so an
+ * evicted live entry only sends its flow back to inspection.  Removed by
+ * the fast path when a new SYN reuses the 4-tuple.  Its mask is
+ * mxw_config.mask_bypass; its size is fixed (MXW_BYPASS_MAX). */
 
 /* ---- per-reason counters (mxw_stats, PERCPU_ARRAY[MXW_R_MAX]) ----------- */
 struct mxw_counter {

@@ -152,7 +152,7 @@ static int ctl_pin_dir_prepare(const char *dir)
  * never match.  The checks are libbpf's otherwise: type, key and value
  * size, max_entries, flags.
  */
-static int ctl_map_reuse(struct bpf_map *m, const char *path)
+static int ctl_map_reuse(struct bpf_map *m, const char *path, bool disposable)
 {
 	struct bpf_map_info info;
 	__u32 len = sizeof(info);
@@ -173,6 +173,9 @@ static int ctl_map_reuse(struct bpf_map *m, const char *path)
 	    info.max_entries != bpf_map__max_entries(m) ||
 	    (info.map_flags & ~(__u32)BPF_F_RDONLY_PROG) !=
 	    (bpf_map__map_flags(m) & ~(__u32)BPF_F_RDONLY_PROG)) {
+		err = -EINVAL;
+		if (disposable)
+			goto out;
 		log_error("%s: pinned map does not match this build "
 			  "(type %u/%u, key %u/%u, value %u/%u, max_entries "
 			  "%u/%u); remove the pins to start afresh (the state "
@@ -181,7 +184,6 @@ static int ctl_map_reuse(struct bpf_map *m, const char *path)
 			  bpf_map__type(m), info.key_size, bpf_map__key_size(m),
 			  info.value_size, bpf_map__value_size(m),
 			  info.max_entries, bpf_map__max_entries(m));
-		err = -EINVAL;
 		goto out;
 	}
 	err = bpf_map__reuse_fd(m, fd);
@@ -278,6 +280,7 @@ static void ctl_bpf_unmap(struct ctl_bpf *b)
 	}
 	ctl_map_munmap(&b->m_conn);
 	ctl_map_munmap(&b->m_src);
+	ctl_map_munmap(&b->m_bypass);
 }
 
 /* The table fields of an mxw_config value: seed and masks. */
@@ -290,6 +293,7 @@ static void ctl_config_tables(const struct ctl_bpf *b, struct mxw_config *mc)
 	mc->mask_pfx = b->mask[CTL_T_PFX_BUCKET];
 	mc->mask_ct = b->mask[CTL_T_CT];
 	mc->mask_conn = b->mask[CTL_T_CONN];
+	mc->mask_bypass = b->mask_bypass;
 }
 
 static void ctl_list_heal(struct ctl_bpf *b, enum ctl_list l);
@@ -334,6 +338,7 @@ int ctl_bpf_open(struct ctl_bpf *b, const struct ctl_config *cfg)
 	char path[PATH_MAX];
 	struct bpf_map *m;
 	uint32_t nb;
+	bool disposable;
 	int err;
 
 	memset(b, 0, sizeof(*b));
@@ -381,9 +386,20 @@ int ctl_bpf_open(struct ctl_bpf *b, const struct ctl_config *cfg)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", cfg->pin_dir,
 			 bpf_map__name(m));
-		if (access(path, F_OK) == 0)
-			err = ctl_map_reuse(m, path);
-		else
+		disposable = strcmp(bpf_map__name(m), "mxw_bypass") == 0;
+		err = access(path, F_OK) == 0 ?
+		      ctl_map_reuse(m, path, disposable) : -ENOENT;
+		/* Bypass entries are disposable (a lost one sends its flow
+		 * back to inspection): a pin of another layout (an LRU hash
+		 * before the table moved to bpf/mxw_table.h) is replaced, not
+		 * a reason to stop.  The old program keeps its own map until
+		 * the swap. */
+		if (err == -EINVAL && disposable) {
+			log_warn("%s: pinned map of another layout replaced "
+				 "(bypassed flows go back to inspection)", path);
+			err = unlink(path) ? -errno : -ENOENT;
+		}
+		if (err == -ENOENT)
 			err = bpf_map__set_pin_path(m, path);
 		if (err) {
 			log_error("%s: cannot reuse or pin: %s", path,
@@ -421,6 +437,8 @@ int ctl_bpf_open(struct ctl_bpf *b, const struct ctl_config *cfg)
 		err = -ENOENT;
 		goto fail;
 	}
+	/* mxw_bypass keeps its built-in size (MXW_BYPASS_MAX entries) */
+	b->mask_bypass = bpf_map__max_entries(b->skel->maps.mxw_bypass) - 1;
 	b->max_exact[CTL_LIST_ALLOW] = cfg->table_size[CTL_T_ALLOW_EXACT];
 	b->max_exact[CTL_LIST_BLOCK] = cfg->table_size[CTL_T_BLOCK_EXACT];
 	b->max_lpm[CTL_LIST_ALLOW] = cfg->table_size[CTL_T_ALLOW_PREFIX];
@@ -440,7 +458,8 @@ int ctl_bpf_open(struct ctl_bpf *b, const struct ctl_config *cfg)
 	    (err = ctl_map_mmap(b->fd_exact[CTL_LIST_BLOCK], "mxw_block_exact",
 				&b->m_exact[CTL_LIST_BLOCK])) ||
 	    (err = ctl_map_mmap(b->fd_conn, "mxw_conn", &b->m_conn)) ||
-	    (err = ctl_map_mmap(b->fd_src, "mxw_src_bucket", &b->m_src)))
+	    (err = ctl_map_mmap(b->fd_src, "mxw_src_bucket", &b->m_src)) ||
+	    (err = ctl_map_mmap(b->fd_bypass, "mxw_bypass", &b->m_bypass)))
 		goto fail;
 	for (int l = 0; l < 2; l++) {
 		b->tab[l] = (struct mxw_list_tab){
@@ -810,18 +829,24 @@ void ctl_bpf_close(struct ctl_bpf *b, bool detach)
 int ctl_bpf_bypass_add(struct ctl_bpf *b, const struct mxw_flow_key *k,
 		       uint64_t expires_ns)
 {
-	struct mxw_flow_val v;
 	struct mxw_flow_key key = *k;
+	struct timespec ts;
+	int err = -EBUSY;
 
-	/* The fast path looks the key up as a whole: padding must be 0. */
+	/* The fast path compares the key as words: padding must be 0. */
 	memset(key._pad, 0, sizeof(key._pad));
 	if (key.proto != IPPROTO_TCP)
 		return -EINVAL;
-	memset(&v, 0, sizeof(v));
-	v.expires_ns = expires_ns;
-	if (bpf_map_update_elem(b->fd_bypass, &key, &v, BPF_ANY))
-		return -errno;
-	return 0;
+	if (!b->m_bypass.p)
+		return -ENODEV;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* -EBUSY: a CPU was writing the victim slot at that instant */
+	for (int i = 0; i < 3 && err == -EBUSY; i++)
+		err = mxw_flow_tab_put(b->m_bypass.p, b->mask_bypass, b->seed,
+				       &key, expires_ns,
+				       (uint64_t)ts.tv_sec * 1000000000ull +
+				       (uint64_t)ts.tv_nsec);
+	return err;
 }
 
 int ctl_bpf_insp_alive(struct ctl_bpf *b, uint64_t alive_until_ns,

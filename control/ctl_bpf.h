@@ -42,7 +42,8 @@ struct ctl_bpf {
 	 * table's mask (max_entries - 1), by enum ctl_table. */
 	uint64_t seed;
 	uint32_t mask[CTL_T_MAX];
-	struct ctl_bpf_mmap m_exact[2], m_conn, m_src;
+	struct ctl_bpf_mmap m_exact[2], m_conn, m_src, m_bypass;
+	uint32_t mask_bypass;   /* mxw_bypass: fixed size, not a ctl_table */
 	struct mxw_list_tab tab[2];     /* exact lists on m_exact */
 	int fd_xsks;            /* mxw_xsks: for ctl_xsk, not pinned */
 	int fd_insp, fd_bypass; /* inspection heartbeat, bypassed flows */
@@ -140,12 +141,14 @@ int ctl_bpf_reconcile(struct ctl_bpf *b, struct ctl_rc *rc,
 		      struct ctl_rc_totals *tot);
 
 /*
- * Inspection path (mxwall_shared.h): plain map updates on fds, safe from
- * any thread.  bypass_add puts flow k (oriented client -> server, proto
- * TCP, else -EINVAL) on mxw_bypass with idle deadline expires_ns
- * (CLOCK_MONOTONIC); the fast path pushes the deadline forward while the
- * flow carries traffic, and the entry is forgotten when the client opens
- * a new session on the same 4-tuple.  insp_alive writes the heartbeat:
+ * Inspection path (mxwall_shared.h), safe from any thread.  bypass_add
+ * puts flow k (oriented client -> server, proto TCP, else -EINVAL) on
+ * mxw_bypass with idle deadline expires_ns (CLOCK_MONOTONIC), through the
+ * table's mapping and the fast path's slot claim (mxw_flow_tab_put); the
+ * fast path pushes the deadline forward while the flow carries traffic,
+ * and the entry is forgotten when the client opens a new session on the
+ * same 4-tuple.  -EBUSY: the victim slot stayed busy (three tries).
+ * insp_alive writes the heartbeat (a map update):
  * the fast path hands segments to the sockets while now < alive_until_ns
  * and flags lack MXW_IF_OVERLOAD; 0 turns the path off (fail mode).
  * Both return 0 or -errno.

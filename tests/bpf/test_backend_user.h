@@ -123,8 +123,6 @@ static int ut_delete(struct utbl *t, const void *key)
 }
 
 #define MXW_TBL_LOOKUP(t, k)            ut_lookup(&ut[TBL_##t], k)
-#define MXW_TBL_UPDATE(t, k, v, f)      ut_update(&ut[TBL_##t], k, v, f)
-#define MXW_TBL_DELETE(t, k)            ut_delete(&ut[TBL_##t], k)
 #define MXW_NOW_NS()                    ut_now()
 #define MXW_ATOMIC_ADD32(p, v)          __atomic_fetch_add(p, v, __ATOMIC_RELAXED)
 #include "mxw_verdict.h"
@@ -279,7 +277,7 @@ static int backend_init(void)
 	ut_make(TBL_mxw_global, UT_ARRAY, 4, sizeof(struct mxw_bucket), MXW_GB_MAX);
 	ut_make(TBL_mxw_xsks, UT_HASH, 4, 4, MXW_XSK_KEYS);
 	ut_make(TBL_mxw_insp, UT_ARRAY, 4, sizeof(struct mxw_insp_state), 1);
-	ut_make(TBL_mxw_bypass, UT_HASH, sizeof(struct mxw_flow_key), sizeof(struct mxw_flow_val), 64);
+	ut_make(TBL_mxw_bypass, UT_ARRAY, 4, sizeof(struct mxw_flow_set), 64);
 	ut_make(TBL_mxw_hints, UT_ARRAY, 4, sizeof(struct mxw_hints), 1);
 	return 0;
 }

@@ -16,6 +16,7 @@
  * Needs root and BPF: exits 77 (meson: skipped) with a message otherwise.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -145,12 +147,26 @@ static void test_loader(const char *pin_dir, const char *tmp)
 {
 	struct ctl_config *cfg = make_config(pin_dir, tmp);
 	struct mxw_flow_key k, kl;
-	struct mxw_flow_val v;
+	struct mxw_flow_slot *v;
 	struct mxw_insp_state st;
+	struct bpf_map_info info;
+	__u32 info_len = sizeof(info);
 	struct ctl_bpf b;
 	uint64_t now, moved;
+	char path[PATH_MAX];
 	__u32 zero = 0;
-	int act;
+	int act, fd;
+
+	/* A pin left by a build whose mxw_bypass was an LRU hash: replaced
+	 * (its entries are disposable), not a reason to refuse the start. */
+	mkdir(pin_dir, 0700);
+	snprintf(path, sizeof(path), "%s/mxw_bypass", pin_dir);
+	fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "mxw_bypass",
+			    sizeof(struct mxw_flow_key), 16, 1024, NULL);
+	CHECK(fd >= 0 && bpf_obj_pin(fd, path) == 0, "legacy mxw_bypass pin: %s",
+	      strerror(errno));
+	if (fd >= 0)
+		close(fd);
 
 	cfg->insp.enabled = true;
 	if (ctl_bpf_open(&b, cfg) || ctl_bpf_apply(&b, cfg)) {
@@ -158,6 +174,13 @@ static void test_loader(const char *pin_dir, const char *tmp)
 		exit(1);
 	}
 	CHECK(!b.pins_reused, "fresh pin dir reported as reused");
+	fd = bpf_obj_get(path);
+	memset(&info, 0, sizeof(info));
+	CHECK(fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &info_len) == 0 &&
+	      info.type == BPF_MAP_TYPE_ARRAY,
+	      "legacy mxw_bypass pin not replaced (type %u)", info.type);
+	if (fd >= 0)
+		close(fd);
 	CHECK(config_flags(&b) & MXW_CF_INSPECT, "insp.enabled did not set MXW_CF_INSPECT");
 	CHECK(pinned(pin_dir, "mxw_insp"), "mxw_insp not pinned");
 	CHECK(pinned(pin_dir, "mxw_bypass"), "mxw_bypass not pinned");
@@ -191,8 +214,15 @@ static void test_loader(const char *pin_dir, const char *tmp)
 	memset(k._pad, 0xa5, sizeof(k._pad));
 	CHECK(ctl_bpf_bypass_add(&b, &k, now + 60ull * 1000000000ull) == 0, "bypass_add");
 	flow_key(&kl);
-	CHECK(bpf_map_lookup_elem(b.fd_bypass, &kl, &v) == 0 &&
-	      v.expires_ns == now + 60ull * 1000000000ull, "bypass entry not found");
+	v = mxw_flow_tab_get(b.m_bypass.p, b.mask_bypass, b.seed, &kl);
+	CHECK(v && v->expires_ns == now + 60ull * 1000000000ull,
+	      "bypass entry not found");
+	/* Added again (mxwalld re-trusts a flow): the one entry moves on. */
+	CHECK(ctl_bpf_bypass_add(&b, &k, now + 90ull * 1000000000ull) == 0,
+	      "bypass_add again");
+	CHECK(mxw_flow_tab_get(b.m_bypass.p, b.mask_bypass, b.seed, &kl) == v &&
+	      v->expires_ns == now + 90ull * 1000000000ull,
+	      "bypass entry not updated in place");
 	moved = run_payload(&b, &act);
 	CHECK(moved == BIT(MXW_R_PASS_BYPASS) && act == XDP_REDIRECT,
 	      "bypassed: counters %#llx action %d", (unsigned long long)moved, act);
@@ -216,7 +246,8 @@ static void test_loader(const char *pin_dir, const char *tmp)
 		exit(1);
 	}
 	CHECK(b.pins_reused, "restart did not reuse the pins");
-	CHECK(bpf_map_lookup_elem(b.fd_bypass, &kl, &v) == 0, "bypass lost at restart");
+	CHECK(mxw_flow_tab_get(b.m_bypass.p, b.mask_bypass, b.seed, &kl),
+	      "bypass lost at restart");
 	CHECK(bpf_map_lookup_elem(b.fd_insp, &zero, &st) == 0 &&
 	      (st.flags & MXW_IF_OVERLOAD), "heartbeat state lost at restart");
 	moved = run_payload(&b, &act);

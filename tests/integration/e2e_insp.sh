@@ -247,7 +247,15 @@ relay_stopped() {
 		test "$(lab_maillog_count 'Relay access denied|rcpt=0/1')" -eq 0
 	check "relay_attempt events reported" lab_events_wait 2 check=relay_attempt
 	# Authenticated relay still works (inside TLS: opaque, bypassed).
+	local b0
+	b0=$(lab_stat pass_bypass)
 	check "authenticated submission still relays" lab_corpus --only auth587
+	# After STARTTLS the worker puts the flow on mxw_bypass and the fast
+	# path bridges the rest of the session itself.
+	check "the STARTTLS session was put on the bypass ($(insp_stat bypass_added) flows)" \
+		test "$(insp_stat bypass_added)" -gt 0
+	check "and bridged by the fast path's bypass (pass_bypass $b0 -> $(lab_stat pass_bypass))" \
+		test "$(lab_stat pass_bypass)" -gt "$b0"
 }
 
 # auth_brute SERVER SRC ENTRY: AUTH guesses on 587 in clear text.  After
