@@ -299,20 +299,30 @@ MXW_INLINE void mxw_lpm_host(struct mxw_lpm_key *k, const struct mxw_addr *a)
  * Exact table first (O(1) whatever its size), then the LPM trie; a table
  * whose mxw_hints bit (he_exact, he_lpm) says it is empty is not looked
  * up at all.  h is addr's hash (mxw_hash_addr with the config's seed).
+ * The trie is read also behind a live shadow exact entry, and a live
+ * enforced prefix there wins over it: a shadow address inside a blocked
+ * (allowed) prefix stays blocked (allowed).  Otherwise the live entry
+ * found, shadow or not.
  * XXX: the trie returns only the longest matching prefix; if that entry is
  * expired (not yet reaped by mxwalld) or shadow, a live shorter prefix
  * covering the same address is not consulted until the longer one is gone.
  */
 #define MXW_LIST_MATCH(v, exact, mask, lpm, addr, h, he_exact, he_lpm) ({ \
-	const struct mxw_list_entry *e_ = 0;                             \
+	const struct mxw_list_entry *e_ = 0, *p_;                        \
 	if (!((v)->hints & (he_exact)))                                  \
 		e_ = MXW_LIST_EXACT(exact, mask, addr, h);               \
-	if (!mxw_list_live(v, e_) && !((v)->hints & (he_lpm))) {         \
+	if (!mxw_list_live(v, e_))                                       \
+		e_ = 0;                                                  \
+	if ((!e_ || (e_->flags & MXW_LF_SHADOW)) &&                      \
+	    !((v)->hints & (he_lpm))) {                                  \
 		struct mxw_lpm_key lk_;                                  \
 		mxw_lpm_host(&lk_, addr);                                \
-		e_ = MXW_TBL_LOOKUP(lpm, &lk_);                          \
+		p_ = MXW_TBL_LOOKUP(lpm, &lk_);                          \
+		if (mxw_list_live(v, p_) &&                              \
+		    (!e_ || !(p_->flags & MXW_LF_SHADOW)))               \
+			e_ = p_;                                         \
 	}                                                                \
-	mxw_list_live(v, e_) ? e_ : (const struct mxw_list_entry *)0;    \
+	e_;                                                              \
 })
 
 /* The hash of the packet's source address, computed once. */

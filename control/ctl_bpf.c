@@ -1180,8 +1180,16 @@ static bool ctl_slot_read(const struct mxw_list_bucket *bk, int i,
 	return __atomic_load_n(&bk->tag[i], __ATOMIC_RELAXED) == t;
 }
 
-/* The fast path's allowlist judgement, from userspace: its own search
- * of the two buckets (mxw_list_find), then the trie. */
+/* A list entry that applies and is not shadow. */
+static bool ctl_entry_enforced(const struct mxw_list_entry *v, uint64_t now_ns)
+{
+	return !(v->flags & MXW_LF_SHADOW) &&
+	       (!v->expires_ns || v->expires_ns > now_ns);
+}
+
+/* The fast path's judgement (MXW_LIST_MATCH), from userspace: its own
+ * search of the two buckets (mxw_list_find), then, unless that found a
+ * live enforced entry, the trie's longest prefix. */
 bool ctl_bpf_list_match(struct ctl_bpf *b, enum ctl_list l,
 			const struct mxw_addr *a, uint64_t now_ns)
 {
@@ -1197,15 +1205,16 @@ bool ctl_bpf_list_match(struct ctl_bpf *b, enum ctl_list l,
 
 		if (i >= 0) {
 			v = bk->slot[i].e;
-			goto found;
+			if (ctl_entry_enforced(&v, now_ns))
+				return true;
+			break;  /* expired or shadow: a prefix may cover it */
 		}
 	}
 	/* the longest prefix, a spilled /128 included */
 	ctl_host_lpm_key(&k, a);
 	if (bpf_map_lookup_elem(b->fd_lpm[l], &k, &v))
 		return false;
-found:
-	return !(v.flags & MXW_LF_SHADOW) && (!v.expires_ns || v.expires_ns > now_ns);
+	return ctl_entry_enforced(&v, now_ns);
 }
 
 /*

@@ -628,6 +628,22 @@ static void test_lists(const char *pin_dir, const char *tmp)
 		      !ctl_bpf_list_match(&b, CTL_LIST_BLOCK, &s6, mono_ns()),
 		      "list_match: exact, absent, prefix, shadow");
 	}
+	{
+		/* a shadow address inside an enforced prefix: still blocked,
+		 * for the policy's view and for the fast path */
+		struct ctl_prefix in6 = pfx("2001:db8:7::2");
+		struct mxw_addr i6 = addr_of("2001:db8:7::2");
+
+		e.flags = MXW_LF_SHADOW;
+		CHECK(ctl_bpf_list_put(&b, CTL_LIST_BLOCK, &in6, &e, false, &created) == 0,
+		      "put shadow inside a prefix");
+		CHECK(ctl_bpf_list_match(&b, CTL_LIST_BLOCK, &i6, mono_ns()),
+		      "list_match: shadow address inside a blocked prefix not blocked");
+		CHECK(syn6_from(&b, "2001:db8:7::2") == BIT(MXW_R_DROP_BLOCK),
+		      "fast path: shadow address inside a blocked prefix not blocked");
+		CHECK(ctl_bpf_list_del(&b, CTL_LIST_BLOCK, &in6) == 0, "del shadow");
+		e.flags = 0;
+	}
 
 	ctl_bpf_list_walk(&b, CTL_LIST_BLOCK, walk_cb, &ws);
 	CHECK(ws.hosts == 2 && ws.v6_hosts == 1 && ws.prefixes == 1,

@@ -544,9 +544,12 @@ enum setup {
 	S_BLOCK_AND_ALLOW,      /* 203.0.113.9 both: allow wins */
 	S_BLOCK_EXPIRED,        /* 203.0.113.9, expired 1 s ago */
 	S_BLOCK_FUTURE,         /* 203.0.113.9, expires in 1 h */
-	S_BLOCK_LONG_EXPIRED,   /* /32 expired inside a live /24 (XXX) */
+	S_BLOCK_LONG_EXPIRED,   /* /32 expired inside a live /24 */
+	S_BLOCK_SHADOW_IN_PFX,  /* /32 shadow inside an enforced /24 */
+	S_BLOCK_SHADOW_BOTH,    /* /32 shadow inside a shadow /24 */
 	S_ALLOW_EXPIRED,        /* 198.51.100.7, expired */
 	S_ALLOW_SHADOW4,        /* 198.51.100.7, shadow */
+	S_ALLOW_SHADOW_IN_PFX,  /* 198.51.100.7 shadow inside an enforced /24 */
 	S_BLOCK_V6_ALL,         /* ::/0 */
 	S_PROTECTED,            /* protected-only, 10.0.0.0/24 + 2001:db8:1::/64 */
 	S_PORT_2525,            /* 2525 is mail, 25 is not */
@@ -609,8 +612,20 @@ static void apply_setup(enum setup s)
 	case S_ALLOW_EXPIRED:
 		list_add(L_ALLOW, "198.51.100.7", -1000, 0);
 		break;
+	case S_BLOCK_SHADOW_IN_PFX:
+		list_add(L_BLOCK, "203.0.113.9", 0, MXW_LF_SHADOW);
+		list_add(L_BLOCK, "203.0.113.0/24", 0, 0);
+		break;
+	case S_BLOCK_SHADOW_BOTH:
+		list_add(L_BLOCK, "203.0.113.9", 0, MXW_LF_SHADOW);
+		list_add(L_BLOCK, "203.0.113.0/24", 0, MXW_LF_SHADOW);
+		break;
 	case S_ALLOW_SHADOW4:
 		list_add(L_ALLOW, "198.51.100.7", 0, MXW_LF_SHADOW);
+		break;
+	case S_ALLOW_SHADOW_IN_PFX:
+		list_add(L_ALLOW, "198.51.100.7", 0, MXW_LF_SHADOW);
+		list_add(L_ALLOW, "198.51.100.0/24", 0, 0);
 		break;
 	case S_BLOCK_V6_ALL:
 		list_add(L_BLOCK, "::/0", 0, 0);
@@ -746,6 +761,9 @@ static const struct fixture fixtures[] = {
 	{ "expired block entry", S_BLOCK_EXPIRED, {0}, 0, { .family = 4, .src = "203.0.113.9", .dst = "10.0.0.25", SYN25 }, P_OUT, PASSV(MXW_R_PASS_MAIL_SYN) },
 	{ "block entry with future expiry", S_BLOCK_FUTURE, {0}, 0, { .family = 4, .src = "203.0.113.9", .dst = "10.0.0.25", SYN25 }, P_OUT, DROPV(MXW_R_DROP_BLOCK) },
 	{ "expired /32 inside a live /24", S_BLOCK_LONG_EXPIRED, {0}, 0, { .family = 4, .src = "203.0.113.9", .dst = "10.0.0.25", SYN25 }, P_OUT, DROPV(MXW_R_DROP_BLOCK) },
+	{ "shadow /32 inside an enforced /24 is blocked", S_BLOCK_SHADOW_IN_PFX, {0}, 0, { .family = 4, .src = "203.0.113.9", .dst = "10.0.0.25", SYN25 }, P_OUT, DROPV(MXW_R_DROP_BLOCK) },
+	{ "shadow /32 inside a shadow /24 passes, counted", S_BLOCK_SHADOW_BOTH, {0}, 0, { .family = 4, .src = "203.0.113.9", .dst = "10.0.0.25", SYN25 }, P_OUT, PASSV(MXW_R_PASS_MAIL_SYN), ALSO(MXW_R_SHADOW_BLOCK) },
+	{ "shadow allow /32 inside an enforced allow /24 is allowed", S_ALLOW_SHADOW_IN_PFX, {0}, 0, { .family = 4, .src = "198.51.100.7", .dst = "10.0.0.25", .sport = 40000, .dport = 80, .flags = F_SYN }, P_OUT, PASSV(MXW_R_PASS_ALLOW) },
 	{ "blocked source from inside is not judged", S_BLOCK_EXACT4, {0}, 0, { .family = 4, .src = "10.0.0.25", .dst = "203.0.113.9", .sport = 25, .dport = 40000, .flags = F_ACK }, P_IN, PASSV(MXW_R_PASS_OUTBOUND) },
 
 	/* return path */
@@ -898,6 +916,7 @@ static const struct fixture fixtures[] = {
 	{ "insp v4 server SYN-ACK to an allowlisted client", S_ALLOW_EXACT4, {0}, 0, { .family = 4, .src = "10.0.0.25", .dst = "198.51.100.7", FROM25, .flags = F_SYN | F_ACK }, P_IN, PASSV(MXW_R_PASS_OUTBOUND), 0, I_LIVE },
 	{ "insp v4 server payload to an allowlisted /24", S_ALLOW_CIDR4, {0}, 0, { .family = 4, .src = "10.0.0.25", .dst = "198.51.100.99", FROM25, .flags = F_ACK, .payload = 40, .vlans = 1 }, P_IN, PASSV(MXW_R_PASS_OUTBOUND), 0, I_LIVE },
 	{ "insp v6 server payload to an allowlisted /48", S_ALLOW_CIDR6, {0}, 0, { .family = 6, .src = "2001:db8:1::25", .dst = "2001:db8:aa::1", FROM25, .flags = F_ACK, .payload = 40 }, P_IN, PASSV(MXW_R_PASS_OUTBOUND), 0, I_LIVE },
+	{ "insp v4 server payload, shadow allow /32 in an allowed /24", S_ALLOW_SHADOW_IN_PFX, {0}, 0, { .family = 4, .src = "10.0.0.25", .dst = "198.51.100.7", FROM25, .flags = F_ACK, .payload = 40 }, P_IN, PASSV(MXW_R_PASS_OUTBOUND), 0, I_LIVE },
 	{ "insp v4 server payload, shadow allow entry: inspected", S_ALLOW_SHADOW4, {0}, 0, { .family = 4, .src = "10.0.0.25", .dst = "198.51.100.7", FROM25, .flags = F_ACK, .payload = 40 }, P_IN, XDP_REDIRECT, MXW_R_TO_INSPECT, 0, I_LIVE },
 	{ "insp v4 server payload, expired allow entry: inspected", S_ALLOW_EXPIRED, {0}, 0, { .family = 4, .src = "10.0.0.25", .dst = "198.51.100.7", FROM25, .flags = F_ACK, .payload = 40 }, P_IN, XDP_REDIRECT, MXW_R_TO_INSPECT, 0, I_LIVE },
 	{ "insp outbound UDP from 25", 0, {0}, 0, { R4, .proto = PB_UDP, .sport = 25, .dport = 40000, .payload = 40 }, P_IN, PASSV(MXW_R_PASS_OUTBOUND), 0, I_LIVE },
