@@ -418,14 +418,6 @@ stalled_failopen() {
 	check "mail delivered after the resume" lab_deliver "$LAB_CLI4" "$LAB_SRV4" after-resume
 }
 
-# insp_stat FIELD: a counter of stats.inspection.
-insp_stat() {
-	lab_ctl -j stats | "$LAB_PY" -c '
-import json, sys
-d = json.load(sys.stdin)
-print(d.get("result", d)["inspection"][sys.argv[1]])' "$1"
-}
-
 # The worker falls behind: stopped for 70 ms or so (less than heartbeat_ms,
 # so the fast path keeps handing it frames) while 420 SYNs make the server
 # answer with SYN-ACKs, more than a ring holds.  On SIGCONT it finds
