@@ -189,3 +189,81 @@ int op_ftab_hit(struct xdp_md *ctx)
 }
 
 char LICENSE[] SEC("license") = "GPL";
+
+/* ---- new flows (bench_xdp.c, "new SYNs") ----------------------------------
+ * test_run repeats one frame, so a class sees the same 4-tuple every
+ * time.  These wrappers give each run a new one: they rewrite the IPv4
+ * source address and the TCP source port of the bench's SYN (Ethernet,
+ * IPv4 without options, TCP; checksums are not checked on the fast path)
+ * from a per-CPU counter, then tail-call op_next[0]: mxw_xdp, or the bare
+ * program as the baseline of the same rewrite and tail call. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} op_next SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} op_ctr SEC(".maps");
+
+#define OP_SADDR_OFF    (14 + 12)
+#define OP_SPORT_OFF    (14 + 20)
+
+static __always_inline int op_rewrite(struct xdp_md *ctx, __u32 saddr,
+				      __u16 sport)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__be32 a = bpf_htonl(saddr);
+	__be16 p = bpf_htons(sport);
+
+	if (data + OP_SPORT_OFF + 2 > end)
+		return XDP_ABORTED;
+	__builtin_memcpy(data + OP_SADDR_OFF, &a, 4);
+	__builtin_memcpy(data + OP_SPORT_OFF, &p, 2);
+	bpf_tail_call(ctx, &op_next, 0);
+	return XDP_ABORTED;
+}
+
+static __always_inline __u64 op_tick(void)
+{
+	__u32 zero = 0;
+	__u64 *c = bpf_map_lookup_elem(&op_ctr, &zero);
+
+	return c ? (*c)++ : 0;
+}
+
+/* The same SYN every time, through the same tail call: the class. */
+SEC("xdp")
+int op_same_syn(struct xdp_md *ctx)
+{
+	bpf_tail_call(ctx, &op_next, 0);
+	return XDP_ABORTED;
+}
+
+/* A new source every SYN, spread over 100.64.0.0/10 (4M addresses, so
+ * mostly a new /24 too): a flood of spoofed sources. */
+SEC("xdp")
+int op_new_source(struct xdp_md *ctx)
+{
+	__u64 n = op_tick();
+
+	return op_rewrite(ctx, 0x64400000u | ((__u32)(n * 2654435761u) & 0x3fffffu),
+			  (__u16)(1024 + (n & 0x7fff)));
+}
+
+/* A new connection from one of 4096 recent sources (198.18.0.0/20, 16
+ * /24s), a new source port each round: busy senders. */
+SEC("xdp")
+int op_new_port(struct xdp_md *ctx)
+{
+	__u64 n = op_tick();
+
+	return op_rewrite(ctx, 0xc6120000u | (__u32)(n & 4095),
+			  (__u16)(1024 + ((n >> 12) % 60000)));
+}
