@@ -446,7 +446,19 @@ struct mxw_list_tab {
 	struct mxw_list_bucket *b;
 	__u32 mask;             /* nb - 1 */
 	__u64 seed;
+	__u64 *occ;             /* the table's occupancy bits (mxw_*_occ,
+				 * mxwall_shared.h), or NULL for none */
 };
+
+/* Bucket i's occupancy bit: set before a key of its own or of its
+ * n_second is published, so a reader that skips a bucket by its clear
+ * bit misses nothing that was there before it looked. */
+MXW_INLINE void mxw_list_occ_set(const struct mxw_list_tab *t, __u32 i)
+{
+	if (t->occ)
+		__atomic_fetch_or(&t->occ[i >> 6], 1ull << (i & 63),
+				  __ATOMIC_RELEASE);
+}
 
 MXW_INLINE unsigned mxw_list_used(const struct mxw_list_bucket *b)
 {
@@ -455,6 +467,40 @@ MXW_INLINE unsigned mxw_list_used(const struct mxw_list_bucket *b)
 	for (int i = 0; i < MXW_LIST_WAYS; i++)
 		n += b->tag[i] > MXW_TAG_BUSY;
 	return n;
+}
+
+/* Bucket i's bit from its content: cleared once it holds no key and no
+ * key of its lives in a second bucket (after the tags are gone). */
+MXW_INLINE void mxw_list_occ_sync(const struct mxw_list_tab *t, __u32 i)
+{
+	const struct mxw_list_bucket *b = &t->b[i];
+
+	if (!t->occ)
+		return;
+	if (mxw_list_used(b) || __atomic_load_n(&b->n_second, __ATOMIC_RELAXED))
+		mxw_list_occ_set(t, i);
+	else
+		__atomic_fetch_and(&t->occ[i >> 6], ~(1ull << (i & 63)),
+				   __ATOMIC_RELEASE);
+}
+
+/* Every bit from the table's content (a table filled or healed by other
+ * means, or occupancy bits new to a reused table). */
+MXW_INLINE void mxw_list_occ_rebuild(const struct mxw_list_tab *t)
+{
+	if (!t->occ)
+		return;
+	for (__u64 w = 0; w <= (__u64)t->mask >> 6; w++) {
+		__u64 bits = 0;
+
+		for (__u32 j = 0; j < 64 && (w << 6) + j <= t->mask; j++) {
+			const struct mxw_list_bucket *b = &t->b[(w << 6) + j];
+
+			if (mxw_list_used(b) || b->n_second)
+				bits |= 1ull << j;
+		}
+		__atomic_store_n(&t->occ[w], bits, __ATOMIC_RELEASE);
+	}
 }
 
 /* Where a (hash h) lives: its bucket and slot index, or -1. */
@@ -523,8 +569,8 @@ MXW_INLINE int mxw_list_tab_insert(const struct mxw_list_tab *t,
 				   const struct mxw_list_entry *v)
 {
 	__u64 h = mxw_hash_addr(a, t->seed);
-	struct mxw_list_bucket *b1 = &t->b[mxw_hash_idx1(h, t->mask)];
-	struct mxw_list_bucket *b2 = &t->b[mxw_hash_idx2(h, t->mask)];
+	__u32 i1 = mxw_hash_idx1(h, t->mask), i2 = mxw_hash_idx2(h, t->mask);
+	struct mxw_list_bucket *b1 = &t->b[i1], *b2 = &t->b[i2];
 	unsigned u1 = mxw_list_used(b1);
 	struct mxw_list_bucket *b = u1 < MXW_LIST_FIRST_FILL ||
 				    u1 <= mxw_list_used(b2) ? b1 : b2;
@@ -534,8 +580,11 @@ MXW_INLINE int mxw_list_tab_insert(const struct mxw_list_tab *t,
 			continue;
 		b->slot[i].key = *a;
 		b->slot[i].e = *v;
-		if (b != b1)
+		mxw_list_occ_set(t, i1);        /* readers start at b1 */
+		if (b != b1) {
+			mxw_list_occ_set(t, i2);
 			__atomic_fetch_add(&b1->n_second, 1, __ATOMIC_RELEASE);
+		}
 		__atomic_store_n(&b->tag[i], mxw_hash_tag(h), __ATOMIC_RELEASE);
 		return 0;
 	}
@@ -548,7 +597,8 @@ MXW_INLINE int mxw_list_tab_delete(const struct mxw_list_tab *t,
 				   const struct mxw_addr *a)
 {
 	__u64 h = mxw_hash_addr(a, t->seed);
-	struct mxw_list_bucket *b, *b1 = &t->b[mxw_hash_idx1(h, t->mask)];
+	__u32 i1 = mxw_hash_idx1(h, t->mask);
+	struct mxw_list_bucket *b, *b1 = &t->b[i1];
 	int i = mxw_list_tab_locate_h(t, a, h, &b);
 
 	if (i < 0)
@@ -556,6 +606,9 @@ MXW_INLINE int mxw_list_tab_delete(const struct mxw_list_tab *t,
 	__atomic_store_n(&b->tag[i], MXW_TAG_EMPTY, __ATOMIC_RELEASE);
 	if (b != b1)
 		__atomic_fetch_sub(&b1->n_second, 1, __ATOMIC_RELEASE);
+	mxw_list_occ_sync(t, (__u32)(b - t->b));
+	if (b != b1)
+		mxw_list_occ_sync(t, i1);
 	return 0;
 }
 

@@ -271,13 +271,21 @@ MXW_INLINE int mxw_list_live(struct mxw_vctx *v, const struct mxw_list_entry *e)
 }
 
 /* The exact-list entry of addr (hash h) in table (two candidate
- * buckets, mxw_table.h), or NULL.  The second bucket is read only when
- * the first says some of its keys went there. */
+ * buckets, mxw_table.h), or NULL.  Nothing is read of a first bucket
+ * whose occupancy bit (table##_occ) is clear; the second bucket is read
+ * only when the first says some of its keys went there.  Without the
+ * bits' word (a map sized short) the bucket is read. */
 #define MXW_LIST_EXACT(table, mask, addr, h) ({                          \
 	__u32 t_ = mxw_hash_tag(h);                                      \
 	__u32 i_ = mxw_hash_idx1(h, mask);                               \
-	const struct mxw_list_bucket *b_ = MXW_TBL_LOOKUP(table, &i_);   \
-	int s_ = mxw_list_find(b_, t_, addr);                            \
+	__u32 w_ = i_ >> 6;                                              \
+	const __u64 *o_ = MXW_TBL_LOOKUP(table##_occ, &w_);              \
+	const struct mxw_list_bucket *b_ = 0;                            \
+	int s_ = -1;                                                     \
+	if (!o_ || ((MXW_READ_ONCE64(*o_) >> (i_ & 63)) & 1)) {          \
+		b_ = MXW_TBL_LOOKUP(table, &i_);                         \
+		s_ = mxw_list_find(b_, t_, addr);                        \
+	}                                                                \
 	if (s_ < 0 && b_ && MXW_READ_ONCE32(b_->n_second)) {             \
 		i_ = mxw_hash_idx2(h, mask);                             \
 		b_ = MXW_TBL_LOOKUP(table, &i_);                         \

@@ -75,6 +75,24 @@ struct {
 	__type(value, struct mxw_list_entry);
 } mxw_allow_lpm SEC(".maps"), mxw_block_lpm SEC(".maps");
 
+/* Occupancy bits of the exact tables (mxwall_shared.h); mxwalld sizes
+ * them with the tables. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MXW_LIST_OCC_WORDS(2 * MXW_ALLOW_EXACT_MAX / MXW_LIST_WAYS));
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} mxw_allow_exact_occ SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MXW_LIST_OCC_WORDS(2 * MXW_BLOCK_EXACT_MAX / MXW_LIST_WAYS));
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} mxw_block_exact_occ SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, MXW_BUCKET_MAX / MXW_SRC_WAYS);

@@ -39,6 +39,9 @@
  *   mxw_allow_exact  ARRAY, mmapable u32 bucket -> struct mxw_list_bucket
  *   mxw_allow_lpm    LPM_TRIE        struct mxw_lpm_key -> struct mxw_list_entry
  *   mxw_block_exact  ARRAY, mmapable u32 bucket -> struct mxw_list_bucket
+ *   mxw_allow_exact_occ, mxw_block_exact_occ
+ *                    ARRAY, mmapable u32 word -> __u64: occupancy bits of
+ *                    the exact tables (below)
  *   mxw_block_lpm    LPM_TRIE        struct mxw_lpm_key -> struct mxw_list_entry
  *   mxw_src_bucket   ARRAY, mmapable u32 set -> struct mxw_src_set
  *   mxw_pfx_bucket   ARRAY, mmapable u32 set -> struct mxw_src_set
@@ -128,7 +131,16 @@ enum mxw_list_reason {
  * n_second counts the keys whose first bucket this is that sit in their
  * second: while it is 0, a miss here is a miss (one bucket read).  The
  * tags and n_second come first so a miss reads one cache line.  Capacity:
- * table_sizes.*_exact entries in 2 * entries / MXW_LIST_WAYS buckets. */
+ * table_sizes.*_exact entries in 2 * entries / MXW_LIST_WAYS buckets.
+ *
+ * mxw_allow_exact_occ / mxw_block_exact_occ: occupancy bits, bit i of
+ * word i / 64 for bucket i, set while the bucket holds a key or
+ * n_second > 0 (mxw_table.h keeps them with every write, mxwalld
+ * rebuilds them at start).  A lookup whose first bucket's bit is clear
+ * misses without reading the bucket: one word of a map small enough to
+ * stay in cache (32 KiB for 256k buckets) instead of a cold bucket line,
+ * under a flood of new sources. */
+#define MXW_LIST_OCC_WORDS(buckets)     (((buckets) + 63) / 64)
 #define MXW_LIST_WAYS           8
 struct mxw_list_slot {
 	struct mxw_addr key;

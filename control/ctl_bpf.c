@@ -276,6 +276,7 @@ static void ctl_bpf_unmap(struct ctl_bpf *b)
 {
 	for (int l = 0; l < 2; l++) {
 		ctl_map_munmap(&b->m_exact[l]);
+		ctl_map_munmap(&b->m_occ[l]);
 		memset(&b->tab[l], 0, sizeof(b->tab[l]));
 	}
 	ctl_map_munmap(&b->m_conn);
@@ -376,6 +377,15 @@ int ctl_bpf_open(struct ctl_bpf *b, const struct ctl_config *cfg)
 			goto fail;
 		}
 	}
+	/* the exact tables' occupancy bits, one per bucket */
+	err = bpf_map__set_max_entries(b->skel->maps.mxw_allow_exact_occ,
+			MXW_LIST_OCC_WORDS(b->mask[CTL_T_ALLOW_EXACT] + 1ull)) ?:
+	      bpf_map__set_max_entries(b->skel->maps.mxw_block_exact_occ,
+			MXW_LIST_OCC_WORDS(b->mask[CTL_T_BLOCK_EXACT] + 1ull));
+	if (err) {
+		log_error("occupancy maps: cannot size: %s", strerror(-err));
+		goto fail;
+	}
 	bpf_object__for_each_map(m, b->skel->obj) {
 		/* mxw_xsks holds one daemon's sockets; mxw_clock is a per-CPU
 		 * cache valid for any instance: neither is pinned. */
@@ -386,17 +396,19 @@ int ctl_bpf_open(struct ctl_bpf *b, const struct ctl_config *cfg)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", cfg->pin_dir,
 			 bpf_map__name(m));
-		disposable = strcmp(bpf_map__name(m), "mxw_bypass") == 0;
+		/* derived or disposable contents: the occupancy bits are
+		 * rebuilt below, bypass entries only save inspection work */
+		disposable = strcmp(bpf_map__name(m), "mxw_bypass") == 0 ||
+			     strcmp(bpf_map__name(m), "mxw_allow_exact_occ") == 0 ||
+			     strcmp(bpf_map__name(m), "mxw_block_exact_occ") == 0;
 		err = access(path, F_OK) == 0 ?
 		      ctl_map_reuse(m, path, disposable) : -ENOENT;
-		/* Bypass entries are disposable (a lost one sends its flow
-		 * back to inspection): a pin of another layout (an LRU hash
-		 * before the table moved to bpf/mxw_table.h) is replaced, not
-		 * a reason to stop.  The old program keeps its own map until
-		 * the swap. */
+		/* Such a pin of another layout (mxw_bypass was an LRU hash
+		 * before it moved to bpf/mxw_table.h; occupancy bits follow
+		 * the table size) is replaced, not a reason to stop.  The old
+		 * program keeps its own map until the swap. */
 		if (err == -EINVAL && disposable) {
-			log_warn("%s: pinned map of another layout replaced "
-				 "(bypassed flows go back to inspection)", path);
+			log_warn("%s: pinned map of another layout replaced", path);
 			err = unlink(path) ? -errno : -ENOENT;
 		}
 		if (err == -ENOENT)
@@ -459,18 +471,27 @@ int ctl_bpf_open(struct ctl_bpf *b, const struct ctl_config *cfg)
 				&b->m_exact[CTL_LIST_BLOCK])) ||
 	    (err = ctl_map_mmap(b->fd_conn, "mxw_conn", &b->m_conn)) ||
 	    (err = ctl_map_mmap(b->fd_src, "mxw_src_bucket", &b->m_src)) ||
-	    (err = ctl_map_mmap(b->fd_bypass, "mxw_bypass", &b->m_bypass)))
+	    (err = ctl_map_mmap(b->fd_bypass, "mxw_bypass", &b->m_bypass)) ||
+	    (err = ctl_map_mmap(bpf_map__fd(b->skel->maps.mxw_allow_exact_occ),
+				"mxw_allow_exact_occ", &b->m_occ[CTL_LIST_ALLOW])) ||
+	    (err = ctl_map_mmap(bpf_map__fd(b->skel->maps.mxw_block_exact_occ),
+				"mxw_block_exact_occ", &b->m_occ[CTL_LIST_BLOCK])))
 		goto fail;
 	for (int l = 0; l < 2; l++) {
 		b->tab[l] = (struct mxw_list_tab){
 			.b = b->m_exact[l].p,
 			.mask = b->m_exact[l].n - 1,
 			.seed = b->seed,
+			.occ = b->m_occ[l].p,
 		};
 	}
 	pthread_mutex_init(&b->hints_lock, NULL);
-	for (int l = 0; l < 2; l++)
+	/* heal first (it may rewrite a table), then the bits from what the
+	 * tables hold: new maps, or a previous instance's */
+	for (int l = 0; l < 2; l++) {
 		ctl_list_heal(b, (enum ctl_list)l);
+		mxw_list_occ_rebuild(&b->tab[l]);
+	}
 	log_info("XDP program loaded, maps %s under %s",
 		 b->pins_reused ? "reused" : "created", cfg->pin_dir);
 	return 0;

@@ -43,6 +43,7 @@ struct ctl_bpf {
 	uint64_t seed;
 	uint32_t mask[CTL_T_MAX];
 	struct ctl_bpf_mmap m_exact[2], m_conn, m_src, m_bypass;
+	struct ctl_bpf_mmap m_occ[2];   /* the exact tables' occupancy bits */
 	uint32_t mask_bypass;   /* mxw_bypass: fixed size, not a ctl_table */
 	struct mxw_list_tab tab[2];     /* exact lists on m_exact */
 	int fd_xsks;            /* mxw_xsks: for ctl_xsk, not pinned */

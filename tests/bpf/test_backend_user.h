@@ -265,8 +265,10 @@ static int backend_init(void)
 	ut_make(TBL_mxw_ports, UT_ARRAY, 4, 1, MXW_MAX_PORTS);
 	ut_make(TBL_mxw_protected, UT_LPM, sizeof(struct mxw_lpm_key), 1, 64);
 	ut_make(TBL_mxw_allow_exact, UT_ARRAY, 4, sizeof(struct mxw_list_bucket), 64);
+	ut_make(TBL_mxw_allow_exact_occ, UT_ARRAY, 4, 8, MXW_LIST_OCC_WORDS(64));
 	ut_make(TBL_mxw_allow_lpm, UT_LPM, sizeof(struct mxw_lpm_key), sizeof(struct mxw_list_entry), 64);
 	ut_make(TBL_mxw_block_exact, UT_ARRAY, 4, sizeof(struct mxw_list_bucket), 1024);
+	ut_make(TBL_mxw_block_exact_occ, UT_ARRAY, 4, 8, MXW_LIST_OCC_WORDS(1024));
 	ut_make(TBL_mxw_block_lpm, UT_LPM, sizeof(struct mxw_lpm_key), sizeof(struct mxw_list_entry), 64);
 	ut_make(TBL_mxw_src_bucket, UT_ARRAY, 4, sizeof(struct mxw_src_set), 4096);
 	ut_make(TBL_mxw_pfx_bucket, UT_ARRAY, 4, sizeof(struct mxw_src_set), 1024);

@@ -61,6 +61,7 @@ static int failures, checks;
 #define MXW_TEST_TABLES(X) \
 	X(mxw_config) X(mxw_ports) X(mxw_protected) X(mxw_allow_exact) \
 	X(mxw_allow_lpm) X(mxw_block_exact) X(mxw_block_lpm) \
+	X(mxw_allow_exact_occ) X(mxw_block_exact_occ) \
 	X(mxw_src_bucket) X(mxw_pfx_bucket) X(mxw_ct) X(mxw_conn) \
 	X(mxw_stats) X(mxw_tx_ports) X(mxw_global) \
 	X(mxw_xsks) X(mxw_insp) X(mxw_bypass) X(mxw_hints)
@@ -104,6 +105,9 @@ static size_t tbl_vsize(enum tbl t)
 	case TBL_mxw_allow_exact:
 	case TBL_mxw_block_exact:
 		return sizeof(struct mxw_list_bucket);
+	case TBL_mxw_allow_exact_occ:
+	case TBL_mxw_block_exact_occ:
+		return sizeof(__u64);
 	case TBL_mxw_src_bucket:
 	case TBL_mxw_pfx_bucket:
 		return sizeof(struct mxw_src_set);
@@ -218,6 +222,8 @@ static struct mxw_list_tab list_tab(enum tbl t)
 	lt.b = tbl_mem(t, &n);
 	lt.mask = n - 1;
 	lt.seed = cfg.hash_seed;
+	lt.occ = tbl_mem(t == TBL_mxw_allow_exact ? TBL_mxw_allow_exact_occ :
+			 TBL_mxw_block_exact_occ, &n);
 	return lt;
 }
 
@@ -422,8 +428,10 @@ static void reset(void)
 	set_devmap(MXW_SLOT_OUTSIDE, if_out);
 	set_devmap(MXW_SLOT_INSIDE, if_in);
 	tbl_reset(TBL_mxw_allow_exact);
+	tbl_reset(TBL_mxw_allow_exact_occ);
 	tbl_clear(TBL_mxw_allow_lpm);
 	tbl_reset(TBL_mxw_block_exact);
+	tbl_reset(TBL_mxw_block_exact_occ);
 	tbl_clear(TBL_mxw_block_lpm);
 	/* all four lists empty, and promised so */
 	hints_set(MXW_HE_ALLOW_EXACT | MXW_HE_ALLOW_LPM | MXW_HE_BLOCK_EXACT |
@@ -1652,6 +1660,68 @@ static void test_redirect_error(void)
  * tenth of the load and at full load.  Pure C, so once, in the
  * userspace build.
  */
+/*
+ * Occupancy bits (mxwall_shared.h): after every insert and delete of a
+ * random sequence, at loads from empty to beyond the two-choice fill,
+ * each bucket's bit is exactly "holds a key or n_second > 0"; a rebuild
+ * gives the same bits (test_occupancy_read: what the fast path does with
+ * them).
+ */
+static void test_list_occupancy(void)
+{
+	const uint32_t nb = 256, n = 3000;
+	struct mxw_list_tab t = { .mask = nb - 1, .seed = test_seed };
+	struct mxw_list_entry e = { .reason = MXW_LR_MANUAL };
+	uint64_t rng = 0x243f6a8885a308d3ull, *copy;
+	uint8_t *in = calloc(n, 1);
+	uint32_t wrong = 0, ops = 0;
+	struct mxw_addr a;
+
+	t.b = calloc(nb, sizeof(*t.b));
+	t.occ = calloc(MXW_LIST_OCC_WORDS(nb), sizeof(*t.occ));
+	copy = calloc(MXW_LIST_OCC_WORDS(nb), sizeof(*copy));
+	if (!t.b || !t.occ || !copy || !in) {
+		fail("list occupancy", "out of memory");
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	for (uint32_t step = 0; step < 40000; step++) {
+		uint32_t k;
+
+		rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+		k = (uint32_t)(rng % n);
+		a.w[1] = mxw_word(bpf_htonl(0x0000ffff), k * 0x9e3779b1u);
+		/* inserts win 3 to 2 over the first half, lose after */
+		if (!in[k] && (rng >> 32) % 5 < (step < 20000 ? 3u : 2u)) {
+			if (mxw_list_tab_insert(&t, &a, &e) == 0)
+				in[k] = 1;
+		} else if (in[k]) {
+			mxw_list_tab_delete(&t, &a);
+			in[k] = 0;
+		} else {
+			continue;
+		}
+		ops++;
+		for (uint32_t i = 0; i < nb; i++) {
+			bool want = mxw_list_used(&t.b[i]) || t.b[i].n_second;
+			bool have = (t.occ[i >> 6] >> (i & 63)) & 1;
+
+			wrong += want != have;
+		}
+	}
+	memcpy(copy, t.occ, MXW_LIST_OCC_WORDS(nb) * sizeof(*copy));
+	mxw_list_occ_rebuild(&t);
+	checks++;
+	if (wrong || memcmp(copy, t.occ, MXW_LIST_OCC_WORDS(nb) * sizeof(*copy)))
+		fail("list occupancy", "%u wrong bits over %u writes; rebuild %s",
+		     wrong, ops, memcmp(copy, t.occ, MXW_LIST_OCC_WORDS(nb) *
+				       sizeof(*copy)) ? "differs" : "agrees");
+	free(t.b);
+	free(t.occ);
+	free(copy);
+	free(in);
+}
+
 static void test_list_capacity(void)
 {
 	const uint32_t nb = 1u << 18, n = 1u << 20;
@@ -1807,6 +1877,25 @@ static void test_cache_home_way(void)
 }
 #endif
 
+/* The occupancy bit is what an exact lookup reads first: a blocked
+ * source whose bit is cleared by hand passes, and rebuilt bits block it
+ * again (both backends). */
+static void test_occupancy_read(void)
+{
+	struct pspec s = syn4("203.0.113.9", 1);
+	struct mxw_list_tab lt;
+
+	reset();
+	list_add(L_BLOCK, "203.0.113.9", 0, 0);
+	expect_n("occupancy: blocked source", &s, DROPV(MXW_R_DROP_BLOCK));
+	lt = list_tab(TBL_mxw_block_exact);
+	memset(lt.occ, 0, MXW_LIST_OCC_WORDS(lt.mask + 1ull) * sizeof(*lt.occ));
+	expect_n("occupancy: its bit cleared by hand, the bucket is not read",
+		 &s, PASSV(MXW_R_PASS_MAIL_SYN));
+	mxw_list_occ_rebuild(&lt);
+	expect_n("occupancy: rebuilt, blocked again", &s, DROPV(MXW_R_DROP_BLOCK));
+}
+
 int main(void)
 {
 	int err;
@@ -1824,6 +1913,7 @@ int main(void)
 
 #ifdef MXW_TEST_USERSPACE
 	test_list_capacity();
+	test_list_occupancy();
 	test_cache_home_way();
 #endif
 	run_fixtures();
@@ -1833,6 +1923,7 @@ int main(void)
 	test_conn_cap();
 	test_expiry();
 	test_shadow();
+	test_occupancy_read();
 	test_hints();
 	test_redirect_error();
 	test_inspection_time();

@@ -121,6 +121,7 @@ static void blk_map(void)
 	blk.b = mxw_map_mmap(m);
 	blk.mask = bpf_map__max_entries(m) - 1;
 	blk.seed = 0x5eed5eed12345678ull;
+	blk.occ = mxw_map_mmap(skel->maps.mxw_block_exact_occ);
 }
 
 static int blk_put(const struct mxw_addr *a)
@@ -568,7 +569,7 @@ static void ops_own_tables(struct bench_ops_bpf *ops)
 	struct mxw_list_entry e = { 0 };
 	struct mxw_flow_set *fs, *set;
 	struct mxw_flow_key fk;
-	struct mxw_list_tab lt;
+	struct mxw_list_tab lt = { 0 };
 	struct mxw_addr a;
 	uint64_t h;
 
