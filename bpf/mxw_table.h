@@ -469,15 +469,20 @@ MXW_INLINE unsigned mxw_list_used(const struct mxw_list_bucket *b)
 	return n;
 }
 
-/* Bucket i's bit from its content: cleared once it holds no key and no
- * key of its lives in a second bucket (after the tags are gone). */
+/* What bucket b's occupancy bit says: it holds a key, or a key whose
+ * first bucket it is lives in its second. */
+MXW_INLINE int mxw_list_occupied(const struct mxw_list_bucket *b)
+{
+	return mxw_list_used(b) || __atomic_load_n(&b->n_second, __ATOMIC_RELAXED);
+}
+
+/* Bucket i's bit from its content: cleared once it is not occupied any
+ * more (after the tags are gone). */
 MXW_INLINE void mxw_list_occ_sync(const struct mxw_list_tab *t, __u32 i)
 {
-	const struct mxw_list_bucket *b = &t->b[i];
-
 	if (!t->occ)
 		return;
-	if (mxw_list_used(b) || __atomic_load_n(&b->n_second, __ATOMIC_RELAXED))
+	if (mxw_list_occupied(&t->b[i]))
 		mxw_list_occ_set(t, i);
 	else
 		__atomic_fetch_and(&t->occ[i >> 6], ~(1ull << (i & 63)),
@@ -493,12 +498,9 @@ MXW_INLINE void mxw_list_occ_rebuild(const struct mxw_list_tab *t)
 	for (__u64 w = 0; w <= (__u64)t->mask >> 6; w++) {
 		__u64 bits = 0;
 
-		for (__u32 j = 0; j < 64 && (w << 6) + j <= t->mask; j++) {
-			const struct mxw_list_bucket *b = &t->b[(w << 6) + j];
-
-			if (mxw_list_used(b) || b->n_second)
+		for (__u32 j = 0; j < 64 && (w << 6) + j <= t->mask; j++)
+			if (mxw_list_occupied(&t->b[(w << 6) + j]))
 				bits |= 1ull << j;
-		}
 		__atomic_store_n(&t->occ[w], bits, __ATOMIC_RELEASE);
 	}
 }

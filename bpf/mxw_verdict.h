@@ -429,6 +429,16 @@ MXW_INLINE enum mxw_reason mxw_uninspected(const struct mxw_config *cfg)
 						   MXW_R_PASS_UNINSPECTED;
 }
 
+/* The slot of flow fk (client -> server) in mxw_bypass, or -1; *set
+ * (NULL: none) and *tag for the caller's next step. */
+MXW_INLINE int mxw_bypass_find(struct mxw_vctx *v, const struct mxw_flow_key *fk,
+			       struct mxw_flow_set **set, __u32 *tag)
+{
+	*set = MXW_CACHE_SET(mxw_bypass, v->cfg->mask_bypass,
+			     mxw_hash_flow(fk, v->cfg->hash_seed), tag);
+	return *set ? mxw_flow_find(*set, *tag, fk) : -1;
+}
+
 /*
  * A segment of an inspected mail flow (mxwall_shared.h, "inspection
  * path"); fk is the flow oriented client -> server.  A live bypass entry
@@ -455,6 +465,7 @@ MXW_INLINE enum mxw_reason mxw_inspect(struct mxw_vctx *v,
 	struct mxw_flow_set *set;
 	__u32 zero = 0, tag;
 	__u64 now, exp;
+	int i;
 
 	/* XXX: a bypass entry outlives its flow's FIN/RST until its idle
 	 * deadline; only a new SYN on the 4-tuple forgets it (mxw_inbound):
@@ -465,9 +476,8 @@ MXW_INLINE enum mxw_reason mxw_inspect(struct mxw_vctx *v,
 	 * (Reading the exact clock here and reusing it for the arrival stamp
 	 * was tried: the daemon-absent and no-socket cases gained, the
 	 * to_inspection case lost ~17 ns, measured, not understood.) */
-	set = MXW_CACHE_SET(mxw_bypass, v->cfg->mask_bypass,
-			    mxw_hash_flow(fk, v->cfg->hash_seed), &tag);
-	bv = set ? MXW_SLOT(set, mxw_flow_find(set, tag, fk), MXW_FLOW_WAYS) : 0;
+	i = mxw_bypass_find(v, fk, &set, &tag);
+	bv = set ? MXW_SLOT(set, i, MXW_FLOW_WAYS) : 0;
 	if (bv && bv->expires_ns > (now = mxw_now(v))) {
 		exp = now + mxw_ct_timeout(v->cfg, MXW_IPPROTO_TCP);
 		if (bv->expires_ns + MXW_REFRESH_SLACK_NS < exp)
@@ -497,14 +507,9 @@ MXW_INLINE void mxw_bypass_forget(struct mxw_vctx *v,
 {
 	struct mxw_flow_set *set;
 	__u32 tag;
-	int i;
+	int i = mxw_bypass_find(v, fk, &set, &tag);
 
-	set = MXW_CACHE_SET(mxw_bypass, v->cfg->mask_bypass,
-			    mxw_hash_flow(fk, v->cfg->hash_seed), &tag);
-	if (!set)
-		return;
-	i = mxw_flow_find(set, tag, fk);
-	if (i >= 0)
+	if (set && i >= 0)
 		mxw_flow_remove(set, i, tag);
 }
 

@@ -851,7 +851,7 @@ int ctl_bpf_bypass_add(struct ctl_bpf *b, const struct mxw_flow_key *k,
 		       uint64_t expires_ns)
 {
 	struct mxw_flow_key key = *k;
-	struct timespec ts;
+	uint64_t now = ctl_mono_ns();
 	int err = -EBUSY;
 
 	/* The fast path compares the key as words: padding must be 0. */
@@ -860,13 +860,10 @@ int ctl_bpf_bypass_add(struct ctl_bpf *b, const struct mxw_flow_key *k,
 		return -EINVAL;
 	if (!b->m_bypass.p)
 		return -ENODEV;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	/* -EBUSY: a CPU was writing the victim slot at that instant */
 	for (int i = 0; i < 3 && err == -EBUSY; i++)
 		err = mxw_flow_tab_put(b->m_bypass.p, b->mask_bypass, b->seed,
-				       &key, expires_ns,
-				       (uint64_t)ts.tv_sec * 1000000000ull +
-				       (uint64_t)ts.tv_nsec);
+				       &key, expires_ns, now);
 	return err;
 }
 
