@@ -705,18 +705,66 @@ static void insp_setup(enum insp_case ic, int xsk_fd)
 		bpf_map_delete_elem(fd_x, &key);
 }
 
+/* One row of an inspection-step table: a case of insp_setup, its name
+ * and the XDP action mxwall must return. */
+struct insp_row {
+	enum insp_case ic;
+	const char *name;
+	uint32_t expect;
+};
+
+/* Time frame ps under each row's case, with the bare program in the same
+ * runs, and print the table; rows[0] is the case the last column divides
+ * by (inspection off). */
+static void insp_table(const char *title, const struct pspec *ps,
+		       const struct insp_row *rows, int n, int xsk_fd)
+{
+	int t[IC_MAX][RUNS_MAX], t_bare[RUNS_MAX];
+	uint8_t frame[PB_MAX_FRAME];
+	size_t len = pb_build(ps, frame);
+	uint32_t ret;
+
+	for (int r = 0; r < RUNS; r++) {
+		for (int c = 0; c < n; c++) {
+			insp_setup(rows[c].ic, xsk_fd);
+			run_once(mxw_fd, frame, len, if_out, 16, NULL);
+			t[c][r] = run_once(mxw_fd, frame, len, if_out, REPEAT, &ret);
+			if (ret != rows[c].expect) {
+				fprintf(stderr, "%s, %s: mxwall returned %u, expected %u\n",
+					title, rows[c].name, ret, rows[c].expect);
+				exit(1);
+			}
+		}
+		t_bare[r] = run_once(bare_fd, frame, len, if_out, REPEAT, NULL);
+	}
+	printf("\n%s, ns/packet, median of %d runs\n", title, RUNS);
+	printf("| case | mxwall | mxwall / bare XDP_DROP | mxwall / inspection off |\n");
+	printf("|---|---|---|---|\n");
+	for (int c = 0; c < n; c++) {
+		int m = median(t[c], RUNS), off = median(t[0], RUNS);
+
+		printf("| %s | %d | %.2f | %.2f |\n", rows[c].name, m,
+		       (double)m / median(t_bare, RUNS), (double)m / off);
+	}
+}
+
 static void bench_inspection(void)
 {
 	struct pspec seg = { IN4, .src = "192.0.2.12", .sport = 40000, .dport = 25,
 			     .flags = F_ACK | F_PSH, .payload = 100 };
 	struct pspec syn = { IN4, .src = "192.0.2.12", .sport = 40000, .dport = 25,
 			     .flags = F_SYN };
-	int t[IC_MAX][RUNS_MAX], t_bare[RUNS_MAX];
-	uint8_t frame[PB_MAX_FRAME], f = MXW_PORT_MAIL | MXW_PORT_INSPECT;
-	size_t len = pb_build(&seg, frame);
+	/* The allowed SYN with inspection on also forgets the bypass entry
+	 * of its 4-tuple (none here: the lookup misses). */
+	static const struct insp_row syn_rows[] = {
+		{ IC_OFF, "inspection off", XDP_REDIRECT },
+		{ IC_SOCKET, "inspection on (forgets the 4-tuple's bypass entry)", XDP_REDIRECT },
+	};
+	struct insp_row seg_rows[IC_MAX];
+	uint8_t f = MXW_PORT_MAIL | MXW_PORT_INSPECT;
 	struct mxw_test_xsk x;
-	uint32_t port = 25, ret;
-	int err, r, c;
+	uint32_t port = 25;
+	int err;
 
 	err = mxw_test_xsk_open(&x, "mxwb-out");
 	if (err) {
@@ -724,56 +772,14 @@ static void bench_inspection(void)
 		       strerror(-err));
 		return;
 	}
+	for (int c = 0; c < IC_MAX; c++)
+		seg_rows[c] = (struct insp_row){ (enum insp_case)c,
+			insp_cases[c].name, insp_cases[c].expect };
 	bpf_map_update_elem(bpf_map__fd(skel->maps.mxw_ports), &port, &f, BPF_ANY);
-	for (r = 0; r < RUNS; r++) {
-		for (c = 0; c < IC_MAX; c++) {
-			insp_setup((enum insp_case)c, xsk_socket__fd(x.xsk));
-			run_once(mxw_fd, frame, len, if_out, 16, NULL);
-			t[c][r] = run_once(mxw_fd, frame, len, if_out, REPEAT, &ret);
-			if (ret != insp_cases[c].expect) {
-				fprintf(stderr, "inspection %s: mxwall returned %u, expected %u\n",
-					insp_cases[c].name, ret, insp_cases[c].expect);
-				exit(1);
-			}
-		}
-		t_bare[r] = run_once(bare_fd, frame, len, if_out, REPEAT, NULL);
-	}
-	printf("\ninspection step, established mail segment to port 25, ns/packet, median of %d runs\n",
-	       RUNS);
-	printf("| case | mxwall | mxwall / bare XDP_DROP | mxwall / inspection off |\n");
-	printf("|---|---|---|---|\n");
-	for (c = 0; c < IC_MAX; c++) {
-		int m = median(t[c], RUNS), off = median(t[IC_OFF], RUNS);
-
-		printf("| %s | %d | %.2f | %.2f |\n", insp_cases[c].name, m,
-		       (double)m / median(t_bare, RUNS), (double)m / off);
-	}
-	/* The allowed SYN with inspection on also forgets the bypass entry of
-	 * its 4-tuple (none here: the lookup misses). */
-	len = pb_build(&syn, frame);
-	for (r = 0; r < RUNS; r++) {
-		for (c = 0; c < 2; c++) {
-			insp_setup(c ? IC_SOCKET : IC_OFF, xsk_socket__fd(x.xsk));
-			run_once(mxw_fd, frame, len, if_out, 16, NULL);
-			t[c][r] = run_once(mxw_fd, frame, len, if_out, REPEAT, &ret);
-			if (ret != XDP_REDIRECT) {
-				fprintf(stderr, "inspection SYN: mxwall returned %u\n", ret);
-				exit(1);
-			}
-		}
-		t_bare[r] = run_once(bare_fd, frame, len, if_out, REPEAT, NULL);
-	}
-	printf("\nallowed SYN to port 25, ns/packet, median of %d runs\n", RUNS);
-	printf("| case | mxwall | mxwall / bare XDP_DROP | mxwall / inspection off |\n");
-	printf("|---|---|---|---|\n");
-	for (c = 0; c < 2; c++) {
-		int m = median(t[c], RUNS), off = median(t[0], RUNS);
-
-		printf("| %s | %d | %.2f | %.2f |\n",
-		       c ? "inspection on (forgets the 4-tuple's bypass entry)" :
-			   "inspection off", m,
-		       (double)m / median(t_bare, RUNS), (double)m / off);
-	}
+	insp_table("inspection step, established mail segment to port 25", &seg,
+		   seg_rows, IC_MAX, xsk_socket__fd(x.xsk));
+	insp_table("allowed SYN to port 25", &syn, syn_rows, 2,
+		   xsk_socket__fd(x.xsk));
 	/* back to the classes' setup */
 	insp_setup(IC_OFF, -1);
 	f = MXW_PORT_MAIL;
