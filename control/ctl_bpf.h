@@ -142,7 +142,9 @@ int ctl_bpf_reconcile(struct ctl_bpf *b, struct ctl_rc *rc,
 		      struct ctl_rc_totals *tot);
 
 /*
- * Inspection path (mxwall_shared.h), safe from any thread.  bypass_add
+ * Inspection path (mxwall_shared.h).  insp_alive is safe from any
+ * thread; bypass_add wants one caller at a time (the inspection worker:
+ * two concurrent puts of one key could both insert it).  bypass_add
  * puts flow k (oriented client -> server, proto TCP, else -EINVAL) on
  * mxw_bypass with idle deadline expires_ns (CLOCK_MONOTONIC), through the
  * table's mapping and the fast path's slot claim (mxw_flow_tab_put); the
