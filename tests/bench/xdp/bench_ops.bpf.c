@@ -267,3 +267,14 @@ int op_new_port(struct xdp_md *ctx)
 	return op_rewrite(ctx, 0xc6120000u | (__u32)(n & 4095),
 			  (__u16)(1024 + ((n >> 12) % 60000)));
 }
+
+/* A new source port every SYN from one source (192.0.2.13, not the
+ * classes' SYN source, whose bucket stays untouched), over its rate: a
+ * flood from one host, dropped by its source bucket. */
+SEC("xdp")
+int op_one_source(struct xdp_md *ctx)
+{
+	__u64 n = op_tick();
+
+	return op_rewrite(ctx, 0xc000020du, (__u16)(1024 + (n % 60000)));
+}

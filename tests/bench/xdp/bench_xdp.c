@@ -797,7 +797,10 @@ static void bench_inspection(void)
  * raised to 1M here: 4096 busy sources would otherwise reach 64 flows
  * each within a run, and the case would measure cap drops.  The tables
  * keep their state across runs, so after the first run they are full
- * and every new key evicts an old one, as in a long flood.
+ * and every new key evicts an old one, as in a long flood.  The last
+ * case is the drop path of the same kind of flood from one host: its
+ * source bucket (rate 1/s, burst 1) is empty after the first SYN.
+ * MXW_BENCH_NEW_SYNS_ONLY=1 runs this table alone (for A/B runs).
  */
 static void bench_new_syns(void)
 {
@@ -805,13 +808,21 @@ static void bench_new_syns(void)
 			     .flags = F_SYN };
 	static const struct {
 		const char *name, *prog;
+		uint32_t rate;          /* the source bucket's rate and burst */
+		uint32_t verdict;       /* mxwall's, for every run */
 	} cases[] = {
-		{ "the same SYN again (the class: retransmission)", "op_same_syn" },
-		{ "a new port from one of 4096 recent sources", "op_new_port" },
-		{ "a new source every SYN (spoofed flood, 4M addresses)", "op_new_source" },
+		{ "the same SYN again (the class: retransmission)", "op_same_syn",
+		  MXW_RATE_MAX, XDP_REDIRECT },
+		{ "a new port from one of 4096 recent sources", "op_new_port",
+		  MXW_RATE_MAX, XDP_REDIRECT },
+		{ "a new source every SYN (spoofed flood, 4M addresses)", "op_new_source",
+		  MXW_RATE_MAX, XDP_REDIRECT },
+		{ "a new port every SYN from one source over its rate (dropped)",
+		  "op_one_source", 1, XDP_DROP },
 	};
+	enum { NCASE = sizeof(cases) / sizeof(cases[0]) };
 	enum { T_MXW, T_XF, T_BARE, T_N };
-	int t[3][T_N][RUNS_MAX], target[T_N] = { mxw_fd, xf_fd, bare_fd };
+	int t[NCASE][T_N][RUNS_MAX], target[T_N] = { mxw_fd, xf_fd, bare_fd };
 	struct bench_ops_bpf *ops = bench_ops_bpf__open_and_load();
 	uint8_t frame[PB_MAX_FRAME];
 	size_t len = pb_build(&syn, frame);
@@ -824,13 +835,14 @@ static void bench_new_syns(void)
 	}
 	next_fd = bpf_map__fd(ops->maps.op_next);
 	cfg_max_conns = 1000000;
-	mxw_config(MXW_RATE_MAX, UINT32_MAX);
 	for (int r = 0; r < RUNS; r++) {
-		for (size_t c = 0; c < 3; c++) {
+		for (size_t c = 0; c < NCASE; c++) {
 			struct bpf_program *p =
 				bpf_object__find_program_by_name(ops->obj, cases[c].prog);
 			int fd = p ? bpf_program__fd(p) : -1;
 
+			mxw_config(cases[c].rate, cases[c].rate == MXW_RATE_MAX ?
+						  UINT32_MAX : cases[c].rate);
 			for (int k = 0; k < T_N; k++) {
 				t[c][k][r] = 0;
 				if (target[k] < 0 || fd < 0)
@@ -846,7 +858,7 @@ static void bench_new_syns(void)
 				}
 				run_once(fd, frame, len, if_out, 16, NULL);
 				t[c][k][r] = run_once(fd, frame, len, if_out, REPEAT, &ret);
-				if (k == T_MXW && ret != XDP_REDIRECT) {
+				if (k == T_MXW && ret != cases[c].verdict) {
 					fprintf(stderr, "new SYNs, %s: mxwall returned %u\n",
 						cases[c].name, ret);
 					exit(1);
@@ -854,11 +866,11 @@ static void bench_new_syns(void)
 			}
 		}
 	}
-	printf("\nallowed SYNs to port 25 through a wrapper that gives each run a new 4-tuple, ns/packet, median of %d runs\n",
+	printf("\nSYNs to port 25 through a wrapper that gives each run a new 4-tuple, ns/packet, median of %d runs\n",
 	       RUNS);
 	printf("| case | mxwall | xdp-filter | bare | mxwall own work | xdp-filter own work | mxwall / xdp-filter, own work |\n");
 	printf("|---|---|---|---|---|---|---|\n");
-	for (size_t c = 0; c < 3; c++) {
+	for (size_t c = 0; c < NCASE; c++) {
 		int m = median(t[c][T_MXW], RUNS), x = median(t[c][T_XF], RUNS);
 		int b = median(t[c][T_BARE], RUNS);
 
@@ -930,6 +942,10 @@ int main(void)
 	if (profile)
 		return bench_profile(profile);
 
+	if (getenv("MXW_BENCH_NEW_SYNS_ONLY")) {
+		bench_new_syns();
+		goto out;
+	}
 	bench_classes();
 	if (!getenv("MXW_BENCH_CLASSES_ONLY")) {
 		bench_classes_unblocked();
@@ -940,6 +956,7 @@ int main(void)
 			bench_scaling();
 	}
 
+out:
 	if (xf_obj)
 		bpf_object__close(xf_obj);
 	close(bare_fd);
