@@ -304,6 +304,46 @@ MXW_INLINE void mxw_lpm_host(struct mxw_lpm_key *k, const struct mxw_addr *a)
 }
 
 /*
+ * The prefix entry of addr in trie lpm that applies: the longest live
+ * enforced prefix, else the longest live shadow one, else NULL.  The
+ * trie answers with the longest prefix only; behind a shadow or expired
+ * (not yet reaped) one, the next lookup asks for a prefix one bit
+ * shorter than it (its length is in its flags, MXW_LF_PLEN_*), so a
+ * shadow /24 escalation inside a blocked /16 does not open the /24, nor
+ * does a /24 that expired a moment ago.  At most MXW_LPM_WALK lookups,
+ * and one when the first answer is live and enforced or absent.
+ * XXX: a live enforced prefix behind MXW_LPM_WALK shadow or expired ones
+ * nested in each other, or behind an entry without its length (written
+ * by an mxwalld before the length was recorded, until the next start),
+ * is not found.
+ */
+#define MXW_LPM_MATCH(v, lpm, addr) ({                                   \
+	const struct mxw_list_entry *r_ = 0, *q_;                        \
+	struct mxw_lpm_key lk_;                                          \
+	__u32 pl_;                                                       \
+	mxw_lpm_host(&lk_, addr);                                        \
+	MXW_UNROLL                                                       \
+	for (int n_ = 0; n_ < MXW_LPM_WALK; n_++) {                      \
+		q_ = MXW_TBL_LOOKUP(lpm, &lk_);                          \
+		if (!q_)                                                 \
+			break;                                           \
+		if (mxw_list_live(v, q_)) {                              \
+			if (!(q_->flags & MXW_LF_SHADOW)) {              \
+				r_ = q_;                                 \
+				break;                                   \
+			}                                                \
+			if (!r_)                                         \
+				r_ = q_;                                 \
+		}                                                        \
+		pl_ = (q_->flags & MXW_LF_PLEN_MASK) >> MXW_LF_PLEN_SHIFT; \
+		if (pl_ < 2 || pl_ - 2 >= lk_.prefixlen)                 \
+			break;  /* unknown, /0, or not shorter */        \
+		lk_.prefixlen = pl_ - 2;                                 \
+	}                                                                \
+	r_;                                                              \
+})
+
+/*
  * Exact table first (O(1) whatever its size), then the LPM trie; a table
  * whose mxw_hints bit (he_exact, he_lpm) says it is empty is not looked
  * up at all.  h is addr's hash (mxw_hash_addr with the config's seed).
@@ -311,9 +351,6 @@ MXW_INLINE void mxw_lpm_host(struct mxw_lpm_key *k, const struct mxw_addr *a)
  * enforced prefix there wins over it: a shadow address inside a blocked
  * (allowed) prefix stays blocked (allowed).  Otherwise the live entry
  * found, shadow or not.
- * XXX: the trie returns only the longest matching prefix; if that entry is
- * expired (not yet reaped by mxwalld) or shadow, a live shorter prefix
- * covering the same address is not consulted until the longer one is gone.
  */
 #define MXW_LIST_MATCH(v, exact, mask, lpm, addr, h, he_exact, he_lpm) ({ \
 	const struct mxw_list_entry *e_ = 0, *p_;                        \
@@ -323,11 +360,8 @@ MXW_INLINE void mxw_lpm_host(struct mxw_lpm_key *k, const struct mxw_addr *a)
 		e_ = 0;                                                  \
 	if ((!e_ || (e_->flags & MXW_LF_SHADOW)) &&                      \
 	    !((v)->hints & (he_lpm))) {                                  \
-		struct mxw_lpm_key lk_;                                  \
-		mxw_lpm_host(&lk_, addr);                                \
-		p_ = MXW_TBL_LOOKUP(lpm, &lk_);                          \
-		if (mxw_list_live(v, p_) &&                              \
-		    (!e_ || !(p_->flags & MXW_LF_SHADOW)))               \
+		p_ = MXW_LPM_MATCH(v, lpm, addr);                        \
+		if (p_ && (!e_ || !(p_->flags & MXW_LF_SHADOW)))         \
 			e_ = p_;                                         \
 	}                                                                \
 	e_;                                                              \

@@ -124,6 +124,23 @@ enum mxw_list_reason {
 };
 
 #define MXW_LF_SHADOW           (1u << 0)   /* recorded, not enforced */
+/* A trie entry's own prefix length, as plen + 1 in bits 8..15 of its
+ * flags (0: not recorded, as an mxwalld before this field wrote them;
+ * it records them at start).  The fast path reads it to look past a
+ * shadow or expired prefix to the next shorter one (MXW_LIST_MATCH).
+ * Not part of the entry's meaning: mxwalld's list output and state file
+ * leave it out.  Only mxwalld (and the tests) write it, through
+ * mxw_list_trie_flags. */
+#define MXW_LF_PLEN_SHIFT       8
+#define MXW_LF_PLEN_MASK        (0xffu << MXW_LF_PLEN_SHIFT)
+/* Trie lookups one match may make (MXW_LPM_MATCH, ctl_bpf_list_match). */
+#define MXW_LPM_WALK            4
+
+static inline __u32 mxw_list_trie_flags(__u32 flags, __u32 plen)
+{
+	return (flags & ~MXW_LF_PLEN_MASK) |
+	       ((plen > 128 ? 0 : plen + 1) << MXW_LF_PLEN_SHIFT);
+}
 
 /* mxw_allow_exact / mxw_block_exact (bpf/mxw_table.h, "lists"): an ARRAY
  * of buckets; a key may sit in either of two buckets.  tag[i] describes

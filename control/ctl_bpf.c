@@ -298,6 +298,7 @@ static void ctl_config_tables(const struct ctl_bpf *b, struct mxw_config *mc)
 }
 
 static void ctl_list_heal(struct ctl_bpf *b, enum ctl_list l);
+static void ctl_trie_record_plen(struct ctl_bpf *b, enum ctl_list l);
 
 /* The seed of a reused mxw_config if it has one, else a new random one
  * (never 0: 0 means "not chosen yet").  Then seed and masks go into the
@@ -491,6 +492,7 @@ int ctl_bpf_open(struct ctl_bpf *b, const struct ctl_config *cfg)
 	for (int l = 0; l < 2; l++) {
 		ctl_list_heal(b, (enum ctl_list)l);
 		mxw_list_occ_rebuild(&b->tab[l]);
+		ctl_trie_record_plen(b, (enum ctl_list)l);
 	}
 	log_info("XDP program loaded, maps %s under %s",
 		 b->pins_reused ? "reused" : "created", cfg->pin_dir);
@@ -983,6 +985,18 @@ static void ctl_host_lpm_key(struct mxw_lpm_key *k, const struct mxw_addr *a)
 	memcpy(k->a, a->a, 16);
 }
 
+/* The value a trie entry of key k holds: v with k's prefix length
+ * recorded (MXW_LF_PLEN_*), which the fast path's walk past shadow and
+ * expired prefixes reads (MXW_LPM_MATCH). */
+static struct mxw_list_entry ctl_trie_value(const struct mxw_lpm_key *k,
+					    const struct mxw_list_entry *v)
+{
+	struct mxw_list_entry t = *v;
+
+	t.flags = mxw_list_trie_flags(v->flags, k->prefixlen);
+	return t;
+}
+
 /* The entry of exactly key k in trie fd (not a shorter match).  An LPM
  * lookup returns the longest match, which may be a shorter prefix; the
  * trie has no exact lookup, hence the walk (rare: callers use it after
@@ -994,8 +1008,12 @@ static int ctl_lpm_get_exact(int fd, const struct mxw_lpm_key *k,
 	void *prev = NULL;
 
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		if (memcmp(&next, k, sizeof(*k)) == 0)
-			return bpf_map_lookup_elem(fd, k, v) ? -errno : 0;
+		if (memcmp(&next, k, sizeof(*k)) == 0) {
+			if (bpf_map_lookup_elem(fd, k, v))
+				return -errno;
+			v->flags &= ~MXW_LF_PLEN_MASK;
+			return 0;
+		}
 		cur = next;
 		prev = &cur;
 	}
@@ -1008,6 +1026,7 @@ static int ctl_exact_insert(struct ctl_bpf *b, enum ctl_list l,
 			    const struct mxw_addr *a,
 			    const struct mxw_list_entry *v)
 {
+	struct mxw_list_entry tv;
 	struct mxw_lpm_key k;
 	int err;
 
@@ -1018,7 +1037,8 @@ static int ctl_exact_insert(struct ctl_bpf *b, enum ctl_list l,
 	if ((err = ctl_hint_before_put(b, ctl_hint_bit(l, false))))
 		return err;
 	ctl_host_lpm_key(&k, a);
-	if (bpf_map_update_elem(b->fd_lpm[l], &k, v, BPF_NOEXIST)) {
+	tv = ctl_trie_value(&k, v);
+	if (bpf_map_update_elem(b->fd_lpm[l], &k, &tv, BPF_NOEXIST)) {
 		err = -errno;
 		return err == -E2BIG ? -ENOSPC : err;
 	}
@@ -1043,7 +1063,7 @@ static int ctl_exact_put(struct ctl_bpf *b, enum ctl_list l,
 			 const struct mxw_list_entry *v, bool replace,
 			 bool *created)
 {
-	struct mxw_list_entry *cur = mxw_list_tab_get(&b->tab[l], a), old;
+	struct mxw_list_entry *cur = mxw_list_tab_get(&b->tab[l], a), old, tv;
 	struct mxw_lpm_key k;
 	int err;
 
@@ -1058,7 +1078,8 @@ static int ctl_exact_put(struct ctl_bpf *b, enum ctl_list l,
 	if (b->n_spill[l] && ctl_lpm_get_exact(b->fd_lpm[l], &k, &old) == 0) {
 		if (!replace)
 			return -EEXIST;
-		return bpf_map_update_elem(b->fd_lpm[l], &k, v, BPF_EXIST) ?
+		tv = ctl_trie_value(&k, v);
+		return bpf_map_update_elem(b->fd_lpm[l], &k, &tv, BPF_EXIST) ?
 		       -errno : 0;
 	}
 	/* The table never refuses before its capacity: a hash map used to
@@ -1078,14 +1099,16 @@ static int ctl_lpm_put(struct ctl_bpf *b, enum ctl_list l,
 		       const struct mxw_list_entry *v, bool replace,
 		       bool *created)
 {
+	struct mxw_list_entry tv;
 	struct mxw_lpm_key k;
 	int err;
 
 	ctl_lpm_key(&k, p);
+	tv = ctl_trie_value(&k, v);
 	*created = true;
 	if ((err = ctl_hint_before_put(b, ctl_hint_bit(l, false))))
 		return err;
-	if (bpf_map_update_elem(b->fd_lpm[l], &k, v, BPF_NOEXIST) == 0) {
+	if (bpf_map_update_elem(b->fd_lpm[l], &k, &tv, BPF_NOEXIST) == 0) {
 		ctl_count_add(&b->n_lpm[l], 1);
 		return 0;
 	}
@@ -1094,7 +1117,7 @@ static int ctl_lpm_put(struct ctl_bpf *b, enum ctl_list l,
 		*created = false;
 		if (!replace)
 			return err;
-		err = bpf_map_update_elem(b->fd_lpm[l], &k, v, BPF_EXIST) ?
+		err = bpf_map_update_elem(b->fd_lpm[l], &k, &tv, BPF_EXIST) ?
 		      -errno : 0;
 	}
 	return err;
@@ -1105,15 +1128,19 @@ int ctl_bpf_list_put(struct ctl_bpf *b, enum ctl_list l,
 		     const struct mxw_list_entry *v, bool replace,
 		     bool *created)
 {
+	struct mxw_list_entry e = *v;
 	struct mxw_addr a;
 	int err;
 
+	/* the recorded length is the writer's to set (a state file of
+	 * another version may carry one) */
+	e.flags &= ~MXW_LF_PLEN_MASK;
 	pthread_mutex_lock(&b->hints_lock);
 	if (ctl_prefix_is_host(p)) {
 		memcpy(a.a, p->a, 16);
-		err = ctl_exact_put(b, l, &a, v, replace, created);
+		err = ctl_exact_put(b, l, &a, &e, replace, created);
 	} else {
-		err = ctl_lpm_put(b, l, p, v, replace, created);
+		err = ctl_lpm_put(b, l, p, &e, replace, created);
 	}
 	pthread_mutex_unlock(&b->hints_lock);
 	return err;
@@ -1207,7 +1234,8 @@ static bool ctl_entry_enforced(const struct mxw_list_entry *v, uint64_t now_ns)
 
 /* The fast path's judgement (MXW_LIST_MATCH), from userspace: its own
  * search of the two buckets (mxw_list_find), then, unless that found a
- * live enforced entry, the trie's longest prefix. */
+ * live enforced entry, the trie as MXW_LPM_MATCH walks it: the longest
+ * prefix, and behind a shadow or expired one the next shorter. */
 bool ctl_bpf_list_match(struct ctl_bpf *b, enum ctl_list l,
 			const struct mxw_addr *a, uint64_t now_ns)
 {
@@ -1230,9 +1258,19 @@ bool ctl_bpf_list_match(struct ctl_bpf *b, enum ctl_list l,
 	}
 	/* the longest prefix, a spilled /128 included */
 	ctl_host_lpm_key(&k, a);
-	if (bpf_map_lookup_elem(b->fd_lpm[l], &k, &v))
-		return false;
-	return ctl_entry_enforced(&v, now_ns);
+	for (int n = 0; n < MXW_LPM_WALK; n++) {
+		__u32 pl;
+
+		if (bpf_map_lookup_elem(b->fd_lpm[l], &k, &v))
+			return false;
+		if (ctl_entry_enforced(&v, now_ns))
+			return true;
+		pl = (v.flags & MXW_LF_PLEN_MASK) >> MXW_LF_PLEN_SHIFT;
+		if (pl < 2 || pl - 2 >= k.prefixlen)
+			return false;
+		k.prefixlen = pl - 2;
+	}
+	return false;
 }
 
 /*
@@ -1283,11 +1321,46 @@ int ctl_bpf_list_walk(struct ctl_bpf *b, enum ctl_list l, ctl_list_cb cb,
 			continue;
 		if (k.prefixlen > 128)
 			continue;
+		v.flags &= ~MXW_LF_PLEN_MASK;
 		ctl_lpm_prefix(&p, &k);
 		if ((rc = cb(&p, &v, ctx)))
 			return rc;
 	}
 	return 0;
+}
+
+/*
+ * At open, before anyone else writes: record each trie entry's prefix
+ * length in it (MXW_LF_PLEN_*) where a pinned trie comes from an mxwalld
+ * that did not, so that the fast path's walk past shadow and expired
+ * prefixes covers them too.  The entry is rewritten whole, in place.
+ */
+static void ctl_trie_record_plen(struct ctl_bpf *b, enum ctl_list l)
+{
+	struct mxw_lpm_key k, nk;
+	struct mxw_list_entry v, tv;
+	void *prev = NULL;
+	unsigned n = 0;
+
+	while (bpf_map_get_next_key(b->fd_lpm[l], prev, &nk) == 0) {
+		k = nk;
+		prev = &k;
+		if (k.prefixlen > 128 ||
+		    bpf_map_lookup_elem(b->fd_lpm[l], &k, &v))
+			continue;
+		tv = ctl_trie_value(&k, &v);
+		if (tv.flags == v.flags)
+			continue;
+		if (bpf_map_update_elem(b->fd_lpm[l], &k, &tv, BPF_EXIST))
+			log_warn("%s list: cannot record a prefix length: %s",
+				 l == CTL_LIST_ALLOW ? "allow" : "block",
+				 strerror(errno));
+		else
+			n++;
+	}
+	if (n)
+		log_info("%s list: prefix lengths recorded in %u trie entries",
+			 l == CTL_LIST_ALLOW ? "allow" : "block", n);
 }
 
 /*

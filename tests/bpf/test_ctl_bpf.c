@@ -644,6 +644,51 @@ static void test_lists(const char *pin_dir, const char *tmp)
 		CHECK(ctl_bpf_list_del(&b, CTL_LIST_BLOCK, &in6) == 0, "del shadow");
 		e.flags = 0;
 	}
+	{
+		/* A shadow prefix inside an enforced one (a shadow-mode
+		 * escalation inside a manual block): the trie's longest
+		 * match is the shadow /64, and the walk finds the /48
+		 * behind it by the length recorded in the entry, which
+		 * mxwalld never shows. */
+		struct ctl_prefix sp = pfx("2001:db8:7:1::/64");
+		struct mxw_addr i6 = addr_of("2001:db8:7:1::5");
+		struct mxw_lpm_key k = {.prefixlen = 64};
+		struct mxw_list_entry raw;
+
+		memcpy(k.a, sp.a, 16);
+		e.flags = MXW_LF_SHADOW;
+		CHECK(ctl_bpf_list_put(&b, CTL_LIST_BLOCK, &sp, &e, false, &created) == 0,
+		      "put shadow prefix inside a prefix");
+		e.flags = 0;
+		CHECK(bpf_map_lookup_elem(b.fd_lpm[CTL_LIST_BLOCK], &k, &raw) == 0 &&
+		      raw.flags == mxw_list_trie_flags(MXW_LF_SHADOW, 64),
+		      "prefix length not recorded (flags %#x)", raw.flags);
+		CHECK(ctl_bpf_list_get(&b, CTL_LIST_BLOCK, &sp, &got) == 0 &&
+		      got.flags == MXW_LF_SHADOW, "list_get shows the recorded length (%#x)",
+		      got.flags);
+		CHECK(ctl_bpf_list_match(&b, CTL_LIST_BLOCK, &i6, mono_ns()),
+		      "list_match: shadow prefix inside a blocked prefix not blocked");
+		CHECK(syn6_from(&b, "2001:db8:7:1::5") == BIT(MXW_R_DROP_BLOCK),
+		      "fast path: shadow prefix inside a blocked prefix not blocked");
+
+		/* The same entry as an mxwalld that did not record lengths
+		 * left it: the walk stops there, until a start records it. */
+		raw.flags = MXW_LF_SHADOW;
+		CHECK(bpf_map_update_elem(b.fd_lpm[CTL_LIST_BLOCK], &k, &raw, BPF_EXIST) == 0,
+		      "write a legacy entry");
+		CHECK(syn6_from(&b, "2001:db8:7:1::5") ==
+		      (BIT(MXW_R_SHADOW_BLOCK) | BIT(MXW_R_PASS_MAIL_SYN)),
+		      "legacy entry: the walk went past an unknown length");
+		ctl_bpf_close(&b, false);
+		open_apply(&b, cfg);
+		CHECK(bpf_map_lookup_elem(b.fd_lpm[CTL_LIST_BLOCK], &k, &raw) == 0 &&
+		      raw.flags == mxw_list_trie_flags(MXW_LF_SHADOW, 64),
+		      "start did not record the length of a legacy entry (flags %#x)",
+		      raw.flags);
+		CHECK(syn6_from(&b, "2001:db8:7:1::5") == BIT(MXW_R_DROP_BLOCK),
+		      "fast path after the start: shadow prefix inside a blocked prefix");
+		CHECK(ctl_bpf_list_del(&b, CTL_LIST_BLOCK, &sp) == 0, "del shadow prefix");
+	}
 
 	ctl_bpf_list_walk(&b, CTL_LIST_BLOCK, walk_cb, &ws);
 	CHECK(ws.hosts == 2 && ws.v6_hosts == 1 && ws.prefixes == 1,

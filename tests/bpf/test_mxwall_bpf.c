@@ -278,6 +278,7 @@ static void list_add(enum list l, const char *what, int64_t ttl_ms, uint32_t fla
 
 		hints_set(hints_get() & ~(l == L_ALLOW ? MXW_HE_ALLOW_LPM : MXW_HE_BLOCK_LPM));
 		lpm_from_text(what, &k);
+		e.flags = mxw_list_trie_flags(flags, k.prefixlen);      /* as mxwalld */
 		err = tbl_update(l == L_ALLOW ? TBL_mxw_allow_lpm : TBL_mxw_block_lpm,
 				 &k, &e, BPF_ANY);
 	} else {
@@ -558,6 +559,12 @@ enum setup {
 	S_ALLOW_EXPIRED,        /* 198.51.100.7, expired */
 	S_ALLOW_SHADOW4,        /* 198.51.100.7, shadow */
 	S_ALLOW_SHADOW_IN_PFX,  /* 198.51.100.7 shadow inside an enforced /24 */
+	S_BLOCK_SPFX_IN_PFX,    /* shadow 203.0.113.0/24 inside an enforced /16 */
+	S_BLOCK_XPFX_IN_PFX,    /* expired /24 inside an enforced /16 */
+	S_BLOCK_SPFX_CHAIN,     /* shadow /32, /24, /20, expired /18, enforced /16 */
+	S_BLOCK_SPFX_TOO_DEEP,  /* shadow /24 /23 /22 /21, enforced /16: past the walk */
+	S_BLOCK_SPFX_BOTH,      /* shadow /24 inside a shadow /16 */
+	S_ALLOW_SPFX_IN_PFX,    /* shadow allow 198.51.100.0/24 inside an allowed /16 */
 	S_BLOCK_V6_ALL,         /* ::/0 */
 	S_PROTECTED,            /* protected-only, 10.0.0.0/24 + 2001:db8:1::/64 */
 	S_PORT_2525,            /* 2525 is mail, 25 is not */
@@ -634,6 +641,36 @@ static void apply_setup(enum setup s)
 	case S_ALLOW_SHADOW_IN_PFX:
 		list_add(L_ALLOW, "198.51.100.7", 0, MXW_LF_SHADOW);
 		list_add(L_ALLOW, "198.51.100.0/24", 0, 0);
+		break;
+	case S_BLOCK_SPFX_IN_PFX:
+		list_add(L_BLOCK, "203.0.113.0/24", 0, MXW_LF_SHADOW);
+		list_add(L_BLOCK, "203.0.0.0/16", 0, 0);
+		break;
+	case S_BLOCK_XPFX_IN_PFX:
+		list_add(L_BLOCK, "203.0.113.0/24", -1000, 0);
+		list_add(L_BLOCK, "203.0.0.0/16", 0, 0);
+		break;
+	case S_BLOCK_SPFX_CHAIN:
+		list_add(L_BLOCK, "203.0.113.9", 0, MXW_LF_SHADOW);
+		list_add(L_BLOCK, "203.0.113.0/24", 0, MXW_LF_SHADOW);
+		list_add(L_BLOCK, "203.0.112.0/20", 0, MXW_LF_SHADOW);
+		list_add(L_BLOCK, "203.0.64.0/18", -1000, 0);
+		list_add(L_BLOCK, "203.0.0.0/16", 0, 0);
+		break;
+	case S_BLOCK_SPFX_TOO_DEEP:
+		list_add(L_BLOCK, "203.0.113.0/24", 0, MXW_LF_SHADOW);
+		list_add(L_BLOCK, "203.0.112.0/23", 0, MXW_LF_SHADOW);
+		list_add(L_BLOCK, "203.0.112.0/22", 0, MXW_LF_SHADOW);
+		list_add(L_BLOCK, "203.0.112.0/21", 0, MXW_LF_SHADOW);
+		list_add(L_BLOCK, "203.0.0.0/16", 0, 0);
+		break;
+	case S_BLOCK_SPFX_BOTH:
+		list_add(L_BLOCK, "203.0.113.0/24", 0, MXW_LF_SHADOW);
+		list_add(L_BLOCK, "203.0.0.0/16", 0, MXW_LF_SHADOW);
+		break;
+	case S_ALLOW_SPFX_IN_PFX:
+		list_add(L_ALLOW, "198.51.100.0/24", 0, MXW_LF_SHADOW);
+		list_add(L_ALLOW, "198.51.0.0/16", 0, 0);
 		break;
 	case S_BLOCK_V6_ALL:
 		list_add(L_BLOCK, "::/0", 0, 0);
@@ -771,6 +808,16 @@ static const struct fixture fixtures[] = {
 	{ "expired /32 inside a live /24", S_BLOCK_LONG_EXPIRED, {0}, 0, { .family = 4, .src = "203.0.113.9", .dst = "10.0.0.25", SYN25 }, P_OUT, DROPV(MXW_R_DROP_BLOCK) },
 	{ "shadow /32 inside an enforced /24 is blocked", S_BLOCK_SHADOW_IN_PFX, {0}, 0, { .family = 4, .src = "203.0.113.9", .dst = "10.0.0.25", SYN25 }, P_OUT, DROPV(MXW_R_DROP_BLOCK) },
 	{ "shadow /32 inside a shadow /24 passes, counted", S_BLOCK_SHADOW_BOTH, {0}, 0, { .family = 4, .src = "203.0.113.9", .dst = "10.0.0.25", SYN25 }, P_OUT, PASSV(MXW_R_PASS_MAIL_SYN), ALSO(MXW_R_SHADOW_BLOCK) },
+	{ "shadow /24 inside an enforced /16 is blocked", S_BLOCK_SPFX_IN_PFX, {0}, 0, { .family = 4, .src = "203.0.113.9", .dst = "10.0.0.25", SYN25 }, P_OUT, DROPV(MXW_R_DROP_BLOCK) },
+	{ "enforced /16 around a shadow /24: its other addresses blocked", S_BLOCK_SPFX_IN_PFX, {0}, 0, { .family = 4, .src = "203.0.7.9", .dst = "10.0.0.25", SYN25 }, P_OUT, DROPV(MXW_R_DROP_BLOCK) },
+	{ "shadow /24 inside an enforced /16: outside both passes", S_BLOCK_SPFX_IN_PFX, {0}, 0, { .family = 4, .src = "203.1.113.9", .dst = "10.0.0.25", SYN25 }, P_OUT, PASSV(MXW_R_PASS_MAIL_SYN) },
+	{ "expired /24 inside an enforced /16 is blocked", S_BLOCK_XPFX_IN_PFX, {0}, 0, { .family = 4, .src = "203.0.113.9", .dst = "10.0.0.25", SYN25 }, P_OUT, DROPV(MXW_R_DROP_BLOCK) },
+	{ "shadow /32 /24 /20, expired /18, enforced /16: blocked", S_BLOCK_SPFX_CHAIN, {0}, 0, { .family = 4, .src = "203.0.113.9", .dst = "10.0.0.25", SYN25 }, P_OUT, DROPV(MXW_R_DROP_BLOCK) },
+	{ "shadow /20 of the chain: blocked by the /16 too", S_BLOCK_SPFX_CHAIN, {0}, 0, { .family = 4, .src = "203.0.120.1", .dst = "10.0.0.25", SYN25 }, P_OUT, DROPV(MXW_R_DROP_BLOCK) },
+	{ "four shadow prefixes over an enforced /16: past the walk, passes, counted", S_BLOCK_SPFX_TOO_DEEP, {0}, 0, { .family = 4, .src = "203.0.113.9", .dst = "10.0.0.25", SYN25 }, P_OUT, PASSV(MXW_R_PASS_MAIL_SYN), ALSO(MXW_R_SHADOW_BLOCK) },
+	{ "three shadow prefixes over an enforced /16: blocked", S_BLOCK_SPFX_TOO_DEEP, {0}, 0, { .family = 4, .src = "203.0.112.9", .dst = "10.0.0.25", SYN25 }, P_OUT, DROPV(MXW_R_DROP_BLOCK) },
+	{ "shadow /24 inside a shadow /16 passes, counted", S_BLOCK_SPFX_BOTH, {0}, 0, { .family = 4, .src = "203.0.113.9", .dst = "10.0.0.25", SYN25 }, P_OUT, PASSV(MXW_R_PASS_MAIL_SYN), ALSO(MXW_R_SHADOW_BLOCK) },
+	{ "shadow allow /24 inside an enforced allow /16 is allowed", S_ALLOW_SPFX_IN_PFX, {0}, 0, { .family = 4, .src = "198.51.100.7", .dst = "10.0.0.25", .sport = 40000, .dport = 80, .flags = F_SYN }, P_OUT, PASSV(MXW_R_PASS_ALLOW) },
 	{ "shadow allow /32 inside an enforced allow /24 is allowed", S_ALLOW_SHADOW_IN_PFX, {0}, 0, { .family = 4, .src = "198.51.100.7", .dst = "10.0.0.25", .sport = 40000, .dport = 80, .flags = F_SYN }, P_OUT, PASSV(MXW_R_PASS_ALLOW) },
 	{ "blocked source from inside is not judged", S_BLOCK_EXACT4, {0}, 0, { .family = 4, .src = "10.0.0.25", .dst = "203.0.113.9", .sport = 25, .dport = 40000, .flags = F_ACK }, P_IN, PASSV(MXW_R_PASS_OUTBOUND) },
 
