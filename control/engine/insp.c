@@ -55,6 +55,7 @@ struct mxi_flow {
 	uint8_t proto;          /* enum smtp_proto */
 	struct tcpr_stream st[2];   /* per enum smtp_dir */
 	struct smtp_session smtp;
+	uint8_t user[MXI_USER_BYTES];   /* the caller's (mxi_result.user) */
 };
 
 struct mxi_table {
@@ -402,6 +403,7 @@ enum mxi_verdict mxi_feed(struct mxi_table *t, const struct mxi_pkt *p,
 	}
 	f->last_ns = now_ns;
 	res->session_id = f->id;
+	res->user = f->user;
 
 	switch (f->state) {
 	case MXI_FS_DEAD:
@@ -507,36 +509,89 @@ static const char *const mxi_state_names[] = {
  * the walk needs no sort and a caller's limit keeps the busiest flows.
  * Counters of released flows (opaque, dead, closed) stay valid: only the
  * session's buffers are freed, not its counters. */
+static void flow_info(const struct mxi_flow *f, struct mxi_session_info *s)
+{
+	*s = (struct mxi_session_info){
+		.id = f->id,
+		.client = f->key.client,
+		.server = f->key.server,
+		.cport = f->key.cport,
+		.sport = f->key.sport,
+		.proto = f->proto,
+		.state = f->state < sizeof(mxi_state_names) /
+				    sizeof(mxi_state_names[0]) ?
+			 mxi_state_names[f->state] : "unknown",
+		.smtp_flags = f->smtp.flags,
+		.commands = f->smtp.commands,
+		.errors = f->smtp.errors,
+		.junk = f->smtp.junk,
+		.rcpts = f->smtp.rcpts,
+		.messages = f->smtp.messages,
+		.bytes = { f->bytes[0], f->bytes[1] },
+		.created_ns = f->created_ns,
+		.last_ns = f->last_ns,
+		.user = f->user,
+	};
+	for (int d = 0; d < 2; d++) {
+		if (f->st[d].state == TCPR_ST_NONE)
+			continue;
+		s->next_seq[d] = f->st[d].next;
+		s->seq_known |= (uint8_t)(1u << d);
+	}
+}
+
 size_t mxi_foreach(const struct mxi_table *t, mxi_session_cb cb, void *ctx)
 {
 	const struct mxi_flow *f;
 	size_t n = 0;
 
 	for (f = t->lru_head; f; f = f->lnext) {
-		struct mxi_session_info s = {
-			.id = f->id,
-			.client = f->key.client,
-			.server = f->key.server,
-			.cport = f->key.cport,
-			.sport = f->key.sport,
-			.proto = f->proto,
-			.state = f->state < sizeof(mxi_state_names) /
-					    sizeof(mxi_state_names[0]) ?
-				 mxi_state_names[f->state] : "unknown",
-			.smtp_flags = f->smtp.flags,
-			.commands = f->smtp.commands,
-			.errors = f->smtp.errors,
-			.junk = f->smtp.junk,
-			.rcpts = f->smtp.rcpts,
-			.messages = f->smtp.messages,
-			.bytes = { f->bytes[0], f->bytes[1] },
-			.created_ns = f->created_ns,
-			.last_ns = f->last_ns,
-		};
+		struct mxi_session_info s;
 
+		flow_info(f, &s);
 		n++;
 		if (cb(ctx, &s))
 			break;
+	}
+	return n;
+}
+
+/* Whether the first plen bits of a and p agree. */
+static bool addr_in_prefix(const struct mxw_addr *a, const struct mxw_addr *p,
+			   unsigned plen)
+{
+	unsigned full = plen / 8, rest = plen % 8;
+
+	if (plen > 128)
+		return false;
+	if (memcmp(a->a, p->a, full))
+		return false;
+	return !rest || !((a->a[full] ^ p->a[full]) & (uint8_t)(0xff << (8 - rest)));
+}
+
+size_t mxi_end_client(struct mxi_table *t, const struct mxw_addr *prefix,
+		      unsigned plen, uint64_t except_id, mxi_session_cb cb,
+		      void *ctx)
+{
+	struct mxi_flow *f;
+	size_t n = 0;
+
+	if (!t || !prefix)
+		return 0;
+	for (f = t->lru_head; f; f = f->lnext) {
+		struct mxi_session_info s;
+
+		if (f->state != MXI_FS_ACTIVE || f->id == except_id ||
+		    !addr_in_prefix(&f->key.client, prefix, plen))
+			continue;
+		if (cb) {
+			flow_info(f, &s);
+			(void)cb(ctx, &s);
+		}
+		f->state = MXI_FS_DEAD;
+		flow_release(t, f);
+		t->st.ended++;
+		n++;
 	}
 	return n;
 }

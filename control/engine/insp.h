@@ -78,11 +78,19 @@ struct mxi_pkt {
 	uint32_t len;
 };
 
+/* Bytes a caller may keep with each flow (mxi_result.user), zeroed when
+ * the flow is created: the inline path keeps a frame's link-layer
+ * header there, to reset the session later (ctl_insp.c). */
+#define MXI_USER_BYTES  32
+
 struct mxi_result {
 	enum mxi_verdict verdict;
 	uint32_t flags;             /* MXI_RF_* */
 	uint64_t session_id;        /* 0 if no flow */
 	uint32_t tcp;               /* TCPR_R_* of this segment */
+	uint8_t *user;              /* the flow's MXI_USER_BYTES, NULL if
+				     * no flow; valid until the next call
+				     * on the table */
 };
 
 struct mxi_stats {
@@ -97,6 +105,7 @@ struct mxi_stats {
 	uint64_t uninspected;       /* packets forwarded without inspection */
 	uint64_t dropped;
 	uint64_t killed;
+	uint64_t ended;             /* sessions ended by mxi_end_client */
 	uint64_t retrans;
 	uint64_t ooo_buffered;
 	uint64_t mem_used;
@@ -131,11 +140,26 @@ struct mxi_session_info {
 	uint32_t commands, errors, junk, rcpts, messages;
 	uint64_t bytes[2];              /* delivered, per enum smtp_dir */
 	uint64_t created_ns, last_ns;
+	/* per enum smtp_dir: the next sequence number its sender will use,
+	 * as far as this flow has seen (bit dir of seq_known: seen) */
+	uint32_t next_seq[2];
+	uint8_t seq_known;
+	const uint8_t *user;            /* the flow's MXI_USER_BYTES */
 };
 typedef int (*mxi_session_cb)(void *ctx, const struct mxi_session_info *s);
 /* Walk the tracked flows, most recently active first; cb returns non-zero
  * to stop.  Returns how many were passed to cb. */
 size_t mxi_foreach(const struct mxi_table *t, mxi_session_cb cb, void *ctx);
+/* End the tracked sessions of the clients inside prefix/plen (mapped
+ * addresses, plen 0..128): every active one (opaque, uninspected, dead
+ * and closed ones are left) except session except_id is passed to cb,
+ * then becomes dead (each later packet of it: MXI_DROP) and its buffers
+ * are freed.  For a source just blocked: its other sessions must not
+ * hold the server (the caller resets them).  cb's return value is
+ * ignored.  Returns how many ended.  A walk of the whole table. */
+size_t mxi_end_client(struct mxi_table *t, const struct mxw_addr *prefix,
+		      unsigned plen, uint64_t except_id, mxi_session_cb cb,
+		      void *ctx);
 /* Bytes of one tracked flow without buffered data (for the docs' claim). */
 size_t mxi_flow_size(void);
 

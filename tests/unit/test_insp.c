@@ -819,6 +819,129 @@ static int foreach_test(void)
 	return ok;
 }
 
+/* mxi_end_client: the active sessions of a client (or a prefix) end,
+ * with the sequence numbers each side expects passed to the callback;
+ * the session excepted, other clients and opaque sessions are left. */
+static enum mxi_verdict end_feed(struct mxi_table *t, struct mxw_addr cli,
+				 uint16_t cport, int from_client, uint8_t fl,
+				 uint32_t seq, uint32_t ack, const char *data,
+				 uint64_t now, struct mxi_result *res)
+{
+	struct mxi_pkt m = {
+		.src = from_client ? cli : v4(192, 0, 2, 25),
+		.dst = from_client ? v4(192, 0, 2, 25) : cli,
+		.sport = from_client ? cport : 25,
+		.dport = from_client ? 25 : cport,
+		.tcp_flags = fl, .seq = seq, .ack = ack,
+		.payload = (const uint8_t *)data,
+		.len = data ? (uint32_t)strlen(data) : 0,
+	};
+
+	return mxi_feed(t, &m, now, res);
+}
+
+/* A session up to EHLO: client ISN 1000, server ISN 5000.  Returns its
+ * id; *c_next / *s_next are the next sequence numbers of each side. */
+static uint64_t end_open(struct mxi_table *t, struct mxw_addr cli,
+			 uint16_t cport, const char *ehlo)
+{
+	static const char greet[] = "220 mx ESMTP\r\n";
+	struct mxi_result r;
+
+	end_feed(t, cli, cport, 1, TCPR_F_SYN, 1000, 0, NULL, 1, &r);
+	end_feed(t, cli, cport, 0, TCPR_F_SYN | TCPR_F_ACK, 5000, 1001, NULL, 2, &r);
+	end_feed(t, cli, cport, 0, TCPR_F_ACK, 5001, 1001, greet, 3, &r);
+	end_feed(t, cli, cport, 1, TCPR_F_ACK, 1001,
+		 5001 + (uint32_t)strlen(greet), ehlo, 4, &r);
+	return r.session_id;
+}
+
+struct ended {
+	int n;
+	struct mxi_session_info s[8];
+};
+
+static int end_cb(void *ctx, const struct mxi_session_info *s)
+{
+	struct ended *e = ctx;
+
+	if (e->n < 8)
+		e->s[e->n] = *s;
+	e->n++;
+	return 1;       /* ignored: every session ends */
+}
+
+static int end_client_test(void)
+{
+	static const char ehlo[] = "EHLO c.example\r\n";
+	struct mxw_addr a = v4(203, 0, 113, 9), a2 = v4(203, 0, 113, 10);
+	struct mxw_addr b = v4(198, 51, 100, 7), pfx = v4(203, 0, 113, 0);
+	struct rec r;
+	struct mxi_config cfg;
+	struct mxi_table *t;
+	struct mxi_result res;
+	struct mxi_stats st;
+	struct ended e;
+	uint64_t keep, gone1, gone2, other, id2;
+	int ok = 1;
+
+	memset(&r, 0, sizeof(r));
+	make_cfg(&cfg, &r);
+	t = mxi_table_new(&cfg);
+	keep = end_open(t, a, 40001, ehlo);     /* the offending session */
+	gone1 = end_open(t, a, 40002, ehlo);
+	gone2 = end_open(t, a, 40003, "EHLO c.example\r\nNOOP\r\n");
+	other = end_open(t, b, 40004, ehlo);
+	id2 = end_open(t, a2, 40005, ehlo);
+	/* one of a's sessions already ended by the engine: left alone */
+	end_feed(t, a, 40006, 1, TCPR_F_SYN, 1000, 0, NULL, 5, &res);
+	end_feed(t, a, 40006, 0, TCPR_F_SYN | TCPR_F_ACK, 5000, 1001, NULL, 6, &res);
+	end_feed(t, a, 40006, 1, TCPR_F_ACK, 1001, 5001, "GET / HTTP/1.0\r\n", 7, &res);
+	if (res.verdict == MXI_FORWARD || !res.user)
+		ok = 0;
+
+	memset(&e, 0, sizeof(e));
+	if (mxi_end_client(t, &a, 128, keep, end_cb, &e) != 2 || e.n != 2)
+		ok = 0;
+	for (int i = 0; ok && i < 2; i++) {
+		const struct mxi_session_info *s = &e.s[i];
+		uint32_t c_next = 1001 + (uint32_t)(s->id == gone2 ?
+						 strlen(ehlo) + 6 : strlen(ehlo));
+
+		if ((s->id != gone1 && s->id != gone2) || s->seq_known != 3 ||
+		    s->next_seq[SMTP_DIR_C2S] != c_next ||
+		    s->next_seq[SMTP_DIR_S2C] != 5001 + 14 ||
+		    strcmp(s->state, "active") || !s->user) {
+			printf("# ended[%d]: id %llu state %s seqs %u/%u known %u\n",
+			       i, (unsigned long long)s->id, s->state,
+			       s->next_seq[0], s->next_seq[1], s->seq_known);
+			ok = 0;
+		}
+	}
+	/* the ended sessions drop what follows; the rest goes on */
+	if (end_feed(t, a, 40002, 1, TCPR_F_ACK, 1001 + 16, 5015, "NOOP\r\n",
+		     8, &res) != MXI_DROP || res.session_id != gone1 ||
+	    end_feed(t, a, 40001, 1, TCPR_F_ACK, 1001 + 16, 5015, "NOOP\r\n",
+		     8, &res) != MXI_FORWARD ||
+	    end_feed(t, b, 40004, 1, TCPR_F_ACK, 1001 + 16, 5015, "NOOP\r\n",
+		     8, &res) != MXI_FORWARD || res.session_id != other)
+		ok = 0;
+	/* twice: nothing left to end */
+	memset(&e, 0, sizeof(e));
+	if (mxi_end_client(t, &a, 128, keep, end_cb, &e) != 0 || e.n != 0)
+		ok = 0;
+	/* a prefix: the /24 ends a2's session and a's last one */
+	memset(&e, 0, sizeof(e));
+	if (mxi_end_client(t, &pfx, 96 + 24, 0, end_cb, &e) != 2 || e.n != 2 ||
+	    (e.s[0].id != id2 && e.s[1].id != id2))
+		ok = 0;
+	mxi_get_stats(t, &st);
+	if (st.ended != 4)
+		ok = 0;
+	mxi_table_free(t);
+	return ok;
+}
+
 static unsigned report(int ok, const char *what)
 {
 	printf("%s - %s\n", ok ? "ok" : "not ok", what);
@@ -879,6 +1002,8 @@ int main(void)
 	fails += report(opaque_test(), "STARTTLS makes the flow opaque");
 	fails += report(foreach_test(),
 			"mxi_foreach: recent first, stop, state names, counters");
+	fails += report(end_client_test(),
+			"mxi_end_client: a client's other active sessions end, with both sides' next sequence numbers");
 	ok = mxi_flow_size() <= 1024;
 	printf("%s - idle flow costs %zu bytes (<= 1024)\n", ok ? "ok" : "not ok",
 	       mxi_flow_size());
