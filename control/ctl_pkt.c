@@ -440,3 +440,79 @@ int ctl_pkt_build_rsts(const uint8_t *frame, const struct ctl_pkt_info *info,
 			     has_ack ? ack : 0, seq + seglen, true);
 	return 0;
 }
+
+void ctl_pkt_l2_save(struct ctl_pkt_l2 *l2, const uint8_t *frame,
+		     const struct ctl_pkt_info *info, bool from_client)
+{
+	if (!l2 || !frame || !info || info->l3_off < PKT_ETH_HLEN ||
+	    info->l3_off > CTL_PKT_L2_MAX ||
+	    info->l3_off != PKT_ETH_HLEN + info->n_vlan * PKT_VLAN_HLEN)
+		return;
+	memcpy(l2->hdr, frame, info->l3_off);
+	l2->len = (uint8_t)info->l3_off;
+	l2->ipv6 = info->ipv6;
+	l2->from_client = from_client;
+	l2->set = 1;
+}
+
+/* A segment as the side l2 came from would send it next: l2's header, a
+ * fresh IP header, a bare ACK with that side's next sequence number;
+ * then ctl_pkt_build_rsts answers it as a killed frame. */
+int ctl_pkt_build_flow_rsts(const struct ctl_pkt_l2 *l2,
+			    const struct mxw_addr *client,
+			    const struct mxw_addr *server,
+			    uint16_t cport, uint16_t sport,
+			    uint32_t client_next, uint32_t server_next,
+			    uint8_t *to_server, size_t *len_server,
+			    uint8_t *to_client, size_t *len_client)
+{
+	uint8_t frame[CTL_PKT_L2_MAX + PKT_IP6_HLEN + PKT_TCP_HLEN];
+	const struct mxw_addr *src, *dst;
+	struct ctl_pkt_info info;
+	size_t iplen;
+	uint8_t *ip, *th;
+	bool fc;
+
+	if (!l2 || !l2->set || l2->len < PKT_ETH_HLEN ||
+	    l2->len > CTL_PKT_L2_MAX ||
+	    (l2->len - PKT_ETH_HLEN) % PKT_VLAN_HLEN || !client || !server)
+		return -1;
+	fc = l2->from_client;
+	src = fc ? client : server;
+	dst = fc ? server : client;
+	iplen = l2->ipv6 ? PKT_IP6_HLEN : PKT_IP4_HLEN;
+	memset(frame, 0, sizeof(frame));
+	memcpy(frame, l2->hdr, l2->len);
+	ip = frame + l2->len;
+	if (l2->ipv6) {
+		ip[0] = 0x60;
+		put16(ip + 4, PKT_TCP_HLEN);
+		ip[6] = PKT_IPPROTO_TCP;
+		memcpy(ip + 8, src->a, 16);
+		memcpy(ip + 24, dst->a, 16);
+	} else {
+		ip[0] = 0x45;
+		put16(ip + 2, PKT_IP4_HLEN + PKT_TCP_HLEN);
+		ip[9] = PKT_IPPROTO_TCP;
+		memcpy(ip + 12, src->a + 12, 4);
+		memcpy(ip + 16, dst->a + 12, 4);
+	}
+	th = ip + iplen;
+	put16(th, fc ? cport : sport);
+	put16(th + 2, fc ? sport : cport);
+	put32(th + 4, fc ? client_next : server_next);
+	put32(th + 8, fc ? server_next : client_next);
+	th[12] = (PKT_TCP_HLEN / 4) << 4;
+	th[13] = PKT_TCP_ACK;
+	info = (struct ctl_pkt_info){
+		.l3_off = l2->len,
+		.l4_off = (uint16_t)(l2->len + iplen),
+		.payload_off = (uint16_t)(l2->len + iplen + PKT_TCP_HLEN),
+		.ipv6 = l2->ipv6,
+		.n_vlan = (uint8_t)((l2->len - PKT_ETH_HLEN) / PKT_VLAN_HLEN),
+		.ip_len = (uint32_t)(iplen + PKT_TCP_HLEN),
+		.tcp_flags = PKT_TCP_ACK,
+	};
+	return ctl_pkt_build_rsts(frame, &info, fc, to_server, len_server,
+				  to_client, len_client);
+}

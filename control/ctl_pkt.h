@@ -72,4 +72,42 @@ int ctl_pkt_build_rsts(const uint8_t *frame, const struct ctl_pkt_info *info,
 		       uint8_t *to_server, size_t *len_server,
 		       uint8_t *to_client, size_t *len_client);
 
+/*
+ * A frame's link-layer header (Ethernet and up to MXW_VLAN_MAX_DEPTH
+ * tags), kept with its flow (struct mxi_result.user) so that the flow can
+ * be reset later without a frame of it at hand: a blocked source's other
+ * sessions (ctl_insp.c).  set is 0 until ctl_pkt_l2_save filled it.
+ */
+#define CTL_PKT_L2_MAX  (14 + 4 * MXW_VLAN_MAX_DEPTH)
+struct ctl_pkt_l2 {
+	uint8_t set;
+	uint8_t from_client;    /* the frame it came from */
+	uint8_t ipv6;
+	uint8_t len;            /* 14 + 4 per tag */
+	uint8_t hdr[CTL_PKT_L2_MAX];
+};
+
+_Static_assert(sizeof(struct ctl_pkt_l2) <= MXI_USER_BYTES,
+	       "struct ctl_pkt_l2 fits a flow's user bytes");
+
+/* Keep the link-layer header of a frame as parsed (info). */
+void ctl_pkt_l2_save(struct ctl_pkt_l2 *l2, const uint8_t *frame,
+		     const struct ctl_pkt_info *info, bool from_client);
+
+/*
+ * The two RSTs of ctl_pkt_build_rsts for a session known by its tuple and
+ * the next sequence number each side will send (client_next,
+ * server_next): to_server carries seq client_next, to_client seq
+ * server_next, both with ACK; the link-layer header is l2's, MACs swapped
+ * for the direction l2 did not come from.  Returns 0, or -1 when l2 is
+ * not set or does not fit.
+ */
+int ctl_pkt_build_flow_rsts(const struct ctl_pkt_l2 *l2,
+			    const struct mxw_addr *client,
+			    const struct mxw_addr *server,
+			    uint16_t cport, uint16_t sport,
+			    uint32_t client_next, uint32_t server_next,
+			    uint8_t *to_server, size_t *len_server,
+			    uint8_t *to_client, size_t *len_client);
+
 #endif /* CTL_PKT_H */

@@ -538,6 +538,58 @@ static void test_build_rst_refuses(void)
 	      "rst: NULL frame");
 }
 
+/*
+ * RSTs for a session known by its tuple and next sequence numbers, from a
+ * saved link-layer header (a blocked source's other sessions): each RST
+ * parses as TCP with the right addresses, ports, seq and ack, and its
+ * MACs and VLAN tags are those of the saved frame, swapped for the
+ * direction the frame did not come from.
+ */
+static void test_flow_rsts(const char *label, const uint8_t *f, size_t len,
+			   bool saved_from_client)
+{
+	uint8_t ts[CTL_PKT_RST_MAX], tc[CTL_PKT_RST_MAX];
+	size_t ls = 0, lc = 0;
+	struct ctl_pkt_l2 l2 = {0};
+	struct ctl_pkt_info in, ri;
+	struct mxi_pkt p, rp;
+	const uint32_t cn = 0x01020304, sn = 0xfffffffe;
+	char lbl[160];
+
+	snprintf(lbl, sizeof(lbl), "%s: flow rsts, l2 from the %s", label,
+		 saved_from_client ? "client" : "server");
+	CHECK(ctl_pkt_parse(f, len, &p, &in) == CTL_PKT_OK, lbl);
+	CHECK(ctl_pkt_build_flow_rsts(&l2, &p.src, &p.dst, p.sport, p.dport,
+				      cn, sn, ts, &ls, tc, &lc) == -1, lbl);
+	ctl_pkt_l2_save(&l2, f, &in, saved_from_client);
+	CHECK(l2.set && l2.len == in.l3_off && l2.ipv6 == in.ipv6, lbl);
+	/* the frame's source is the client here */
+	CHECK(ctl_pkt_build_flow_rsts(&l2, &p.src, &p.dst, p.sport, p.dport,
+				      cn, sn, ts, &ls, tc, &lc) == 0, lbl);
+	CHECK(ctl_pkt_parse(ts, ls, &rp, &ri) == CTL_PKT_OK, lbl);
+	CHECK(memcmp(rp.src.a, p.src.a, 16) == 0 &&
+	      memcmp(rp.dst.a, p.dst.a, 16) == 0 && rp.sport == p.sport &&
+	      rp.dport == p.dport, lbl);
+	CHECK(rp.seq == cn && rp.ack == sn &&
+	      rp.tcp_flags == (TCPR_F_RST | TCPR_F_ACK) && rp.len == 0, lbl);
+	CHECK(memcmp(ts, f + (saved_from_client ? 0 : 6), 6) == 0 &&
+	      memcmp(ts + 6, f + (saved_from_client ? 6 : 0), 6) == 0 &&
+	      memcmp(ts + 12, f + 12, in.l3_off - 12) == 0, lbl);
+	CHECK(ctl_pkt_parse(tc, lc, &rp, &ri) == CTL_PKT_OK, lbl);
+	CHECK(memcmp(rp.src.a, p.dst.a, 16) == 0 &&
+	      memcmp(rp.dst.a, p.src.a, 16) == 0 && rp.sport == p.dport &&
+	      rp.dport == p.sport, lbl);
+	CHECK(rp.seq == sn && rp.ack == cn &&
+	      rp.tcp_flags == (TCPR_F_RST | TCPR_F_ACK) && rp.len == 0, lbl);
+	CHECK(memcmp(tc, f + (saved_from_client ? 6 : 0), 6) == 0 &&
+	      memcmp(tc + 6, f + (saved_from_client ? 0 : 6), 6) == 0 &&
+	      memcmp(tc + 12, f + 12, in.l3_off - 12) == 0, lbl);
+	/* a header that cannot be one: refused */
+	l2.len = 15;
+	CHECK(ctl_pkt_build_flow_rsts(&l2, &p.src, &p.dst, p.sport, p.dport,
+				      cn, sn, ts, &ls, tc, &lc) == -1, lbl);
+}
+
 int main(void)
 {
 	static uint8_t f[FB_MAX];
@@ -548,6 +600,10 @@ int main(void)
 	test_build_rst_refuses();
 	test_rsts("golden4", golden4, sizeof(golden4));
 	test_rsts("golden6", golden6, sizeof(golden6));
+	test_flow_rsts("golden4", golden4, sizeof(golden4), true);
+	test_flow_rsts("golden4", golden4, sizeof(golden4), false);
+	test_flow_rsts("golden6", golden6, sizeof(golden6), true);
+	test_flow_rsts("golden6", golden6, sizeof(golden6), false);
 	test_cuts_and_flips("golden4", golden4, sizeof(golden4));
 	test_cuts_and_flips("golden6", golden6, sizeof(golden6));
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
