@@ -163,13 +163,14 @@ static json_t *ctl_insp_json(struct mxwd *d)
 
 	ctl_insp_snapshot(d, &st);
 	o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-		      "s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:b}",
+		      "s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:b}",
 		"state", d->insp ? "running" : "disabled",
 		"frames", (json_int_t)st.frames,
 		"forwarded", (json_int_t)st.forwarded,
 		"dropped", (json_int_t)st.dropped,
 		"killed", (json_int_t)st.killed,
 		"rsts_sent", (json_int_t)st.rsts_sent,
+		"sessions_ended", (json_int_t)st.sessions_ended,
 		"bad_csum", (json_int_t)st.bad_csum,
 		"malformed", (json_int_t)st.malformed,
 		"not_tcp", (json_int_t)st.not_tcp,
@@ -458,6 +459,7 @@ static void ctl_metrics_insp(struct mxwd *d, FILE *f)
 		C(dropped, "Frames the inspection path dropped."),
 		C(killed, "Sessions killed with RSTs."),
 		C(rsts_sent, "RST segments sent."),
+		C(sessions_ended, "Other sessions of a source the inspection path blocked, ended."),
 		C(bad_csum, "Frames with a bad checksum."),
 		C(malformed, "Frames the inspection path could not parse."),
 		C(wrong_side, "Frames whose direction did not match their port."),

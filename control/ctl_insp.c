@@ -113,6 +113,10 @@ struct ctl_insp {
 	const struct ctl_pkt_info *cur_info;
 	uint64_t cur_rx_ns;             /* arrival in XDP, or our rx time */
 	bool cur_block;                 /* a block was written for it */
+	/* the targets of the blocks written for it: their other sessions
+	 * end after the frame (insp_end_blocked) */
+	struct ctl_prefix ended[INSP_DECISIONS_MAX];
+	size_t n_ended;
 	bool overloaded;
 
 	/* event queue */
@@ -304,8 +308,11 @@ static void insp_emit(void *ctx, const struct smtp_event *ev)
 			     INSP_DECISIONS_MAX);
 	for (size_t i = 0; i < n; i++) {
 		err[i] = insp_write(in, &dec[i], &exp[i], &lat[i]);
-		if (!err[i] && !dec[i].shadow)
+		if (!err[i] && !dec[i].shadow) {
 			in->cur_block = true;
+			if (in->n_ended < INSP_DECISIONS_MAX)
+				in->ended[in->n_ended++] = dec[i].target;
+		}
 	}
 	insp_push(in, ctl_event_violation(ev, ctl_wall_now()), false, 0);
 	for (size_t i = 0; i < n; i++)
@@ -379,6 +386,50 @@ static void insp_kill(struct ctl_insp *in, const struct ctl_xsk_frame *f,
 	if (ctl_xsk_send(in->xsk, MXW_SLOT_OUTSIDE, to_cli, (uint32_t)lc) == 0)
 		in->st.rsts_sent++;
 	in->st.killed++;
+}
+
+/* One session of a source just blocked: RSTs both ways, built from the
+ * link-layer header kept with the flow and the sequence numbers each side
+ * will send next, so the server frees the session now rather than at its
+ * timeout (a connection-exhaustion attacker's other sessions would hold
+ * smtpd processes).  Without both numbers or a header, no RST: the
+ * session is still dead for the engine, and the block drops the client. */
+static int insp_reset_cb(void *ctx, const struct mxi_session_info *s)
+{
+	struct ctl_insp *in = ctx;
+	uint8_t to_srv[CTL_PKT_RST_MAX], to_cli[CTL_PKT_RST_MAX];
+	size_t ls, lc;
+
+	in->st.sessions_ended++;
+	if (s->seq_known != 3 ||
+	    ctl_pkt_build_flow_rsts((const struct ctl_pkt_l2 *)s->user,
+				    &s->client, &s->server, s->cport, s->sport,
+				    s->next_seq[SMTP_DIR_C2S],
+				    s->next_seq[SMTP_DIR_S2C], to_srv, &ls,
+				    to_cli, &lc) < 0)
+		return 0;
+	if (ctl_xsk_send(in->xsk, MXW_SLOT_INSIDE, to_srv, (uint32_t)ls) == 0)
+		in->st.rsts_sent++;
+	if (ctl_xsk_send(in->xsk, MXW_SLOT_OUTSIDE, to_cli, (uint32_t)lc) == 0)
+		in->st.rsts_sent++;
+	return 0;
+}
+
+/* After a frame whose events blocked sources (not in the engine's
+ * callback: ending sessions changes the table): every other active
+ * session of each blocked address or prefix ends (except: the frame's
+ * own, killed with the frame).  A walk of the table per block; blocks
+ * are rare next to frames. */
+static void insp_end_blocked(struct ctl_insp *in, uint64_t except)
+{
+	for (size_t i = 0; i < in->n_ended; i++) {
+		struct mxw_addr a;
+
+		memcpy(a.a, in->ended[i].a, 16);
+		mxi_end_client(in->table, &a, in->ended[i].plen, except,
+			       insp_reset_cb, in);
+	}
+	in->n_ended = 0;
 }
 
 #ifdef MXW_HAVE_NDPI
@@ -476,7 +527,13 @@ static enum ctl_xsk_act insp_frame(void *ctx, const struct ctl_xsk_frame *f)
 	in->cur_info = &info;
 	in->cur_rx_ns = insp_rx_time(f, now);
 	in->cur_block = false;
+	in->n_ended = 0;
 	v = mxi_feed(in->table, &p, now, &r);
+	/* the flow's link-layer header, to reset it later without a frame
+	 * (insp_reset_cb): the first frame's */
+	if (r.user && !((struct ctl_pkt_l2 *)r.user)->set)
+		ctl_pkt_l2_save((struct ctl_pkt_l2 *)r.user, f->data, &info,
+				from_client);
 #ifdef MXW_HAVE_NDPI
 	if (v == MXI_FORWARD && in->use_ndpi) {
 		enum mxi_verdict nv = insp_ndpi(in, f, &info, &p, &r,
@@ -488,10 +545,12 @@ static enum ctl_xsk_act insp_frame(void *ctx, const struct ctl_xsk_frame *f)
 	if (in->ndpi && (r.flags & MXI_RF_CLOSED))
 		ctl_ndpi_forget(in->ndpi, r.session_id);
 #endif
-	/* the source was just blocked: this packet does not go on */
+	/* the source was just blocked: this packet does not go on, and
+	 * nor do its other sessions */
 	if (in->cur_block && v == MXI_FORWARD)
 		v = MXI_KILL;
 	in->cur = NULL;
+	insp_end_blocked(in, r.session_id);
 	if ((r.flags & MXI_RF_OPAQUE) && v == MXI_FORWARD)
 		insp_bypass(in, &p, from_client, now);
 	/* arrival in XDP -> verdict (the copy to the other port follows) */
@@ -561,6 +620,7 @@ static void insp_engine_add(struct mxi_stats *to, const struct mxi_stats *t)
 	to->uninspected += t->uninspected;
 	to->dropped += t->dropped;
 	to->killed += t->killed;
+	to->ended += t->ended;
 	to->retrans += t->retrans;
 	to->ooo_buffered += t->ooo_buffered;
 }

@@ -32,6 +32,8 @@ struct ctl_insp;
 struct ctl_insp_stats {
 	bool running;
 	uint64_t frames, forwarded, dropped, killed, rsts_sent;
+	uint64_t sessions_ended;        /* other sessions of a source just
+					 * blocked, ended (and reset) */
 	uint64_t bad_csum, malformed, not_tcp, wrong_side, urgent;
 	uint64_t bypass_added;
 	uint64_t overload_periods, table_resets;

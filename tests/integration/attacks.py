@@ -297,12 +297,35 @@ def until_refused(setup, attempt, hit):
                 refused_after=hits if refused else -1)
 
 
+def idle_outcome(c):
+    """What became of an idle session: 'reset' (an RST arrived), 'closed'
+    (the server closed it), 'open' (nothing within a second)."""
+    c.sock.settimeout(1.0)
+    try:
+        data = c.sock.recv(4096)
+    except ConnectionResetError:
+        return "reset"
+    except socket.timeout:
+        return "open"
+    finally:
+        c.close()
+    return "closed" if not data else "data"
+
+
 def a_authbrute():
-    """Guess passwords until A.count 535 replies or refused."""
-    result(**until_refused(
+    """Guess passwords until A.count 535 replies or refused.  With
+    --idle N, N sessions of the same source sit idle after EHLO meanwhile
+    (a connection-exhaustion attacker's): idle= says what became of each
+    once the guessing is over."""
+    idle = [start() for _ in range(A.idle)]
+    r = until_refused(
         lambda c: True,
         lambda c, i: auth_attempt(c, A.user, "guess%d" % i),
-        lambda r: r.code == 535))
+        lambda r: r.code == 535)
+    if A.idle:
+        r["idle"] = ",".join("refused" if c is None else idle_outcome(c)
+                             for c in idle)
+    result(**r)
     return 0
 
 
@@ -440,9 +463,11 @@ def main():
     ap.add_argument("--password", default="")
     ap.add_argument("--tag", default="cont")
     ap.add_argument("--interval", type=float, default=0.0)
+    ap.add_argument("--idle", type=int, default=0)
     A = ap.parse_args()
-    if not 1 <= A.count <= 10000 or not 1 <= A.per_session <= 100:
-        ap.error("--count 1..10000, --per-session 1..100")
+    if not 1 <= A.count <= 10000 or not 1 <= A.per_session <= 100 or \
+            not 0 <= A.idle <= 16:
+        ap.error("--count 1..10000, --per-session 1..100, --idle 0..16")
     try:
         return ATTACKS[A.name]()
     except OSError as e:

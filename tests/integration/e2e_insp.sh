@@ -261,19 +261,28 @@ relay_stopped() {
 # auth_brute SERVER SRC ENTRY: AUTH guesses on 587 in clear text.  After
 # LAB_AUTH_LIMIT 535 replies the source's next SYN must be dropped in XDP
 # and ENTRY (the source: an IPv4 address, an IPv6 /64) be in the blocklist.
+# maillog_at_least REGEX N: the server's log has N or more lines matching REGEX.
+maillog_at_least() { test "$(lab_maillog_count "$1")" -ge "$2"; }
+
 auth_brute() {
-	local srv=$1 src=$2 entry=$3 r d0 d1 n
+	local srv=$1 src=$2 entry=$3 r d0 d1 n lost e0 e1
 	local syn=syn${src//[.:]/}
 	d0=$(lab_stat drop_blocklist)
 	n=$(lab_maillog_count "authentication failed")
+	lost=$(lab_maillog_count "lost connection after EHLO")
+	e0=$(insp_stat sessions_ended)
 	lab_capture_start "$syn" "$LAB_NS_SRV" s0 "src host $src and tcp dst port 587" || return 1
+	# Two more sessions of the attacker sit idle after EHLO meanwhile:
+	# when the source is blocked they are reset both ways, so they do not
+	# hold smtpd processes until Postfix's timeout.
 	r=$(lab_attack authbrute --server "$srv" --port 587 --source "$src" \
-		--count $((LAB_AUTH_LIMIT + 5)) --per-session 2)
+		--count $((LAB_AUTH_LIMIT + 5)) --per-session 2 --idle 2)
 	lab_capture_stop "$syn"
-	# One SYN on the server's wire per session the client had; the SYNs of
-	# the refused connection (and their retransmissions) never got there.
+	# One SYN on the server's wire per session the client had (the idle
+	# ones too); the SYNs of the refused connection (and their
+	# retransmissions) never got there.
 	check "SYNs from $src on the server's wire = its sessions ($(lab_capture_grep "$syn" 'Flags \[S\],'))" \
-		test "$(lab_capture_grep "$syn" 'Flags \[S\],')" -eq "$(lab_result_field "$r" sessions)"
+		test "$(lab_capture_grep "$syn" 'Flags \[S\],')" -eq $(($(lab_result_field "$r" sessions) + 2))
 	# The guess that earns the block is usually killed before its 535
 	# reaches the client: count guesses sent, and Postfix's 535s below.
 	check "AUTH brute force from $src refused after exactly $LAB_AUTH_LIMIT guesses ($r)" \
@@ -284,6 +293,13 @@ auth_brute() {
 	check "a block event for $entry" lab_events_wait 1 type=block "addr=$entry"
 	check "Postfix logged exactly $LAB_AUTH_LIMIT new AUTH failures" \
 		test $(($(lab_maillog_count "authentication failed") - n)) -eq "$LAB_AUTH_LIMIT"
+	check "the attacker's idle sessions were reset at the block ($(lab_result_field "$r" idle))" \
+		test "$(lab_result_field "$r" idle)" = "reset,reset"
+	e1=$(insp_stat sessions_ended)
+	check "the worker ended exactly those two sessions (sessions_ended $e0 -> $e1)" \
+		test $((e1 - e0)) -eq 2
+	check "Postfix saw both idle sessions go at once (lost connection after EHLO)" \
+		lab_wait_for 5 maillog_at_least "lost connection after EHLO" $((lost + 2))
 	refute "$src cannot reach port 25 either" lab_tcp_connects "$src" "$srv" 25
 }
 
