@@ -287,6 +287,9 @@ static char *cmd_list_add(struct mxwd *d, struct ctl_request *r,
 
 	if (err)
 		return ctl_errno_reply(r, err, ctl_list_name(l), len);
+	/* the block is in the map: the source's open sessions go too */
+	if (l == CTL_LIST_BLOCK && !r->shadow && d->insp)
+		ctl_insp_blocked(d->insp, &r->addr);
 	d->state_dirty = true;
 	if (v.expires_ns && (!d->next_expiry_ns ||
 			     v.expires_ns < d->next_expiry_ns))

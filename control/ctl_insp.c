@@ -400,6 +400,11 @@ static int insp_reset_cb(void *ctx, const struct mxi_session_info *s)
 	uint8_t to_srv[CTL_PKT_RST_MAX], to_cli[CTL_PKT_RST_MAX];
 	size_t ls, lc;
 
+	/* an allowlisted client inside a blocked prefix still passes the
+	 * fast path: its sessions stay */
+	if (ctl_bpf_list_match(in->bpf, CTL_LIST_ALLOW, &s->client,
+			       insp_mono_ns()))
+		return 1;
 	in->st.sessions_ended++;
 	if (s->seq_known != 3 ||
 	    ctl_pkt_build_flow_rsts((const struct ctl_pkt_l2 *)s->user,
@@ -950,6 +955,18 @@ void ctl_insp_stats(struct ctl_insp *in, struct ctl_insp_stats *out)
 	out->k_rx_ring_full = xs.k_rx_ring_full;
 	out->sockets = xs.sockets;
 	out->zerocopy = xs.zerocopy;
+}
+
+void ctl_insp_blocked(struct ctl_insp *in, const struct ctl_prefix *target)
+{
+	struct mxw_addr a;
+
+	memcpy(a.a, target->a, 16);
+	/* under the lock the worker is between batches: the table and the
+	 * sockets are this thread's for the walk */
+	pthread_mutex_lock(&in->lock);
+	mxi_end_client(in->table, &a, target->plen, 0, insp_reset_cb, in);
+	pthread_mutex_unlock(&in->lock);
 }
 
 void ctl_insp_unblocked(struct ctl_insp *in, const struct ctl_prefix *target)

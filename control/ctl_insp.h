@@ -82,6 +82,11 @@ size_t ctl_insp_sessions(struct ctl_insp *in, json_t *arr, size_t max);
 
 void ctl_insp_stats(struct ctl_insp *in, struct ctl_insp_stats *out);
 
+/* A block written outside the worker (block.add): the target's active
+ * sessions end, reset both ways, as for the worker's own blocks
+ * (allowlisted clients excepted). */
+void ctl_insp_blocked(struct ctl_insp *in, const struct ctl_prefix *target);
+
 /* The operator removed a block: the policy judges that source again. */
 void ctl_insp_unblocked(struct ctl_insp *in, const struct ctl_prefix *target);
 

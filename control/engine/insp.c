@@ -586,7 +586,8 @@ size_t mxi_end_client(struct mxi_table *t, const struct mxw_addr *prefix,
 			continue;
 		if (cb) {
 			flow_info(f, &s);
-			(void)cb(ctx, &s);
+			if (cb(ctx, &s))
+				continue;
 		}
 		f->state = MXI_FS_DEAD;
 		flow_release(t, f);

@@ -153,10 +153,10 @@ size_t mxi_foreach(const struct mxi_table *t, mxi_session_cb cb, void *ctx);
 /* End the tracked sessions of the clients inside prefix/plen (mapped
  * addresses, plen 0..128): every active one (opaque, uninspected, dead
  * and closed ones are left) except session except_id is passed to cb,
- * then becomes dead (each later packet of it: MXI_DROP) and its buffers
- * are freed.  For a source just blocked: its other sessions must not
- * hold the server (the caller resets them).  cb's return value is
- * ignored.  Returns how many ended.  A walk of the whole table. */
+ * and unless cb returns non-zero (leave this one) it becomes dead (each
+ * later packet of it: MXI_DROP) and its buffers are freed.  For a source
+ * just blocked: its other sessions must not hold the server (the caller
+ * resets them).  Returns how many ended.  A walk of the whole table. */
 size_t mxi_end_client(struct mxi_table *t, const struct mxw_addr *prefix,
 		      unsigned plen, uint64_t except_id, mxi_session_cb cb,
 		      void *ctx);

@@ -312,6 +312,18 @@ def idle_outcome(c):
     return "closed" if not data else "data"
 
 
+def a_idle():
+    """A.count sessions that sit idle after EHLO for A.interval seconds
+    (what a connection-exhaustion attacker holds), then idle= says what
+    became of each (idle_outcome)."""
+    idle = [start() for _ in range(A.count)]
+    time.sleep(A.interval)
+    result(opened=sum(c is not None for c in idle),
+           idle=",".join("refused" if c is None else idle_outcome(c)
+                         for c in idle))
+    return 0
+
+
 def a_authbrute():
     """Guess passwords until A.count 535 replies or refused.  With
     --idle N, N sessions of the same source sit idle after EHLO meanwhile

@@ -28,6 +28,7 @@ CASES=(
 	session_checks_v6
 	relay_stopped
 	auth_bruteforce
+	manual_block_ends_sessions
 	harvest
 	escalation
 	pop3_imap_cleartext
@@ -309,6 +310,46 @@ auth_bruteforce() {
 	auth_brute "$LAB_SRV6" "$LAB_BAD6" "$LAB_BAD6_NET"
 	check "auth_failed events reported" lab_events_wait $((2 * LAB_AUTH_LIMIT)) check=auth_failed
 	check "another source still delivers" lab_deliver "$LAB_CLI4" "$LAB_SRV4" after-brute
+}
+
+# active_sessions_at_least N: the inspection path tracks N or more active
+# sessions.
+active_sessions_at_least() {
+	lab_ctl -j sessions | "$LAB_PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+s = d.get("result", d)["sessions"]
+sys.exit(0 if sum(x["state"] == "active" for x in s) >= int(sys.argv[1]) else 1)' "$1"
+}
+
+# A block written by hand (block.add) ends the blocked prefix's open
+# sessions as the policy's blocks do, but not those of an allowlisted
+# client inside the prefix, which the fast path still lets through (the
+# client is allowlisted once its session is tracked: an allowlisted
+# client's new sessions are never inspected at all).
+manual_block_ends_sessions() {
+	insp_up || return 1
+	local out=$LAB_TMP/idle-blocked.out out2=$LAB_TMP/idle-allowed.out
+	local lost e0 p1 p2 r r2
+	lost=$(lab_maillog_count "lost connection after EHLO")
+	e0=$(insp_stat sessions_ended)
+	lab_attack idle --server "$LAB_SRV4" --source "$LAB_BAD4" --count 2 --interval 5 >"$out" &
+	p1=$!
+	lab_attack idle --server "$LAB_SRV4" --source "$LAB_BAD4B" --count 1 --interval 5 >"$out2" &
+	p2=$!
+	check "three idle sessions tracked" lab_wait_for 4 active_sessions_at_least 3
+	check "allow add $LAB_BAD4B" lab_ctl_q allow add "$LAB_BAD4B" --reason manual
+	check "block add $LAB_BAD4_NET" lab_ctl_q block add "$LAB_BAD4_NET" --ttl 600 --reason manual
+	wait "$p1" "$p2"
+	r=$(cat "$out")
+	r2=$(cat "$out2")
+	check "the blocked prefix's idle sessions were reset ($r)" \
+		test "$(lab_result_field "$r" idle)" = "reset,reset"
+	check "the allowlisted client's session inside the prefix stays open ($r2)" \
+		test "$(lab_result_field "$r2" idle)" = "open"
+	check "sessions_ended counts the two" test $(($(insp_stat sessions_ended) - e0)) -eq 2
+	check "Postfix saw both go at once (lost connection after EHLO)" \
+		lab_wait_for 5 maillog_at_least "lost connection after EHLO" $((lost + 2))
 }
 
 harvest() {
