@@ -545,14 +545,37 @@ static void test_build_rst_refuses(void)
  * MACs and VLAN tags are those of the saved frame, swapped for the
  * direction the frame did not come from.
  */
+/* One RST of ctl_pkt_build_flow_rsts: addresses, ports, seq, ack, flags,
+ * and the saved frame's link-layer header, its MACs as in the frame when
+ * same_macs, else swapped. */
+static void check_flow_rst(const char *lbl, const uint8_t *r, size_t rlen,
+			   const uint8_t *f, size_t l3_off,
+			   const struct mxw_addr *src, const struct mxw_addr *dst,
+			   uint16_t sport, uint16_t dport, uint32_t seq,
+			   uint32_t ack, bool same_macs)
+{
+	struct ctl_pkt_info ri;
+	struct mxi_pkt rp;
+
+	CHECK(ctl_pkt_parse(r, rlen, &rp, &ri) == CTL_PKT_OK, lbl);
+	CHECK(memcmp(rp.src.a, src->a, 16) == 0 &&
+	      memcmp(rp.dst.a, dst->a, 16) == 0 && rp.sport == sport &&
+	      rp.dport == dport, lbl);
+	CHECK(rp.seq == seq && rp.ack == ack &&
+	      rp.tcp_flags == (TCPR_F_RST | TCPR_F_ACK) && rp.len == 0, lbl);
+	CHECK(memcmp(r, f + (same_macs ? 0 : 6), 6) == 0 &&
+	      memcmp(r + 6, f + (same_macs ? 6 : 0), 6) == 0 &&
+	      memcmp(r + 12, f + 12, l3_off - 12) == 0, lbl);
+}
+
 static void test_flow_rsts(const char *label, const uint8_t *f, size_t len,
 			   bool saved_from_client)
 {
 	uint8_t ts[CTL_PKT_RST_MAX], tc[CTL_PKT_RST_MAX];
 	size_t ls = 0, lc = 0;
 	struct ctl_pkt_l2 l2 = {0};
-	struct ctl_pkt_info in, ri;
-	struct mxi_pkt p, rp;
+	struct ctl_pkt_info in;
+	struct mxi_pkt p;
 	const uint32_t cn = 0x01020304, sn = 0xfffffffe;
 	char lbl[160];
 
@@ -566,24 +589,10 @@ static void test_flow_rsts(const char *label, const uint8_t *f, size_t len,
 	/* the frame's source is the client here */
 	CHECK(ctl_pkt_build_flow_rsts(&l2, &p.src, &p.dst, p.sport, p.dport,
 				      cn, sn, ts, &ls, tc, &lc) == 0, lbl);
-	CHECK(ctl_pkt_parse(ts, ls, &rp, &ri) == CTL_PKT_OK, lbl);
-	CHECK(memcmp(rp.src.a, p.src.a, 16) == 0 &&
-	      memcmp(rp.dst.a, p.dst.a, 16) == 0 && rp.sport == p.sport &&
-	      rp.dport == p.dport, lbl);
-	CHECK(rp.seq == cn && rp.ack == sn &&
-	      rp.tcp_flags == (TCPR_F_RST | TCPR_F_ACK) && rp.len == 0, lbl);
-	CHECK(memcmp(ts, f + (saved_from_client ? 0 : 6), 6) == 0 &&
-	      memcmp(ts + 6, f + (saved_from_client ? 6 : 0), 6) == 0 &&
-	      memcmp(ts + 12, f + 12, in.l3_off - 12) == 0, lbl);
-	CHECK(ctl_pkt_parse(tc, lc, &rp, &ri) == CTL_PKT_OK, lbl);
-	CHECK(memcmp(rp.src.a, p.dst.a, 16) == 0 &&
-	      memcmp(rp.dst.a, p.src.a, 16) == 0 && rp.sport == p.dport &&
-	      rp.dport == p.sport, lbl);
-	CHECK(rp.seq == sn && rp.ack == cn &&
-	      rp.tcp_flags == (TCPR_F_RST | TCPR_F_ACK) && rp.len == 0, lbl);
-	CHECK(memcmp(tc, f + (saved_from_client ? 6 : 0), 6) == 0 &&
-	      memcmp(tc + 6, f + (saved_from_client ? 0 : 6), 6) == 0 &&
-	      memcmp(tc + 12, f + 12, in.l3_off - 12) == 0, lbl);
+	check_flow_rst(lbl, ts, ls, f, in.l3_off, &p.src, &p.dst, p.sport,
+		       p.dport, cn, sn, saved_from_client);
+	check_flow_rst(lbl, tc, lc, f, in.l3_off, &p.dst, &p.src, p.dport,
+		       p.sport, sn, cn, !saved_from_client);
 	/* a header that cannot be one: refused */
 	l2.len = 15;
 	CHECK(ctl_pkt_build_flow_rsts(&l2, &p.src, &p.dst, p.sport, p.dport,
