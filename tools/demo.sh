@@ -214,12 +214,14 @@ echo
 echo "Abuse across sessions: the policy blocks the source in the XDP fast path"
 d0=$(lab_stat drop_blocklist)
 r=$(lab_attack authbrute --server "$LAB_SRV4" --port 587 --source "$LAB_BAD4" \
-	--count $((LAB_AUTH_LIMIT + 3)) --per-session 2 2>/dev/null)
+	--count $((LAB_AUTH_LIMIT + 3)) --per-session 2 --idle 2 2>/dev/null)
 # The reply that completes the offence is killed with its session, so the
 # client sees one 535 less than the limit.
 row "  AUTH brute force on 587 from $LAB_BAD4: 535 replies seen" \
 	"$(lab_result_field "$r" refused_after), then refused" "$((LAB_AUTH_LIMIT - 1)), then refused"
 block_row "  $LAB_BAD4" "$LAB_BAD4"
+row "  its two idle sessions, held meanwhile" \
+	"$(lab_result_field "$r" idle) (RST both ways at the block)" "reset,reset (RST both ways at the block)"
 row "  its next SYNs dropped in XDP (drop_blocklist)" \
 	"$(($(lab_stat drop_blocklist) - d0)) dropped" "$(($(lab_stat drop_blocklist) - d0)) dropped"
 r=$(lab_attack harvest --server "$LAB_SRV6" --source "$LAB_BAD6" \
