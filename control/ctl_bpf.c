@@ -225,6 +225,7 @@ uint32_t ctl_bpf_table_buckets(enum ctl_table t, uint32_t n)
 		break;
 	case CTL_T_CT:
 	case CTL_T_CONN:
+	case CTL_T_BYPASS:
 		nb = n / MXW_FLOW_WAYS;
 		break;
 	default:
@@ -294,7 +295,7 @@ static void ctl_config_tables(const struct ctl_bpf *b, struct mxw_config *mc)
 	mc->mask_pfx = b->mask[CTL_T_PFX_BUCKET];
 	mc->mask_ct = b->mask[CTL_T_CT];
 	mc->mask_conn = b->mask[CTL_T_CONN];
-	mc->mask_bypass = b->mask_bypass;
+	mc->mask_bypass = b->mask[CTL_T_BYPASS];
 }
 
 static void ctl_list_heal(struct ctl_bpf *b, enum ctl_list l);
@@ -404,10 +405,13 @@ int ctl_bpf_open(struct ctl_bpf *b, const struct ctl_config *cfg)
 			     strcmp(bpf_map__name(m), "mxw_block_exact_occ") == 0;
 		err = access(path, F_OK) == 0 ?
 		      ctl_map_reuse(m, path, disposable) : -ENOENT;
-		/* Such a pin of another layout (mxw_bypass was an LRU hash
-		 * before it moved to bpf/mxw_table.h; occupancy bits follow
-		 * the table size) is replaced, not a reason to stop.  The old
-		 * program keeps its own map until the swap. */
+		/* Such a pin of another layout or size (mxw_bypass was an
+		 * LRU hash before it moved to bpf/mxw_table.h, and follows
+		 * fastpath.table_sizes.bypass; occupancy bits follow their
+		 * table's size) is replaced, not a reason to stop.  The old
+		 * program keeps its own map until the swap; the new mask in
+		 * mxw_config meanwhile makes its out-of-range sets NULL, a
+		 * miss. */
 		if (err == -EINVAL && disposable) {
 			log_warn("%s: pinned map of another layout replaced", path);
 			err = unlink(path) ? -errno : -ENOENT;
@@ -450,8 +454,6 @@ int ctl_bpf_open(struct ctl_bpf *b, const struct ctl_config *cfg)
 		err = -ENOENT;
 		goto fail;
 	}
-	/* mxw_bypass keeps its built-in size (MXW_BYPASS_MAX entries) */
-	b->mask_bypass = bpf_map__max_entries(b->skel->maps.mxw_bypass) - 1;
 	b->max_exact[CTL_LIST_ALLOW] = cfg->table_size[CTL_T_ALLOW_EXACT];
 	b->max_exact[CTL_LIST_BLOCK] = cfg->table_size[CTL_T_BLOCK_EXACT];
 	b->max_lpm[CTL_LIST_ALLOW] = cfg->table_size[CTL_T_ALLOW_PREFIX];
@@ -864,7 +866,7 @@ int ctl_bpf_bypass_add(struct ctl_bpf *b, const struct mxw_flow_key *k,
 		return -ENODEV;
 	/* -EBUSY: a CPU was writing the victim slot at that instant */
 	for (int i = 0; i < 3 && err == -EBUSY; i++)
-		err = mxw_flow_tab_put(b->m_bypass.p, b->mask_bypass, b->seed,
+		err = mxw_flow_tab_put(b->m_bypass.p, b->mask[CTL_T_BYPASS], b->seed,
 				       &key, expires_ns, now);
 	return err;
 }

@@ -44,7 +44,6 @@ struct ctl_bpf {
 	uint32_t mask[CTL_T_MAX];
 	struct ctl_bpf_mmap m_exact[2], m_conn, m_src, m_bypass;
 	struct ctl_bpf_mmap m_occ[2];   /* the exact tables' occupancy bits */
-	uint32_t mask_bypass;   /* mxw_bypass: fixed size, not a ctl_table */
 	struct mxw_list_tab tab[2];     /* exact lists on m_exact */
 	int fd_xsks;            /* mxw_xsks: for ctl_xsk, not pinned */
 	int fd_insp, fd_bypass; /* inspection heartbeat, bypassed flows */

@@ -44,6 +44,8 @@ const struct ctl_table_info ctl_tables[CTL_T_MAX] = {
 				MXW_CT_MAX, 1024, 1u << 24},
 	[CTL_T_CONN]         = {"conn", "mxw_conn",
 				MXW_CONN_MAX, 1024, 1u << 24},
+	[CTL_T_BYPASS]       = {"bypass", "mxw_bypass",
+				MXW_BYPASS_MAX, 1024, 1u << 24},
 };
 
 static const uint16_t ctl_default_mail_ports[] = {25, 465, 587, 110, 995,

@@ -45,6 +45,7 @@ enum ctl_table {
 	CTL_T_PFX_BUCKET,
 	CTL_T_CT,
 	CTL_T_CONN,
+	CTL_T_BYPASS,
 	CTL_T_MAX,
 };
 

@@ -214,13 +214,13 @@ static void test_loader(const char *pin_dir, const char *tmp)
 	memset(k._pad, 0xa5, sizeof(k._pad));
 	CHECK(ctl_bpf_bypass_add(&b, &k, now + 60ull * 1000000000ull) == 0, "bypass_add");
 	flow_key(&kl);
-	v = mxw_flow_tab_get(b.m_bypass.p, b.mask_bypass, b.seed, &kl);
+	v = mxw_flow_tab_get(b.m_bypass.p, b.mask[CTL_T_BYPASS], b.seed, &kl);
 	CHECK(v && v->expires_ns == now + 60ull * 1000000000ull,
 	      "bypass entry not found");
 	/* Added again (mxwalld re-trusts a flow): the one entry moves on. */
 	CHECK(ctl_bpf_bypass_add(&b, &k, now + 90ull * 1000000000ull) == 0,
 	      "bypass_add again");
-	CHECK(mxw_flow_tab_get(b.m_bypass.p, b.mask_bypass, b.seed, &kl) == v &&
+	CHECK(mxw_flow_tab_get(b.m_bypass.p, b.mask[CTL_T_BYPASS], b.seed, &kl) == v &&
 	      v->expires_ns == now + 90ull * 1000000000ull,
 	      "bypass entry not updated in place");
 	moved = run_payload(&b, &act);
@@ -246,13 +246,37 @@ static void test_loader(const char *pin_dir, const char *tmp)
 		exit(1);
 	}
 	CHECK(b.pins_reused, "restart did not reuse the pins");
-	CHECK(mxw_flow_tab_get(b.m_bypass.p, b.mask_bypass, b.seed, &kl),
+	CHECK(mxw_flow_tab_get(b.m_bypass.p, b.mask[CTL_T_BYPASS], b.seed, &kl),
 	      "bypass lost at restart");
 	CHECK(bpf_map_lookup_elem(b.fd_insp, &zero, &st) == 0 &&
 	      (st.flags & MXW_IF_OVERLOAD), "heartbeat state lost at restart");
 	moved = run_payload(&b, &act);
 	CHECK(moved == BIT(MXW_R_PASS_BYPASS), "bypass after restart: counters %#llx",
 	      (unsigned long long)moved);
+	ctl_bpf_close(&b, false);
+
+	/* fastpath.table_sizes.bypass changed: the pin of the old size is
+	 * replaced at start (its entries are disposable), the mask follows */
+	cfg->table_size[CTL_T_BYPASS] = 4096;
+	if (ctl_bpf_open(&b, cfg) || ctl_bpf_apply(&b, cfg)) {
+		fprintf(stderr, "reopen with another bypass size failed\n");
+		exit(1);
+	}
+	{
+		struct mxw_config mc;
+
+		CHECK(b.m_bypass.n == 4096 / MXW_FLOW_WAYS &&
+		      b.mask[CTL_T_BYPASS] == 4096 / MXW_FLOW_WAYS - 1 &&
+		      bpf_map_lookup_elem(b.fd_config, &zero, &mc) == 0 &&
+		      mc.mask_bypass == 4096 / MXW_FLOW_WAYS - 1,
+		      "bypass resized: %u sets, mask %u", b.m_bypass.n,
+		      b.mask[CTL_T_BYPASS]);
+	}
+	CHECK(!mxw_flow_tab_get(b.m_bypass.p, b.mask[CTL_T_BYPASS], b.seed, &kl),
+	      "an entry survived the resize");
+	CHECK(ctl_bpf_bypass_add(&b, &kl, mono_ns() + 60ull * 1000000000ull) == 0 &&
+	      run_payload(&b, &act) == BIT(MXW_R_PASS_BYPASS),
+	      "bypass of the new size not used by the fast path");
 	ctl_bpf_close(&b, false);
 	ctl_config_free(cfg);
 }

@@ -155,6 +155,8 @@ static const struct bad_case bad[] = {
 	{"{" IFACES ",\"fastpath\":{\"table_sizes\":{\"conn_count\":32768}}}",
 	 "fastpath.table_sizes.conn_count: removed: per-source connection counts "
 	 "live in the src_bucket table now; size src_bucket and delete this key"},
+	{"{" IFACES ",\"fastpath\":{\"table_sizes\":{\"bypass\":16777217}}}",
+	 "fastpath.table_sizes.bypass: must be an integer 1024..16777216"},
 	{"{" IFACES ",\"fastpath\":{\"table_sizes\":{\"blocks\":10000}}}",
 	 "fastpath.table_sizes.blocks: unknown key"},
 	{"{" IFACES ",\"fastpath\":{\"mailports\":[25]}}",
@@ -425,7 +427,7 @@ static const char *full_config =
 	"   \"table_sizes\": {\"allow_exact\": 2048, \"block_exact\": 4096,"
 	"     \"allow_prefix\": 64, \"block_prefix\": 128, \"src_bucket\": 8192,"
 	"     \"pfx_bucket\": 16384,"
-	"     \"conntrack\": 65536, \"conn\": 131072}},"
+	"     \"conntrack\": 65536, \"conn\": 131072, \"bypass\": 32768}},"
 	" \"inspection\": {\"enabled\": true, \"queues\": 2,"
 	"   \"ring_size\": 4096, \"zerocopy\": true, \"heartbeat_ms\": 250,"
 	"   \"ndpi\": false, \"max_flows\": 1000, \"memory_mb\": 64,"
@@ -542,7 +544,8 @@ static void check_full(const struct ctl_config *c, const char *label)
 	      c->table_size[CTL_T_SRC_BUCKET] == 8192 &&
 	      c->table_size[CTL_T_PFX_BUCKET] == 16384 &&
 	      c->table_size[CTL_T_CT] == 65536 &&
-	      c->table_size[CTL_T_CONN] == 131072, label);
+	      c->table_size[CTL_T_CONN] == 131072 &&
+	      c->table_size[CTL_T_BYPASS] == 32768, label);
 	CHECK(c->n_allow == 1 && c->n_block == 3, label);
 	CHECK(c->n_block == 3 && c->block[1].plen == 48 &&
 	      c->block[2].plen == 128, label);
@@ -705,12 +708,12 @@ static void test_every_key_wrong_type(void)
 	if (!root)
 		return;
 	wrong_type_walk(root, root, "");
-	/* 3 interfaces + 2 bpf + 5 control + state_dir + log.level + 30
+	/* 3 interfaces + 2 bpf + 5 control + state_dir + log.level + 31
 	 * fastpath leaves + 20 inspection (2 actions) + 21 policy (2
 	 * weights) + allow + block: a key added to the parser must be added
 	 * to full_config too. */
-	CHECK(n_leaves == 85, "leaf count");
-	if (n_leaves != 85)
+	CHECK(n_leaves == 86, "leaf count");
+	if (n_leaves != 86)
 		fprintf(stderr, "  %d leaves\n", n_leaves);
 	json_decref(root);
 }
