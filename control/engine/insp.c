@@ -45,6 +45,7 @@ struct mxi_key {
 
 struct mxi_flow {
 	struct mxi_flow *hnext;
+	struct mxi_flow *cnext, *cprev;     /* its client group's chain */
 	struct mxi_flow *lprev, *lnext;     /* LRU: head is most recent */
 	struct mxi_key key;
 	uint64_t id;
@@ -61,6 +62,7 @@ struct mxi_flow {
 struct mxi_table {
 	struct mxi_config cfg;
 	struct mxi_flow **bucket;
+	struct mxi_flow **cbucket;      /* by client group (client_group) */
 	struct mxi_flow *lru_head, *lru_tail;
 	uint64_t next_id;
 	struct mxi_mem mem;
@@ -109,7 +111,10 @@ struct mxi_table *mxi_table_new(const struct mxi_config *cfg)
 	if (!t)
 		return NULL;
 	t->bucket = calloc(cfg->buckets, sizeof(*t->bucket));
-	if (!t->bucket) {
+	t->cbucket = calloc(cfg->buckets, sizeof(*t->cbucket));
+	if (!t->bucket || !t->cbucket) {
+		free(t->bucket);
+		free(t->cbucket);
 		free(t);
 		return NULL;
 	}
@@ -139,6 +144,7 @@ void mxi_table_free(struct mxi_table *t)
 	}
 	mxi_mem_drain(&t->mem);
 	free(t->bucket);
+	free(t->cbucket);
 	free(t);
 }
 
@@ -195,6 +201,52 @@ static void lru_push(struct mxi_table *t, struct mxi_flow *f)
 		t->lru_tail = f;
 }
 
+/*
+ * Client groups: the flows of one IPv4 /24 or IPv6 /48 share a chain of
+ * cbucket, so that mxi_end_client for a blocked source (a /32, a /64) or
+ * an escalated prefix (a /24, a /48) reads that chain rather than the
+ * whole table.  A mapped IPv4 address's group is its /24; any other
+ * address's, its /48.
+ */
+static bool addr_is_v4(const struct mxw_addr *a)
+{
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	return memcmp(a->a, mapped, sizeof(mapped)) == 0;
+}
+
+static struct mxi_flow **client_chain(const struct mxi_table *t,
+				      const struct mxw_addr *a)
+{
+	struct mxw_addr g = *a;
+
+	memset(g.a + (addr_is_v4(a) ? 15 : 6), 0, addr_is_v4(a) ? 1 : 10);
+	return &t->cbucket[mxi_hash(t->cfg.hash_seed ^ 0x636c69656e74ull, &g,
+				    sizeof(g)) & (t->cfg.buckets - 1)];
+}
+
+static void client_link(struct mxi_table *t, struct mxi_flow *f)
+{
+	struct mxi_flow **head = client_chain(t, &f->key.client);
+
+	f->cprev = NULL;
+	f->cnext = *head;
+	if (*head)
+		(*head)->cprev = f;
+	*head = f;
+}
+
+static void client_unlink(struct mxi_table *t, struct mxi_flow *f)
+{
+	if (f->cprev)
+		f->cprev->cnext = f->cnext;
+	else
+		*client_chain(t, &f->key.client) = f->cnext;
+	if (f->cnext)
+		f->cnext->cprev = f->cprev;
+	f->cprev = f->cnext = NULL;
+}
+
 static void flow_remove(struct mxi_table *t, struct mxi_flow *f)
 {
 	struct mxi_flow **pp = &t->bucket[key_hash(t, &f->key) &
@@ -204,6 +256,7 @@ static void flow_remove(struct mxi_table *t, struct mxi_flow *f)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = f->hnext;
+	client_unlink(t, f);
 	lru_unlink(t, f);
 	flow_release(t, f);
 	free(f);
@@ -393,6 +446,7 @@ enum mxi_verdict mxi_feed(struct mxi_table *t, const struct mxi_pkt *p,
 			res->flags |= MXI_RF_MIDSTREAM;
 		f->hnext = *slot;
 		*slot = f;
+		client_link(t, f);
 		lru_push(t, f);
 		t->st.flows++;
 		t->st.flows_created++;
@@ -569,6 +623,39 @@ static bool addr_in_prefix(const struct mxw_addr *a, const struct mxw_addr *p,
 	return !rest || !((a->a[full] ^ p->a[full]) & (uint8_t)(0xff << (8 - rest)));
 }
 
+/* End flow f for mxi_end_client if it qualifies; 1 if it ended. */
+static int end_one(struct mxi_table *t, struct mxi_flow *f,
+		   const struct mxw_addr *prefix, unsigned plen,
+		   uint64_t except_id, mxi_session_cb cb, void *ctx)
+{
+	struct mxi_session_info s;
+
+	if (f->state != MXI_FS_ACTIVE || f->id == except_id ||
+	    !addr_in_prefix(&f->key.client, prefix, plen))
+		return 0;
+	if (cb) {
+		flow_info(f, &s);
+		if (cb(ctx, &s))
+			return 0;
+	}
+	f->state = MXI_FS_DEAD;
+	flow_release(t, f);
+	t->st.ended++;
+	return 1;
+}
+
+/* Whether every address of prefix/plen is in one client group: an IPv4
+ * /24 or longer, or an IPv6 /48 or longer that holds no mapped IPv4
+ * address (whose first 48 bits are zero). */
+static bool prefix_in_group(const struct mxw_addr *prefix, unsigned plen)
+{
+	static const uint8_t zero48[6];
+
+	if (addr_is_v4(prefix))
+		return plen >= 96 + 24;
+	return plen >= 48 && memcmp(prefix->a, zero48, sizeof(zero48)) != 0;
+}
+
 size_t mxi_end_client(struct mxi_table *t, const struct mxw_addr *prefix,
 		      unsigned plen, uint64_t except_id, mxi_session_cb cb,
 		      void *ctx)
@@ -576,23 +663,15 @@ size_t mxi_end_client(struct mxi_table *t, const struct mxw_addr *prefix,
 	struct mxi_flow *f;
 	size_t n = 0;
 
-	if (!t || !prefix)
+	if (!t || !prefix || plen > 128)
 		return 0;
-	for (f = t->lru_head; f; f = f->lnext) {
-		struct mxi_session_info s;
-
-		if (f->state != MXI_FS_ACTIVE || f->id == except_id ||
-		    !addr_in_prefix(&f->key.client, prefix, plen))
-			continue;
-		if (cb) {
-			flow_info(f, &s);
-			if (cb(ctx, &s))
-				continue;
-		}
-		f->state = MXI_FS_DEAD;
-		flow_release(t, f);
-		t->st.ended++;
-		n++;
+	if (prefix_in_group(prefix, plen)) {
+		for (f = *client_chain(t, prefix); f; f = f->cnext)
+			n += (size_t)end_one(t, f, prefix, plen, except_id, cb,
+					     ctx);
+		return n;
 	}
+	for (f = t->lru_head; f; f = f->lnext)
+		n += (size_t)end_one(t, f, prefix, plen, except_id, cb, ctx);
 	return n;
 }

@@ -949,6 +949,108 @@ static int end_client_test(void)
 	return ok;
 }
 
+/* mxi_end_client reads one client group's chain for a prefix inside a
+ * /24 or /48, the whole table otherwise: either way it must end exactly
+ * the active sessions whose client is in the prefix.  Random clients
+ * from a few /24s and /48s (and ::/48, where no group index applies),
+ * prefixes of every kind, checked against a scan of mxi_foreach. */
+struct in_pfx {
+	struct mxw_addr p;
+	unsigned plen;
+	int n;
+};
+
+static int in_pfx_cb(void *ctx, const struct mxi_session_info *s)
+{
+	struct in_pfx *q = ctx;
+	unsigned full = q->plen / 8, rest = q->plen % 8;
+
+	if (strcmp(s->state, "active") || memcmp(s->client.a, q->p.a, full) ||
+	    (rest && ((s->client.a[full] ^ q->p.a[full]) &
+		      (uint8_t)(0xff << (8 - rest)))))
+		return 0;
+	q->n++;
+	return 0;
+}
+
+static struct mxw_addr v6(uint16_t w0, uint16_t w1, uint16_t w2, uint16_t w3,
+			  uint16_t w7)
+{
+	struct mxw_addr x;
+	uint16_t w[8] = { w0, w1, w2, w3, 0, 0, 0, w7 };
+
+	memset(&x, 0, sizeof(x));
+	for (int i = 0; i < 8; i++) {
+		x.a[2 * i] = (uint8_t)(w[i] >> 8);
+		x.a[2 * i + 1] = (uint8_t)w[i];
+	}
+	return x;
+}
+
+static int end_index_test(void)
+{
+	struct { struct mxw_addr p; unsigned plen; } q[16];
+	struct rec r;
+	struct mxi_config cfg;
+	int ok = 1, nq = 0;
+
+	q[nq].p = v4(203, 0, 113, 9);   q[nq++].plen = 128;
+	q[nq].p = v4(203, 0, 113, 0);   q[nq++].plen = 120;
+	q[nq].p = v4(203, 0, 113, 128); q[nq++].plen = 121;
+	q[nq].p = v4(203, 0, 0, 0);     q[nq++].plen = 112;
+	q[nq].p = v4(0, 0, 0, 0);       q[nq++].plen = 96;
+	q[nq].p = v6(0x2001, 0xdb8, 0x66, 0, 0); q[nq++].plen = 48;
+	q[nq].p = v6(0x2001, 0xdb8, 0x66, 7, 0); q[nq++].plen = 64;
+	q[nq].p = v6(0x2001, 0xdb8, 0x66, 7, 5); q[nq++].plen = 128;
+	q[nq].p = v6(0x2001, 0xdb8, 0, 0, 0);    q[nq++].plen = 32;
+	q[nq].p = v6(0, 0, 0, 0, 0);             q[nq++].plen = 48;
+	q[nq].p = v6(0, 0, 0, 0, 0);             q[nq++].plen = 0;
+	memset(&r, 0, sizeof(r));
+	make_cfg(&cfg, &r);
+	cfg.max_flows = 4096;
+	cfg.buckets = 64;               /* groups share chains too */
+	for (int k = 0; k < nq; k++) {
+		struct mxi_table *t = mxi_table_new(&cfg);
+		struct in_pfx want;
+		struct mxi_result res;
+		size_t n;
+
+		memset(&want, 0, sizeof(want));
+		want.p = q[k].p;
+		want.plen = q[k].plen;
+		rs = 12345;
+		for (unsigned i = 0; i < 1500; i++) {
+			uint32_t x = rnd();
+			struct mxw_addr c;
+
+			switch (x % 5) {
+			case 0: c = v4(203, 0, 113, (uint8_t)(x >> 8)); break;
+			case 1: c = v4(203, 0, (uint8_t)(x >> 8), (uint8_t)(x >> 16)); break;
+			case 2: c = v6(0x2001, 0xdb8, 0x66, (x >> 8) & 15, (uint16_t)(x >> 12) & 7); break;
+			case 3: c = v6(0x2001, 0xdb8, (x >> 8) & 3, 1, (uint16_t)(x >> 12)); break;
+			default: c = v6(0, 0, 0, 0, (uint16_t)x); break;  /* ::x */
+			}
+			end_feed(t, c, (uint16_t)(1024 + i), 1, TCPR_F_SYN, 1000, 0,
+				 NULL, 1, &res);
+		}
+		mxi_foreach(t, in_pfx_cb, &want);
+		n = mxi_end_client(t, &q[k].p, q[k].plen, 0, NULL, NULL);
+		if (n != (size_t)want.n || (q[k].plen && !n)) {
+			printf("# end_index: prefix %d (/%u) ended %zu, the scan "
+			       "counts %d\n", k, q[k].plen, n, want.n);
+			ok = 0;
+		}
+		want.n = 0;
+		mxi_foreach(t, in_pfx_cb, &want);
+		if (want.n) {
+			printf("# end_index: prefix %u left %d active\n", k, want.n);
+			ok = 0;
+		}
+		mxi_table_free(t);
+	}
+	return ok;
+}
+
 static unsigned report(int ok, const char *what)
 {
 	printf("%s - %s\n", ok ? "ok" : "not ok", what);
@@ -1009,6 +1111,8 @@ int main(void)
 	fails += report(opaque_test(), "STARTTLS makes the flow opaque");
 	fails += report(foreach_test(),
 			"mxi_foreach: recent first, stop, state names, counters");
+	fails += report(end_index_test(),
+			"mxi_end_client by client group or by walk: exactly the active sessions inside the prefix");
 	fails += report(end_client_test(),
 			"mxi_end_client: a client's other active sessions end, with both sides' next sequence numbers");
 	ok = mxi_flow_size() <= 1024;
