@@ -45,7 +45,6 @@ struct mxi_key {
 
 struct mxi_flow {
 	struct mxi_flow *hnext;
-	struct mxi_flow *cnext, *cprev;     /* its client group's chain */
 	struct mxi_flow *lprev, *lnext;     /* LRU: head is most recent */
 	struct mxi_key key;
 	uint64_t id;
@@ -57,7 +56,17 @@ struct mxi_flow {
 	struct tcpr_stream st[2];   /* per enum smtp_dir */
 	struct smtp_session smtp;
 	uint8_t user[MXI_USER_BYTES];   /* the caller's (mxi_result.user) */
+	struct mxi_flow *cnext, *cprev;     /* its client group's chain */
 };
+
+/* glibc serves calloc(n) from a chunk of n + 8 bytes rounded up to 16.
+ * A chunk size that is a multiple of 512 puts the fields a walk reads at
+ * one of 8 offsets per page in every flow, so walks of the table
+ * (mxi_end_client for a short prefix, mxi_foreach) miss the cache far
+ * more: measured 550-900 us against 180-200 us for 65,536 flows, when
+ * the caller bytes and the client links first made the flow 504 bytes. */
+_Static_assert(((sizeof(struct mxi_flow) + 8 + 15) & ~(size_t)15) % 512 != 0,
+	       "struct mxi_flow's allocation stride aliases in the cache");
 
 struct mxi_table {
 	struct mxi_config cfg;

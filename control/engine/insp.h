@@ -80,8 +80,9 @@ struct mxi_pkt {
 
 /* Bytes a caller may keep with each flow (mxi_result.user), zeroed when
  * the flow is created: the inline path keeps a frame's link-layer
- * header there, to reset the session later (ctl_insp.c). */
-#define MXI_USER_BYTES  32
+ * header there, to reset the session later (ctl_insp.c).  48, not 32:
+ * see the allocation-stride assertion in insp.c. */
+#define MXI_USER_BYTES  48
 
 struct mxi_result {
 	enum mxi_verdict verdict;
