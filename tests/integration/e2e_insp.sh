@@ -296,9 +296,12 @@ auth_brute() {
 		test $(($(lab_maillog_count "authentication failed") - n)) -eq "$LAB_AUTH_LIMIT"
 	check "the attacker's idle sessions were reset at the block ($(lab_result_field "$r" idle))" \
 		test "$(lab_result_field "$r" idle)" = "reset,reset"
+	# At least those two: a guessing session the client was closing just
+	# then (its FIN sent, the server's not yet) is still active and may be
+	# ended with them.  Never more than that one besides.
 	e1=$(insp_stat sessions_ended)
-	check "the worker ended exactly those two sessions (sessions_ended $e0 -> $e1)" \
-		test $((e1 - e0)) -eq 2
+	check "the worker ended the two idle sessions (sessions_ended $e0 -> $e1)" \
+		test $((e1 - e0)) -ge 2 -a $((e1 - e0)) -le 3
 	check "Postfix saw both idle sessions go at once (lost connection after EHLO)" \
 		lab_wait_for 5 maillog_at_least "lost connection after EHLO" $((lost + 2))
 	refute "$src cannot reach port 25 either" lab_tcp_connects "$src" "$srv" 25
