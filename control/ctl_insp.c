@@ -423,8 +423,8 @@ static int insp_reset_cb(void *ctx, const struct mxi_session_info *s)
 /* After a frame whose events blocked sources (not in the engine's
  * callback: ending sessions changes the table): every other active
  * session of each blocked address or prefix ends (except: the frame's
- * own, killed with the frame).  A walk of the table per block; blocks
- * are rare next to frames. */
+ * own, killed with the frame).  The policy's targets (/32, /64, /24,
+ * /48) each read one client-group chain of the engine's table. */
 static void insp_end_blocked(struct ctl_insp *in, uint64_t except)
 {
 	for (size_t i = 0; i < in->n_ended; i++) {
