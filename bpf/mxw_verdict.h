@@ -320,7 +320,7 @@ MXW_INLINE void mxw_lpm_host(struct mxw_lpm_key *k, const struct mxw_addr *a)
 #define MXW_LPM_MATCH(v, lpm, addr) ({                                   \
 	const struct mxw_list_entry *r_ = 0, *q_;                        \
 	struct mxw_lpm_key lk_;                                          \
-	__u32 pl_;                                                       \
+	int pl_;                                                         \
 	mxw_lpm_host(&lk_, addr);                                        \
 	MXW_UNROLL                                                       \
 	for (int n_ = 0; n_ < MXW_LPM_WALK; n_++) {                      \
@@ -335,10 +335,10 @@ MXW_INLINE void mxw_lpm_host(struct mxw_lpm_key *k, const struct mxw_addr *a)
 			if (!r_)                                         \
 				r_ = q_;                                 \
 		}                                                        \
-		pl_ = (q_->flags & MXW_LF_PLEN_MASK) >> MXW_LF_PLEN_SHIFT; \
-		if (pl_ < 2 || pl_ - 2 >= lk_.prefixlen)                 \
-			break;  /* unknown, /0, or not shorter */        \
-		lk_.prefixlen = pl_ - 2;                                 \
+		pl_ = mxw_lpm_shorter(q_->flags, lk_.prefixlen);         \
+		if (pl_ < 0)                                             \
+			break;                                           \
+		lk_.prefixlen = (__u32)pl_;                              \
 	}                                                                \
 	r_;                                                              \
 })

@@ -142,6 +142,17 @@ static inline __u32 mxw_list_trie_flags(__u32 flags, __u32 plen)
 	       ((plen > 128 ? 0 : plen + 1) << MXW_LF_PLEN_SHIFT);
 }
 
+/* The prefix length a trie walk asks for next behind an entry (its
+ * flags) found by a lookup at length cur: one bit shorter than the
+ * entry, or -1 when its length is not recorded, it is a /0, or it is not
+ * shorter than cur. */
+static inline int mxw_lpm_shorter(__u32 flags, __u32 cur)
+{
+	__u32 pl = (flags & MXW_LF_PLEN_MASK) >> MXW_LF_PLEN_SHIFT;
+
+	return pl < 2 || pl - 2 >= cur ? -1 : (int)(pl - 2);
+}
+
 /* mxw_allow_exact / mxw_block_exact (bpf/mxw_table.h, "lists"): an ARRAY
  * of buckets; a key may sit in either of two buckets.  tag[i] describes
  * slot[i]: 0 empty, 1 being written, else mxw_hash_tag() of its key.
@@ -400,7 +411,8 @@ struct mxw_xsk_meta {
  * swapped its tag to busy); a victim is an expired slot first, so an
  * evicted live entry only sends its flow back to inspection.  Removed by
  * the fast path when a new SYN reuses the 4-tuple.  Its mask is
- * mxw_config.mask_bypass; its size is fixed (MXW_BYPASS_MAX). */
+ * mxw_config.mask_bypass; mxwalld sizes it from
+ * fastpath.table_sizes.bypass (default MXW_BYPASS_MAX entries). */
 
 /* ---- per-reason counters (mxw_stats, PERCPU_ARRAY[MXW_R_MAX]) ----------- */
 struct mxw_counter {

@@ -1261,16 +1261,15 @@ bool ctl_bpf_list_match(struct ctl_bpf *b, enum ctl_list l,
 	/* the longest prefix, a spilled /128 included */
 	ctl_host_lpm_key(&k, a);
 	for (int n = 0; n < MXW_LPM_WALK; n++) {
-		__u32 pl;
+		int pl;
 
 		if (bpf_map_lookup_elem(b->fd_lpm[l], &k, &v))
 			return false;
 		if (ctl_entry_enforced(&v, now_ns))
 			return true;
-		pl = (v.flags & MXW_LF_PLEN_MASK) >> MXW_LF_PLEN_SHIFT;
-		if (pl < 2 || pl - 2 >= k.prefixlen)
+		if ((pl = mxw_lpm_shorter(v.flags, k.prefixlen)) < 0)
 			return false;
-		k.prefixlen = pl - 2;
+		k.prefixlen = (__u32)pl;
 	}
 	return false;
 }
