@@ -372,6 +372,17 @@ static void insp_bypass(struct ctl_insp *in, const struct mxi_pkt *p,
 		in->st.bypass_added++;
 }
 
+/* A session's two RSTs out: to the server on the inside port, to the
+ * client on the outside one. */
+static void insp_send_rsts(struct ctl_insp *in, const uint8_t *to_srv,
+			   size_t ls, const uint8_t *to_cli, size_t lc)
+{
+	if (ctl_xsk_send(in->xsk, MXW_SLOT_INSIDE, to_srv, (uint32_t)ls) == 0)
+		in->st.rsts_sent++;
+	if (ctl_xsk_send(in->xsk, MXW_SLOT_OUTSIDE, to_cli, (uint32_t)lc) == 0)
+		in->st.rsts_sent++;
+}
+
 static void insp_kill(struct ctl_insp *in, const struct ctl_xsk_frame *f,
 		      const struct ctl_pkt_info *info, bool from_client)
 {
@@ -381,10 +392,7 @@ static void insp_kill(struct ctl_insp *in, const struct ctl_xsk_frame *f,
 	if (ctl_pkt_build_rsts(f->data, info, from_client, to_srv, &ls, to_cli,
 			       &lc) < 0)
 		return;
-	if (ctl_xsk_send(in->xsk, MXW_SLOT_INSIDE, to_srv, (uint32_t)ls) == 0)
-		in->st.rsts_sent++;
-	if (ctl_xsk_send(in->xsk, MXW_SLOT_OUTSIDE, to_cli, (uint32_t)lc) == 0)
-		in->st.rsts_sent++;
+	insp_send_rsts(in, to_srv, ls, to_cli, lc);
 	in->st.killed++;
 }
 
@@ -413,10 +421,7 @@ static int insp_reset_cb(void *ctx, const struct mxi_session_info *s)
 				    s->next_seq[SMTP_DIR_S2C], to_srv, &ls,
 				    to_cli, &lc) < 0)
 		return 0;
-	if (ctl_xsk_send(in->xsk, MXW_SLOT_INSIDE, to_srv, (uint32_t)ls) == 0)
-		in->st.rsts_sent++;
-	if (ctl_xsk_send(in->xsk, MXW_SLOT_OUTSIDE, to_cli, (uint32_t)lc) == 0)
-		in->st.rsts_sent++;
+	insp_send_rsts(in, to_srv, ls, to_cli, lc);
 	return 0;
 }
 

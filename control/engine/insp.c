@@ -71,7 +71,7 @@ _Static_assert(((sizeof(struct mxi_flow) + 8 + 15) & ~(size_t)15) % 512 != 0,
 struct mxi_table {
 	struct mxi_config cfg;
 	struct mxi_flow **bucket;
-	struct mxi_flow **cbucket;      /* by client group (client_group) */
+	struct mxi_flow **cbucket;      /* by client group (client_chain) */
 	struct mxi_flow *lru_head, *lru_tail;
 	uint64_t next_id;
 	struct mxi_mem mem;
@@ -228,8 +228,10 @@ static struct mxi_flow **client_chain(const struct mxi_table *t,
 				      const struct mxw_addr *a)
 {
 	struct mxw_addr g = *a;
+	bool v4 = addr_is_v4(a);
 
-	memset(g.a + (addr_is_v4(a) ? 15 : 6), 0, addr_is_v4(a) ? 1 : 10);
+	/* the address's /24 or /48: the bytes after it zeroed */
+	memset(g.a + (v4 ? 15 : 6), 0, v4 ? 1 : 10);
 	return &t->cbucket[mxi_hash(t->cfg.hash_seed ^ 0x636c69656e74ull, &g,
 				    sizeof(g)) & (t->cfg.buckets - 1)];
 }

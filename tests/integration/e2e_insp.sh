@@ -259,12 +259,12 @@ relay_stopped() {
 		test "$(lab_stat pass_bypass)" -gt "$b0"
 }
 
-# auth_brute SERVER SRC ENTRY: AUTH guesses on 587 in clear text.  After
-# LAB_AUTH_LIMIT 535 replies the source's next SYN must be dropped in XDP
-# and ENTRY (the source: an IPv4 address, an IPv6 /64) be in the blocklist.
 # maillog_at_least REGEX N: the server's log has N or more lines matching REGEX.
 maillog_at_least() { test "$(lab_maillog_count "$1")" -ge "$2"; }
 
+# auth_brute SERVER SRC ENTRY: AUTH guesses on 587 in clear text.  After
+# LAB_AUTH_LIMIT 535 replies the source's next SYN must be dropped in XDP
+# and ENTRY (the source: an IPv4 address, an IPv6 /64) be in the blocklist.
 auth_brute() {
 	local srv=$1 src=$2 entry=$3 r d0 d1 n lost e0 e1
 	local syn=syn${src//[.:]/}
