@@ -342,6 +342,7 @@ MXW_TABLE_FN int mxw_src_claim(struct mxw_src_set *s, __u32 t,
 	v->key.w[0] = a->w[0];
 	v->key.w[1] = a->w[1];
 	v->conns = 0;
+	v->syn_fp = 0;
 	v->b.last_ns = 0;
 	v->b.tokens = 0;
 	MXW_BARRIER();

@@ -410,10 +410,35 @@ MXW_INLINE int mxw_is_essential_icmp(const struct mxw_pkt *p)
 	return p->icmp_type >= 1 && p->icmp_type <= 3;
 }
 
+/*
+ * The fingerprint of an inbound mail flow in its source's slot
+ * (mxw_src_slot.syn_fp): a hash of the whole 4-tuple (a slot may stand
+ * for many clients: an IPv6 /64, or any source prefix shorter than the
+ * address), keyed by the secret seed, never 0.  A SYN whose fingerprint
+ * is the one its source's slot holds is a retransmission of that counted
+ * flow and needs no connection-table read (docs/fastpath.md,
+ * "Concurrent connections per source").  Another flow of the same source has the same
+ * fingerprint with chance 2^-32, which a sender cannot aim at without
+ * the seed; such a flow would pass uncounted, as one whose slot another
+ * CPU held does.
+ */
+MXW_INLINE __u32 mxw_syn_fp(const struct mxw_addr *client,
+			    const struct mxw_addr *server, __u64 tail,
+			    __u64 seed)
+{
+	return (__u32)(((client->w[0] ^ seed) * MXW_HASH_K1 +
+			(client->w[1] ^ seed) * MXW_HASH_K2 +
+			(server->w[0] ^ seed) * MXW_HASH_K3 +
+			(server->w[1] ^ seed) * MXW_HASH_K4 +
+			(tail ^ seed) * MXW_HASH_K5) >> 32) | 1u;
+}
+
 /* Give back one connection of the source of client (an address as the
- * flows store it).  Signed view: a count rewritten by mxwalld's repair
- * while a flow closes may go below 0, which only loosens the cap. */
-MXW_INLINE void mxw_conn_uncount(struct mxw_vctx *v, const struct mxw_addr *client)
+ * flows store it), for the flow with fingerprint fp, which its slot then
+ * forgets.  Signed view: a count rewritten by mxwalld's repair while a
+ * flow closes may go below 0, which only loosens the cap. */
+MXW_INLINE void mxw_conn_uncount(struct mxw_vctx *v, const struct mxw_addr *client,
+				 __u32 fp)
 {
 	const struct mxw_config *cfg = v->cfg;
 	struct mxw_src_set *set;
@@ -425,7 +450,11 @@ MXW_INLINE void mxw_conn_uncount(struct mxw_vctx *v, const struct mxw_addr *clie
 	set = MXW_CACHE_SET(mxw_src_bucket, cfg->mask_src,
 			    mxw_hash_addr(&sk, cfg->hash_seed), &tag);
 	ss = set ? MXW_SLOT(set, mxw_src_find(set, tag, &sk), MXW_SRC_WAYS) : 0;
-	if (ss && (__s32)ss->conns > 0)
+	if (!ss)
+		return;
+	if (MXW_READ_ONCE32(ss->syn_fp) == fp)
+		MXW_WRITE_ONCE32(ss->syn_fp, 0);
+	if ((__s32)ss->conns > 0)
 		MXW_ATOMIC_ADD32(&ss->conns, (__u32)-1);
 }
 
@@ -452,7 +481,8 @@ MXW_INLINE void mxw_conn_release(struct mxw_vctx *v, const struct mxw_flow_key *
 	counted = set->slot[i & (MXW_FLOW_WAYS - 1)].flags & MXW_FF_COUNTED;
 	if (!mxw_flow_remove(set, i, tag) || !counted)
 		return;
-	mxw_conn_uncount(v, client);
+	mxw_conn_uncount(v, client, mxw_syn_fp(&fk->src, &fk->dst, fk->tail,
+						  cfg->hash_seed));
 }
 
 /* What a segment due for inspection becomes when it cannot get there
@@ -571,8 +601,9 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 	struct mxw_flow_set *fset;
 	struct mxw_flow_key fk;
 	struct mxw_addr sk, pk;
-	__u32 tag;
+	__u32 tag, fp;
 	__u64 now = mxw_now(v);
+	int i;
 
 	if (cfg->src_rate || cfg->max_conns_per_src) {
 		mxw_source_key(&sk, &p->src, cfg, p->family);
@@ -600,23 +631,44 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 	if (!cfg->max_conns_per_src)
 		return MXW_R_PASS_MAIL_SYN;
 
-	/* A retransmitted SYN (flow known) is not counted again. */
+	/* A retransmitted SYN (flow known) is not counted again.  The
+	 * source's slot remembers its last counted flow, so a retransmission
+	 * of that one is known without the connection table. */
+	fp = mxw_syn_fp(&p->src, &p->dst,
+			mxw_flow_tail(p->sport, p->dport, p->proto),
+			cfg->hash_seed);
+	if (ss && MXW_READ_ONCE32(ss->syn_fp) == fp)
+		return MXW_R_PASS_MAIL_SYN;
 	mxw_flow_key_fwd(&fk, p);
 	fset = MXW_CACHE_SET(mxw_conn, cfg->mask_conn,
 			     mxw_hash_flow(&fk, cfg->hash_seed), &tag);
-	if (!fset || mxw_flow_find(fset, tag, &fk) >= 0)
+	if (!fset)
 		return MXW_R_PASS_MAIL_SYN;
+	i = mxw_flow_find(fset, tag, &fk);
+	if (i >= 0) {
+		if (ss && (fset->slot[i & (MXW_FLOW_WAYS - 1)].flags &
+			   MXW_FF_COUNTED))
+			MXW_WRITE_ONCE32(ss->syn_fp, fp);
+		return MXW_R_PASS_MAIL_SYN;
+	}
 	if (ss && (__s32)ss->conns >= 0 && ss->conns >= cfg->max_conns_per_src)
 		return MXW_R_DROP_CONN_LIMIT;
 	/* Counted only with a slot to count in (none: another CPU was
 	 * writing the victim; the flow passes uncounted, fail-open). */
 	io.expires_ns = now + mxw_ct_timeout(cfg, MXW_IPPROTO_TCP);
 	io.flags = ss ? MXW_FF_COUNTED : 0;
-	io.key.src.w[0] = io.key.src.w[1] = 0;  /* what gcc cannot prove */
-	if (mxw_flow_insert(fset, &fk, &io, tag, now) >= 0 && ss)
+	io.key = fk;                            /* what gcc cannot prove */
+	i = mxw_flow_insert(fset, &fk, &io, tag, now);
+	if (i >= 0 && ss)
 		MXW_ATOMIC_ADD32(&ss->conns, 1);
 	if (io.flags & MXW_FF_COUNTED)
-		mxw_conn_uncount(v, &io.key.src);
+		mxw_conn_uncount(v, &io.key.src,
+				 mxw_syn_fp(&io.key.src, &io.key.dst,
+					    io.key.tail, cfg->hash_seed));
+	/* After the victim's release, which may have been this source's,
+	 * with a flow of the same fingerprint. */
+	if (i >= 0 && ss)
+		MXW_WRITE_ONCE32(ss->syn_fp, fp);
 	return MXW_R_PASS_MAIL_SYN;
 }
 

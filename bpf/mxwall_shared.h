@@ -280,7 +280,8 @@ struct mxw_bucket {
 #define MXW_SRC_WAYS            4
 struct mxw_src_slot {
 	__u32 conns;            /* atomic; signed view, see mxw_conn_uncount */
-	__u32 _pad;
+	__u32 syn_fp;           /* per-source slot: the last counted flow whose
+				 * SYN passed (mxw_syn_fp), 0 none; prefix: 0 */
 	struct mxw_addr key;    /* masked source / prefix */
 	struct mxw_bucket b;
 };

@@ -1335,6 +1335,76 @@ static void test_conn_cap(void)
 	expect_n("v6 conn cap: same /64", &s, DROPV(MXW_R_DROP_CONN_LIMIT));
 }
 
+/* A check of source src's open-connection count. */
+static void want_conns(const char *what, const char *src, uint32_t want)
+{
+	checks++;
+	if (conn_count(src) != want)
+		fail(what, "count %u, want %u", conn_count(src), want);
+}
+
+/*
+ * The source slot's memory of its last counted flow (syn_fp): a
+ * retransmission of that flow passes without the connection table, and
+ * the memory goes with the flow, so the same 4-tuple opened again after
+ * a FIN, a server RST or an eviction is counted again.  Each "again"
+ * case below passes uncounted if the memory outlives its flow.
+ */
+static void test_conn_memo(void)
+{
+	const char *c = "192.0.2.70";
+	struct pspec s, fin;
+	int i;
+
+	reset();
+	cfg.max_conns_per_src = 2;
+	cfg_write();
+	s = syn4(c, 5101);
+	expect_n("conn memo: flow A", &s, PASSV(MXW_R_PASS_MAIL_SYN));
+	expect_n("conn memo: A retransmitted", &s, PASSV(MXW_R_PASS_MAIL_SYN));
+	expect_n("conn memo: A retransmitted again", &s, PASSV(MXW_R_PASS_MAIL_SYN));
+	want_conns("conn memo: retransmissions", c, 1);
+	fin = (struct pspec){ .family = 4, .src = c, .dst = "10.0.0.25", .sport = 5101,
+			      .dport = 25, .flags = F_FIN | F_ACK };
+	expect_n("conn memo: FIN of A", &fin, PASSV(MXW_R_PASS_MAIL));
+	want_conns("conn memo: after FIN", c, 0);
+	expect_n("conn memo: A opened again", &s, PASSV(MXW_R_PASS_MAIL_SYN));
+	want_conns("conn memo: A again after FIN", c, 1);
+
+	/* A server RST on the remembered flow. */
+	fin = (struct pspec){ .family = 4, .src = "10.0.0.25", .dst = c, .sport = 25,
+			      .dport = 5101, .flags = F_RST | F_ACK };
+	expect("conn memo: server RST of A", &fin, P_IN, PASSV(MXW_R_PASS_OUTBOUND));
+	want_conns("conn memo: after RST", c, 0);
+	expect_n("conn memo: A opened after RST", &s, PASSV(MXW_R_PASS_MAIL_SYN));
+	want_conns("conn memo: A again after RST", c, 1);
+
+	/* The same client port to another server is another flow. */
+	s.dst = "10.0.0.26";
+	expect_n("conn memo: same port, other server", &s, PASSV(MXW_R_PASS_MAIL_SYN));
+	want_conns("conn memo: other server", c, 2);
+	s.dst = "10.0.0.27";
+	expect_n("conn memo: a third server is over the cap", &s, DROPV(MXW_R_DROP_CONN_LIMIT));
+
+	/* Evicted by another source's flows (one set of MXW_FLOW_WAYS;
+	 * deadlines tie within a clock tick, so a victim is chosen among
+	 * equals: enough flows that B's way is chosen). */
+	reset();
+	cfg.max_conns_per_src = 1000;
+	cfg.mask_conn = 0;
+	cfg_write();
+	s = syn4(c, 5201);
+	expect_n("conn memo: flow B", &s, PASSV(MXW_R_PASS_MAIL_SYN));
+	for (i = 0; i < 8 * MXW_FLOW_WAYS; i++) {
+		struct pspec o = syn4("192.0.2.71", (uint16_t)(5300 + i));
+
+		expect_n("conn memo: other source's flow", &o, PASSV(MXW_R_PASS_MAIL_SYN));
+	}
+	want_conns("conn memo: B evicted", c, 0);
+	expect_n("conn memo: B opened after its eviction", &s, PASSV(MXW_R_PASS_MAIL_SYN));
+	want_conns("conn memo: B again after eviction", c, 1);
+}
+
 /* Block entry with a 1 s TTL: dropped now, passes after 1.2 s.  The
  * "before" half is judged only if it ran within 900 ms of the insert. */
 static void test_expiry(void)
@@ -1968,6 +2038,7 @@ int main(void)
 	test_src_bucket();
 	test_prefix_global();
 	test_conn_cap();
+	test_conn_memo();
 	test_expiry();
 	test_shadow();
 	test_occupancy_read();
