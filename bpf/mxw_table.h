@@ -100,13 +100,22 @@ MXW_INLINE __u64 mxw_hash_addr(const struct mxw_addr *a, __u64 seed)
 			    (a->w[1] ^ seed) * MXW_HASH_K2);
 }
 
+/* The multilinear sum of a flow's words, before mxw_hash_fin: the fast
+ * path also takes a flow's fingerprint from it (mxw_syn_fp). */
+MXW_INLINE __u64 mxw_hash_tuple(const struct mxw_addr *src,
+				const struct mxw_addr *dst, __u64 tail,
+				__u64 seed)
+{
+	return (src->w[0] ^ seed) * MXW_HASH_K1 +
+	       (src->w[1] ^ seed) * MXW_HASH_K2 +
+	       (dst->w[0] ^ seed) * MXW_HASH_K3 +
+	       (dst->w[1] ^ seed) * MXW_HASH_K4 +
+	       (tail ^ seed) * MXW_HASH_K5;
+}
+
 MXW_INLINE __u64 mxw_hash_flow(const struct mxw_flow_key *k, __u64 seed)
 {
-	return mxw_hash_fin((k->src.w[0] ^ seed) * MXW_HASH_K1 +
-			    (k->src.w[1] ^ seed) * MXW_HASH_K2 +
-			    (k->dst.w[0] ^ seed) * MXW_HASH_K3 +
-			    (k->dst.w[1] ^ seed) * MXW_HASH_K4 +
-			    (k->tail ^ seed) * MXW_HASH_K5);
+	return mxw_hash_fin(mxw_hash_tuple(&k->src, &k->dst, k->tail, seed));
 }
 
 MXW_INLINE __u32 mxw_hash_tag(__u64 h)

@@ -412,25 +412,19 @@ MXW_INLINE int mxw_is_essential_icmp(const struct mxw_pkt *p)
 
 /*
  * The fingerprint of an inbound mail flow in its source's slot
- * (mxw_src_slot.syn_fp): a hash of the whole 4-tuple (a slot may stand
- * for many clients: an IPv6 /64, or any source prefix shorter than the
- * address), keyed by the secret seed, never 0.  A SYN whose fingerprint
- * is the one its source's slot holds is a retransmission of that counted
- * flow and needs no connection-table read (docs/fastpath.md,
- * "Concurrent connections per source").  Another flow of the same source has the same
- * fingerprint with chance 2^-32, which a sender cannot aim at without
- * the seed; such a flow would pass uncounted, as one whose slot another
- * CPU held does.
+ * (mxw_src_slot.syn_fp), from the flow's hash sum (mxw_hash_tuple): the
+ * whole 4-tuple, since a slot may stand for many clients (an IPv6 /64,
+ * or any source prefix shorter than the address), keyed by the secret
+ * seed, never 0.  A SYN whose fingerprint is the one its source's slot
+ * holds is a retransmission of that counted flow and needs no
+ * connection-table read (docs/fastpath.md, "Concurrent connections per
+ * source").  Another flow of the same source has the same fingerprint
+ * with chance 2^-32, which a sender cannot aim at without the seed; such
+ * a flow would pass uncounted, as one whose slot another CPU held does.
  */
-MXW_INLINE __u32 mxw_syn_fp(const struct mxw_addr *client,
-			    const struct mxw_addr *server, __u64 tail,
-			    __u64 seed)
+MXW_INLINE __u32 mxw_syn_fp(__u64 sum)
 {
-	return (__u32)(((client->w[0] ^ seed) * MXW_HASH_K1 +
-			(client->w[1] ^ seed) * MXW_HASH_K2 +
-			(server->w[0] ^ seed) * MXW_HASH_K3 +
-			(server->w[1] ^ seed) * MXW_HASH_K4 +
-			(tail ^ seed) * MXW_HASH_K5) >> 32) | 1u;
+	return (__u32)(sum >> 32) | 1u;
 }
 
 /* Give back one connection of the source of client (an address as the
@@ -468,11 +462,11 @@ MXW_INLINE void mxw_conn_release(struct mxw_vctx *v, const struct mxw_flow_key *
 {
 	const struct mxw_config *cfg = v->cfg;
 	struct mxw_flow_set *set;
+	__u64 sum = mxw_hash_tuple(&fk->src, &fk->dst, fk->tail, cfg->hash_seed);
 	__u32 tag, counted;
 	int i;
 
-	set = MXW_CACHE_SET(mxw_conn, cfg->mask_conn,
-			    mxw_hash_flow(fk, cfg->hash_seed), &tag);
+	set = MXW_CACHE_SET(mxw_conn, cfg->mask_conn, mxw_hash_fin(sum), &tag);
 	if (!set)
 		return;
 	i = mxw_flow_find(set, tag, fk);
@@ -481,8 +475,7 @@ MXW_INLINE void mxw_conn_release(struct mxw_vctx *v, const struct mxw_flow_key *
 	counted = set->slot[i & (MXW_FLOW_WAYS - 1)].flags & MXW_FF_COUNTED;
 	if (!mxw_flow_remove(set, i, tag) || !counted)
 		return;
-	mxw_conn_uncount(v, client, mxw_syn_fp(&fk->src, &fk->dst, fk->tail,
-						  cfg->hash_seed));
+	mxw_conn_uncount(v, client, mxw_syn_fp(sum));
 }
 
 /* What a segment due for inspection becomes when it cannot get there
@@ -634,11 +627,13 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 	/* A retransmitted SYN (flow known) is not counted again.  The
 	 * source's slot remembers its last counted flow, so a retransmission
 	 * of that one is known without the connection table. */
-	fp = mxw_syn_fp(&p->src, &p->dst,
-			mxw_flow_tail(p->sport, p->dport, p->proto),
-			cfg->hash_seed);
+	fp = mxw_syn_fp(mxw_hash_tuple(&p->src, &p->dst,
+				       mxw_flow_tail(p->sport, p->dport, p->proto),
+				       cfg->hash_seed));
 	if (ss && MXW_READ_ONCE32(ss->syn_fp) == fp)
 		return MXW_R_PASS_MAIL_SYN;
+	/* The flow's hash again, from its key: carrying the sum across the
+	 * test above cost the retransmission 2 ns (docs/benchmarks.md). */
 	mxw_flow_key_fwd(&fk, p);
 	fset = MXW_CACHE_SET(mxw_conn, cfg->mask_conn,
 			     mxw_hash_flow(&fk, cfg->hash_seed), &tag);
@@ -663,8 +658,9 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 		MXW_ATOMIC_ADD32(&ss->conns, 1);
 	if (io.flags & MXW_FF_COUNTED)
 		mxw_conn_uncount(v, &io.key.src,
-				 mxw_syn_fp(&io.key.src, &io.key.dst,
-					    io.key.tail, cfg->hash_seed));
+				 mxw_syn_fp(mxw_hash_tuple(&io.key.src, &io.key.dst,
+							   io.key.tail,
+							   cfg->hash_seed)));
 	/* After the victim's release, which may have been this source's,
 	 * with a flow of the same fingerprint. */
 	if (i >= 0 && ss)
