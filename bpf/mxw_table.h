@@ -14,7 +14,7 @@
  * multilinear hash, costs a few nanoseconds.
  *
  * Decisions:
- *  - Keys are hashed with a 64-bit seed (mxw_config.hash_seed, random per
+ *  - Keys are hashed with a 64-bit seed (mxw_data.cfg.hash_seed, random per
  *    pin set), so an attacker cannot aim addresses at one bucket.
  *  - Every bucket / set opens with one 32-bit tag per slot: 0 = empty,
  *    1 = being written (MXW_TAG_BUSY), otherwise high bits of the key's
@@ -449,7 +449,7 @@ MXW_INLINE int mxw_flow_remove(struct mxw_flow_set *s, int i, __u32 t)
 #ifndef __BPF__
 /*
  * A list table as the writer sees it: the mmap'ed ARRAY of nb buckets
- * (nb a power of two), the seed of mxw_config.hash_seed.  One writer at
+ * (nb a power of two), the seed of mxw_data.cfg.hash_seed.  One writer at
  * a time (mxwalld's list lock); readers run concurrently.
  */
 struct mxw_list_tab {

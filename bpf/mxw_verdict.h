@@ -9,8 +9,10 @@
  * ARRAY-backed hash tables are read and written by bpf/mxw_table.h's code
  * on the buckets these return:
  *   MXW_TBL_LOOKUP(table, key)              -> pointer to value or NULL
+ *   MXW_DATA()                              -> struct mxw_data * (never NULL)
  *   MXW_NOW_NS()                            -> CLOCK_MONOTONIC ns
  *   MXW_ATOMIC_ADD32(ptr, v)                -> atomic *ptr += v (u32)
+ * The caller points mxw_vctx.cfg at MXW_DATA()->cfg.
  * Lookups return pointers into the table that stay valid for the packet
  * (RCU in the kernel); writes through them are plain stores.
  *
@@ -28,8 +30,8 @@
 #include "mxw_table.h"
 
 #if !defined(MXW_TBL_LOOKUP) || !defined(MXW_NOW_NS) || \
-    !defined(MXW_ATOMIC_ADD32)
-#error "define MXW_TBL_LOOKUP, MXW_NOW_NS and MXW_ATOMIC_ADD32 first"
+    !defined(MXW_ATOMIC_ADD32) || !defined(MXW_DATA)
+#error "define MXW_TBL_LOOKUP, MXW_DATA, MXW_NOW_NS and MXW_ATOMIC_ADD32 first"
 #endif
 
 #define MXW_NSEC                1000000000ull
@@ -252,14 +254,12 @@ MXW_INLINE int mxw_slot_take(struct mxw_src_slot *s, __u64 now, __u32 rate,
 	return !s || mxw_bucket_take(&s->b, now, rate, burst);
 }
 
+/* idx: an enum mxw_global_bucket constant. */
 MXW_INLINE int mxw_global_take(struct mxw_vctx *v, __u32 idx, __u32 rate,
 			       __u32 burst)
 {
-	struct mxw_bucket *b = MXW_TBL_LOOKUP(mxw_global, &idx);
-
-	if (!b)
-		return 1;
-	return mxw_bucket_take(b, mxw_now(v), rate, burst);
+	return mxw_bucket_take(&MXW_DATA()->global[idx % MXW_GB_MAX],
+			       mxw_now(v), rate, burst);
 }
 
 /* A list entry applies if present and not expired. */
@@ -345,7 +345,7 @@ MXW_INLINE void mxw_lpm_host(struct mxw_lpm_key *k, const struct mxw_addr *a)
 
 /*
  * Exact table first (O(1) whatever its size), then the LPM trie; a table
- * whose mxw_hints bit (he_exact, he_lpm) says it is empty is not looked
+ * whose mxw_data.hints bit (he_exact, he_lpm) says it is empty is not looked
  * up at all.  h is addr's hash (mxw_hash_addr with the config's seed).
  * The trie is read also behind a live shadow exact entry, and a live
  * enforced prefix there wins over it: a shadow address inside a blocked
@@ -377,14 +377,17 @@ MXW_INLINE __u64 mxw_src_hash(struct mxw_vctx *v)
 	return v->src_h;
 }
 
-/* The empty-list promises of mxw_hints (0: none, look everything up). */
+/* The empty-list promises of mxw_data.hints (0: none, look everything
+ * up). */
 MXW_INLINE __u32 mxw_list_hints(void)
 {
-	const struct mxw_hints *h;
-	__u32 zero = 0;
+	return MXW_READ_ONCE32(MXW_DATA()->hints.empty);
+}
 
-	h = MXW_TBL_LOOKUP(mxw_hints, &zero);
-	return h ? h->empty : 0;
+/* The MXW_PORT_* flags of a TCP port (network order). */
+MXW_INLINE __u8 mxw_port_flags(__be16 port)
+{
+	return MXW_DATA()->ports[bpf_ntohs(port) & (MXW_MAX_PORTS - 1)];
 }
 
 /* ND (RS/RA/NS/NA/redirect) must carry hop limit 255 (RFC 4861 6.1);
@@ -700,10 +703,7 @@ MXW_INLINE enum mxw_reason mxw_outbound(struct mxw_vctx *v)
 		    (p->l4_payload || (fl & (MXW_TCP_FIN | MXW_TCP_RST)) ||
 		     (fl & (MXW_TCP_SYN | MXW_TCP_ACK)) ==
 		     (MXW_TCP_SYN | MXW_TCP_ACK))) {
-			__u32 port = bpf_ntohs(p->sport);
-			__u8 *pf = MXW_TBL_LOOKUP(mxw_ports, &port);
-
-			if (pf && mxw_port_inspected(*pf)) {
+			if (mxw_port_inspected(mxw_port_flags(p->sport))) {
 				mxw_flow_key_reply(&k, p);
 				return mxw_inspect(v, &k, &p->dst);
 			}
@@ -746,8 +746,8 @@ MXW_INLINE enum mxw_reason mxw_inbound(struct mxw_vctx *v)
 	struct mxw_flow_slot *cv;
 	struct mxw_flow_set *set;
 	enum mxw_reason r;
-	__u8 *pf = 0;
-	__u32 port, tag;
+	__u8 pf = 0;
+	__u32 tag;
 	__u8 fl;
 	int fresh, mail = 0;
 
@@ -766,10 +766,8 @@ MXW_INLINE enum mxw_reason mxw_inbound(struct mxw_vctx *v)
 		return MXW_R_PASS_ALLOW;
 	/* The mail-port flag of a TCP destination port: one array read. */
 	if (p->proto == MXW_IPPROTO_TCP && (p->flags & MXW_PF_L4)) {
-		port = bpf_ntohs(p->dport);
-		pf = MXW_TBL_LOOKUP(mxw_ports, &port);
-		if (pf && (*pf & MXW_PORT_MAIL))
-			mail = 1;
+		pf = mxw_port_flags(p->dport);
+		mail = pf & MXW_PORT_MAIL;
 	}
 	/* Shortcut for the bulk of junk (scans, SYN floods to closed ports):
 	 * a fresh segment to a non-mail port is dropped whatever the
@@ -834,7 +832,7 @@ MXW_INLINE enum mxw_reason mxw_inbound(struct mxw_vctx *v)
 	/* 5. TCP to a mail port (of a protected server) */
 	if (p->proto != MXW_IPPROTO_TCP)
 		return MXW_R_DROP_NOT_MAIL;
-	if (!mail || !pf)
+	if (!mail)
 		return MXW_R_DROP_NOT_MAIL;
 	if (cfg->flags & MXW_CF_PROTECTED_ONLY) {
 		mxw_lpm_host(&lk, &p->dst);
@@ -852,7 +850,7 @@ MXW_INLINE enum mxw_reason mxw_inbound(struct mxw_vctx *v)
 		 * client reuses its port after a STARTTLS session) must be
 		 * inspected again: forget the old bypass. */
 		if (r == MXW_R_PASS_MAIL_SYN && (cfg->flags & MXW_CF_INSPECT) &&
-		    mxw_port_inspected(*pf)) {
+		    mxw_port_inspected(pf)) {
 			mxw_flow_key_fwd(&fk, p);
 			mxw_bypass_forget(v, &fk);
 		}
@@ -873,7 +871,7 @@ MXW_INLINE enum mxw_reason mxw_inbound(struct mxw_vctx *v)
 	}
 	/* The client's side of an inspected flow: payload, FIN, RST.  Bare
 	 * ACKs stay here: they carry nothing the engine reads. */
-	if ((cfg->flags & MXW_CF_INSPECT) && mxw_port_inspected(*pf) &&
+	if ((cfg->flags & MXW_CF_INSPECT) && mxw_port_inspected(pf) &&
 	    (p->l4_payload || (fl & (MXW_TCP_FIN | MXW_TCP_RST)))) {
 		mxw_flow_key_fwd(&fk, p);
 		return mxw_inspect(v, &fk, 0);

@@ -3,11 +3,12 @@
  * mxwall.bpf.c - the XDP fast path (DESIGN.md 2.1, docs/fastpath.md).
  *
  * One program, attached to both ports of the inline bridge.  The port a
- * frame came in on (ingress_ifindex vs mxw_config) gives its direction;
+ * frame came in on (ingress_ifindex vs mxw_data.cfg) gives its direction;
  * frames not dropped leave unchanged on the other port through the
  * mxw_tx_ports devmap.  Parsing and the verdict are the pure functions of
  * mxw_parse.h / mxw_verdict.h, shared with the DPDK dataplane; this file
- * only declares the maps, binds the table macros to them and counts.
+ * only declares the maps and mxw_data, binds the table macros to them and
+ * counts.
  *
  * Maps: exact allow/block lists and the state attack traffic creates
  * (SYN buckets, connection counts, flows) are bpf/mxw_table.h's hash
@@ -27,19 +28,11 @@
 #define MXW_NOW_NS()                    mxw_clock_read(&mxw_clock)
 #define MXW_ATOMIC_ADD32(p, v)          __sync_fetch_and_add(p, v)
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct mxw_config);
-} mxw_config SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, MXW_MAX_PORTS);
-	__type(key, __u32);
-	__type(value, __u8);
-} mxw_ports SEC(".maps");
+/* Config, list hints, global buckets and port flags (struct mxw_data):
+ * a global in its own data section, addressed directly.  Not static, so
+ * the compiler cannot take its (zero) initial value for a constant. */
+struct mxw_data mxw_data SEC(".data.mxw");
+#define MXW_DATA()                      (&mxw_data)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -148,13 +141,6 @@ struct {
 	__type(value, __u32);
 } mxw_tx_ports SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, MXW_GB_MAX);
-	__type(key, __u32);
-	__type(value, struct mxw_bucket);
-} mxw_global SEC(".maps");
-
 /* AF_XDP sockets of the inspection path, one per (port, rx queue).  Not
  * pinned: sockets belong to the running daemon and leave the map when it
  * closes them, so a restarted daemon starts from an empty map. */
@@ -183,14 +169,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct mxw_flow_set);
 } mxw_bypass SEC(".maps");
-
-/* Empty-list promises from mxwalld (struct mxw_hints). */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct mxw_hints);
-} mxw_hints SEC(".maps");
 
 #include "mxw_verdict.h"
 
@@ -238,12 +216,10 @@ int mxw_xdp(struct xdp_md *ctx)
 	struct mxw_vctx v = {};
 	enum mxw_reason r;
 	enum mxw_dir dir;
-	__u32 zero = 0, slot, len, queue;
+	__u32 slot, len, queue;
 	int act, pr;
 
-	v.cfg = bpf_map_lookup_elem(&mxw_config, &zero);
-	if (!v.cfg)
-		return XDP_ABORTED;
+	v.cfg = &mxw_data.cfg;
 	len = ctx->data_end - ctx->data;
 	if (ctx->ingress_ifindex == v.cfg->outside_ifindex) {
 		slot = MXW_SLOT_INSIDE;

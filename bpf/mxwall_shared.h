@@ -33,8 +33,9 @@
 
 /*
  * Maps of bpf/mxwall.bpf.c (all pinned by name under the pin directory):
- *   mxw_config       ARRAY[1]        u32 -> struct mxw_config
- *   mxw_ports        ARRAY[65536]    u32 port (host order) -> __u8 MXW_PORT_*
+ *   mxw_data         the data section .data.mxw (an mmapable ARRAY of one
+ *                    struct mxw_data: config, list hints, global buckets,
+ *                    port flags), addressed directly by the program
  *   mxw_protected    LPM_TRIE        struct mxw_lpm_key -> __u8 (1)
  *   mxw_allow_exact  ARRAY, mmapable u32 bucket -> struct mxw_list_bucket
  *   mxw_allow_lpm    LPM_TRIE        struct mxw_lpm_key -> struct mxw_list_entry
@@ -49,15 +50,13 @@
  *   mxw_conn         ARRAY, mmapable u32 set -> struct mxw_flow_set
  *   mxw_stats        PERCPU_ARRAY    u32 enum mxw_reason -> struct mxw_counter
  *   mxw_tx_ports     DEVMAP[2]       u32 enum mxw_port_slot -> ifindex
- *   mxw_global       ARRAY[2]        u32 enum mxw_global_bucket -> struct mxw_bucket
  *   mxw_xsks         XSKMAP[128]     u32 mxw_xsk_key(slot, queue) -> AF_XDP socket
  *   mxw_insp         ARRAY[1]        u32 0 -> struct mxw_insp_state
  *   mxw_bypass       ARRAY, mmapable u32 set -> struct mxw_flow_set (client->server keys)
- *   mxw_hints        ARRAY[1]        u32 0 -> struct mxw_hints
  *   mxw_clock        PERCPU_ARRAY[1] u32 0 -> struct mxw_clock (not pinned)
  * The ARRAY-backed hash tables are bpf/mxw_table.h's: buckets of slots,
- * hashed with mxw_config.hash_seed, a bucket's index masked with the
- * table's mask_* in mxw_config (max_entries - 1, a power of two).
+ * hashed with mxw_data.cfg.hash_seed, a bucket's index masked with the
+ * table's mask_* in mxw_data.cfg (max_entries - 1, a power of two).
  * A map's max_entries may be resized by the loader before load; the
  * MXW_*_MAX values below are the defaults.
  */
@@ -65,7 +64,7 @@
 /* ---- limits, defined once ------------------------------------------- */
 #define MXW_VLAN_MAX_DEPTH      2       /* 802.1Q / 802.1ad tags parsed */
 #define MXW_IPV6_EXT_MAX        6       /* IPv6 extension headers walked */
-#define MXW_MAX_PORTS           65536   /* mxw_ports array size */
+#define MXW_MAX_PORTS           65536   /* mxw_data.ports size */
 #define MXW_ALLOW_EXACT_MAX     (1u << 16)  /* exact allowlist entries */
 #define MXW_BLOCK_EXACT_MAX     (1u << 20)  /* exact blocklist entries */
 #define MXW_LIST_PREFIX_MAX     65536   /* prefix allow/block entries */
@@ -185,7 +184,7 @@ struct mxw_list_bucket {
 };
 
 /*
- * mxw_hints: ARRAY of one, written by mxwalld only.  A set MXW_HE_* bit
+ * mxw_data.hints: written by mxwalld only.  A set MXW_HE_* bit
  * promises that the list map it names holds no entry, so the fast path
  * skips that lookup (the usual case: no allowlist, no prefix blocks saves
  * three of the four list lookups per frame).  The invariant is
@@ -209,8 +208,8 @@ struct mxw_hints {
 #define MXW_HE_BLOCK_EXACT      (1u << 2)   /* mxw_block_exact is empty */
 #define MXW_HE_BLOCK_LPM        (1u << 3)   /* mxw_block_lpm is empty */
 
-/* ---- configuration (mxw_config, ARRAY of one) -------------------------- */
-/* Flags in mxw_config.flags */
+/* ---- configuration (mxw_data.cfg) --------------------------------------- */
+/* Flags in mxw_config.flags (mxw_data.cfg) */
 #define MXW_CF_PASS_OTHER_ETHERTYPES (1u << 0) /* default: drop */
 #define MXW_CF_FRAG_PASS        (1u << 1)   /* fragments towards servers */
 #define MXW_CF_PROTECTED_ONLY   (1u << 2)   /* mail only to mxw_protected */
@@ -260,7 +259,7 @@ struct mxw_config {
 	__u32 mask_conn;        /* mxw_conn */
 };
 
-/* mxw_ports: ARRAY[MXW_MAX_PORTS] indexed by host-order TCP dest port. */
+/* mxw_data.ports[MXW_MAX_PORTS], indexed by host-order TCP dest port. */
 #define MXW_PORT_MAIL           (1u << 0)   /* accept towards the servers */
 #define MXW_PORT_INSPECT        (1u << 1)   /* payload goes to inspection */
 #define MXW_PORT_IMPLICIT_TLS   (1u << 2)   /* 465/995/993: opaque */
@@ -301,7 +300,7 @@ struct mxw_clock {
 	__u64 ns;
 };
 
-/* mxw_global: ARRAY of the buckets shared by all sources.  A zeroed
+/* mxw_data.global: the buckets shared by all sources.  A zeroed
  * bucket (last_ns 0) counts as full.  Updated without a lock by every CPU:
  * concurrent updates race benignly (at most one extra token per CPU). */
 enum mxw_global_bucket {
@@ -309,6 +308,31 @@ enum mxw_global_bucket {
 	MXW_GB_ICMP = 1,        /* icmp_rate / icmp_burst */
 	MXW_GB_MAX = 2,
 };
+
+/*
+ * mxw_data: the fast path's small state, one global variable in the data
+ * section .data.mxw of the XDP object.  libbpf backs the section with an
+ * mmapable ARRAY of one element; the program addresses the variable
+ * directly (no lookup, no key on the stack, no NULL test: 2-5 ns on an
+ * allowed SYN, docs/benchmarks.md), mxwalld writes it through a mapping
+ * and pins it as <pin_dir>/mxw_data.
+ *  - cfg comes first, and hash_seed stays at offset 80 (asserted below):
+ *    a starting mxwalld takes the seed, which the pinned list tables are
+ *    laid out by, from a pin of another layout, this one's or the
+ *    mxw_config map of earlier releases (ctl_bpf.c).
+ *  - The global buckets, written by every CPU on every SYN, have cache
+ *    lines of their own: the config and port flags every frame reads
+ *    stay shared in all caches.
+ */
+struct mxw_data {
+	struct mxw_config cfg;
+	struct mxw_hints hints;
+	struct mxw_bucket global[MXW_GB_MAX] __attribute__((aligned(64)));
+	__u8 ports[MXW_MAX_PORTS] __attribute__((aligned(64)));
+};
+#define MXW_DATA_SEED_OFF       80
+_Static_assert(__builtin_offsetof(struct mxw_data, cfg.hash_seed) ==
+	       MXW_DATA_SEED_OFF, "the seed's offset is kept across releases");
 
 /* ---- flows ------------------------------------------------------------- */
 /* 5-tuple; for return-path entries it is the *expected reply* tuple, i.e.
@@ -412,7 +436,7 @@ struct mxw_xsk_meta {
  * swapped its tag to busy); a victim is an expired slot first, so an
  * evicted live entry only sends its flow back to inspection.  Removed by
  * the fast path when a new SYN reuses the 4-tuple.  Its mask is
- * mxw_config.mask_bypass; mxwalld sizes it from
+ * mxw_data.cfg.mask_bypass; mxwalld sizes it from
  * fastpath.table_sizes.bypass (default MXW_BYPASS_MAX entries). */
 
 /* ---- per-reason counters (mxw_stats, PERCPU_ARRAY[MXW_R_MAX]) ----------- */

@@ -23,15 +23,23 @@
  *    detached first (the kernel refuses both at once); that one case has a
  *    window and is logged as a warning.
  *  - The configuration maps are written before attaching and, on reload,
- *    in the order ports, protected, tx ports, config: mxw_config (read
+ *    in the order ports, protected, tx ports, config: mxw_data.cfg (read
  *    first by the program) changes last.
  *  - The exact lists, the flows and the per-source slots are
  *    bpf/mxw_table.h's hash tables over ARRAY maps.  fastpath.table_sizes
  *    counts entries; max_entries counts buckets (ctl_bpf_table_buckets).
- *    The hash seed lives in mxw_config: kept from a reused pin, else
- *    random, and written with every table mask in every mxw_config
- *    write.  mxwalld writes the lists and reads the flows through mmaps
- *    made once after the load.
+ *    The hash seed lives in mxw_data.cfg: kept from a reused pin (or
+ *    taken from a pin of an earlier layout, ctl_seed_salvage), else
+ *    random, and written with every table mask in every config write.
+ *    mxwalld writes the lists and reads the flows through mmaps made once
+ *    after the load.
+ *  - mxw_data (config, hints, global buckets, port flags) is the
+ *    program's data section .data.mxw, pinned as mxw_data and written in
+ *    place through the skeleton's mapping.  Earlier releases kept it in
+ *    four maps (mxw_config, mxw_ports, mxw_hints, mxw_global): their
+ *    pins give the seed and are removed at start; the running old
+ *    program keeps its own maps until the swap, so nothing passes
+ *    unjudged in between.
  *  - Lists: an address whose two buckets are both full (very rare at the
  *    designed load) is stored as a /128 in the list's prefix trie, same
  *    meaning for the fast path; get, del and walk look there too.  The
@@ -285,7 +293,7 @@ static void ctl_bpf_unmap(struct ctl_bpf *b)
 	ctl_map_munmap(&b->m_bypass);
 }
 
-/* The table fields of an mxw_config value: seed and masks. */
+/* The table fields of a config (mxw_data.cfg): seed and masks. */
 static void ctl_config_tables(const struct ctl_bpf *b, struct mxw_config *mc)
 {
 	mc->hash_seed = b->seed;
@@ -301,18 +309,72 @@ static void ctl_config_tables(const struct ctl_bpf *b, struct mxw_config *mc)
 static void ctl_list_heal(struct ctl_bpf *b, enum ctl_list l);
 static void ctl_trie_record_plen(struct ctl_bpf *b, enum ctl_list l);
 
-/* The seed of a reused mxw_config if it has one, else a new random one
- * (never 0: 0 means "not chosen yet").  Then seed and masks go into the
- * map at once, so the pins record the seed the tables are laid out by. */
-static int ctl_seed_init(struct ctl_bpf *b)
+/* Pins of maps that earlier releases had where mxw_data is now. */
+static const char *const ctl_legacy_pins[] = {
+	"mxw_config", "mxw_ports", "mxw_hints", "mxw_global",
+};
+
+/*
+ * The config at the head of a pinned ARRAY whose value opens with struct
+ * mxw_config (the mxw_config map of earlier releases, or an mxw_data of
+ * another layout: the seed's offset is kept, mxwall_shared.h), into *out
+ * unless *out holds a seed already.  Nothing when there is no such pin.
+ */
+static void ctl_seed_salvage(const char *path, struct mxw_config *out)
 {
-	struct mxw_config mc;
-	__u32 key = 0;
+	struct bpf_map_info info;
+	__u32 len = sizeof(info), key = 0;
+	void *v = NULL;
+	int fd;
+
+	if (out->hash_seed || (fd = bpf_obj_get(path)) < 0)
+		return;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+	    info.type == BPF_MAP_TYPE_ARRAY && info.key_size == 4 &&
+	    info.value_size >= sizeof(*out) && info.max_entries >= 1 &&
+	    (v = calloc(1, info.value_size)) != NULL &&
+	    bpf_map_lookup_elem(fd, &key, v) == 0) {
+		memcpy(out, v, sizeof(*out));
+		if (out->hash_seed)
+			log_info("%s: table hash seed carried over", path);
+	}
+	free(v);
+	close(fd);
+}
+
+/*
+ * Write the config the program reads (mxw_data.cfg) in place, after
+ * everything written before it (ports, tries, devmap, list entries).
+ * XXX: a plain copy; a frame judged during it can see a mix of old and
+ * new fields.  Each field stays valid on its own, so the worst case is
+ * one frame judged by a half-new config.
+ */
+static void ctl_config_write(struct ctl_bpf *b, const struct mxw_config *mc)
+{
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	memcpy(&b->data->cfg, mc, sizeof(*mc));
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+/* The seed of a reused mxw_data if it has one, else the one salvaged
+ * from an older pin (old, or the mxw_config pin of an earlier release),
+ * else a new random one (never 0: 0 means "not chosen yet").  Then seed
+ * and masks go into mxw_data at once, so the pins record the seed the
+ * tables are laid out by; the earlier release's pins go. */
+static int ctl_seed_init(struct ctl_bpf *b, const char *pin_dir,
+			 struct mxw_config *old)
+{
+	struct mxw_config mc = b->data->cfg;
+	char path[PATH_MAX];
 	int err;
 
-	memset(&mc, 0, sizeof(mc));
-	if (bpf_map_lookup_elem(b->fd_config, &key, &mc))
-		memset(&mc, 0, sizeof(mc));
+	snprintf(path, sizeof(path), "%s/mxw_config", pin_dir);
+	ctl_seed_salvage(path, old);
+	if (!mc.hash_seed) {
+		mc.hash_seed = old->hash_seed;
+		mc.generation = old->generation;
+	}
 	b->generation = mc.generation;  /* continue a previous instance's */
 	b->seed = mc.hash_seed;
 	while (!b->seed) {
@@ -328,20 +390,26 @@ static int ctl_seed_init(struct ctl_bpf *b)
 	if (mc.hash_seed != b->seed)
 		log_info("new table hash seed");
 	ctl_config_tables(b, &mc);
-	if (bpf_map_update_elem(b->fd_config, &key, &mc, BPF_ANY)) {
-		err = -errno;
-		log_error("mxw_config: %s", strerror(-err));
-		return err;
+	ctl_config_write(b, &mc);
+	for (size_t i = 0; i < sizeof(ctl_legacy_pins) / sizeof(ctl_legacy_pins[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, ctl_legacy_pins[i]);
+		if (unlink(path) == 0)
+			log_info("%s: pin of an earlier release removed "
+				 "(its contents live in mxw_data now)", path);
+		else if (errno != ENOENT)
+			log_warn("%s: %s", path, strerror(errno));
 	}
 	return 0;
 }
 
 int ctl_bpf_open(struct ctl_bpf *b, const struct ctl_config *cfg)
 {
+	struct mxw_config old = { 0 };
 	char path[PATH_MAX];
 	struct bpf_map *m;
+	const char *name;
 	uint32_t nb;
-	bool disposable;
+	bool disposable, data;
 	int err;
 
 	memset(b, 0, sizeof(*b));
@@ -389,30 +457,36 @@ int ctl_bpf_open(struct ctl_bpf *b, const struct ctl_config *cfg)
 		goto fail;
 	}
 	bpf_object__for_each_map(m, b->skel->obj) {
-		/* mxw_xsks holds one daemon's sockets; mxw_clock is a per-CPU
-		 * cache valid for any instance: neither is pinned. */
-		if (bpf_map__is_internal(m) ||
-		    strncmp(bpf_map__name(m), "mxw_", 4) != 0 ||
-		    strcmp(bpf_map__name(m), "mxw_xsks") == 0 ||
-		    strcmp(bpf_map__name(m), "mxw_clock") == 0)
+		/* The data section .data.mxw is pinned as mxw_data.  mxw_xsks
+		 * holds one daemon's sockets; mxw_clock is a per-CPU cache
+		 * valid for any instance: neither is pinned. */
+		data = m == b->skel->maps.data_mxw;
+		name = data ? "mxw_data" : bpf_map__name(m);
+		if (!name || (!data && bpf_map__is_internal(m)) ||
+		    strncmp(name, "mxw_", 4) != 0 ||
+		    strcmp(name, "mxw_xsks") == 0 ||
+		    strcmp(name, "mxw_clock") == 0)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", cfg->pin_dir,
-			 bpf_map__name(m));
+		snprintf(path, sizeof(path), "%s/%s", cfg->pin_dir, name);
 		/* derived or disposable contents: the occupancy bits are
-		 * rebuilt below, bypass entries only save inspection work */
-		disposable = strcmp(bpf_map__name(m), "mxw_bypass") == 0 ||
-			     strcmp(bpf_map__name(m), "mxw_allow_exact_occ") == 0 ||
-			     strcmp(bpf_map__name(m), "mxw_block_exact_occ") == 0;
+		 * rebuilt below, bypass entries only save inspection work,
+		 * mxw_data is rewritten at start but for its seed */
+		disposable = data || strcmp(name, "mxw_bypass") == 0 ||
+			     strcmp(name, "mxw_allow_exact_occ") == 0 ||
+			     strcmp(name, "mxw_block_exact_occ") == 0;
 		err = access(path, F_OK) == 0 ?
 		      ctl_map_reuse(m, path, disposable) : -ENOENT;
 		/* Such a pin of another layout or size (mxw_bypass was an
 		 * LRU hash before it moved to bpf/mxw_table.h, and follows
 		 * fastpath.table_sizes.bypass; occupancy bits follow their
-		 * table's size) is replaced, not a reason to stop.  The old
-		 * program keeps its own map until the swap; the new mask in
-		 * mxw_config meanwhile makes its out-of-range sets NULL, a
-		 * miss. */
+		 * table's size; mxw_data changes with the program) is
+		 * replaced, not a reason to stop, mxw_data after its seed
+		 * is read.  The old program keeps its own map until the
+		 * swap; the new mask in mxw_data meanwhile makes its
+		 * out-of-range sets NULL, a miss. */
 		if (err == -EINVAL && disposable) {
+			if (data)
+				ctl_seed_salvage(path, &old);
 			log_warn("%s: pinned map of another layout replaced", path);
 			err = unlink(path) ? -errno : -ENOENT;
 		}
@@ -433,8 +507,6 @@ int ctl_bpf_open(struct ctl_bpf *b, const struct ctl_config *cfg)
 	b->fd_exact[CTL_LIST_BLOCK] = ctl_map_fd(b, "mxw_block_exact");
 	b->fd_lpm[CTL_LIST_ALLOW] = ctl_map_fd(b, "mxw_allow_lpm");
 	b->fd_lpm[CTL_LIST_BLOCK] = ctl_map_fd(b, "mxw_block_lpm");
-	b->fd_config = ctl_map_fd(b, "mxw_config");
-	b->fd_ports = ctl_map_fd(b, "mxw_ports");
 	b->fd_protected = ctl_map_fd(b, "mxw_protected");
 	b->fd_tx = ctl_map_fd(b, "mxw_tx_ports");
 	b->fd_stats = ctl_map_fd(b, "mxw_stats");
@@ -443,10 +515,10 @@ int ctl_bpf_open(struct ctl_bpf *b, const struct ctl_config *cfg)
 	b->fd_xsks = ctl_map_fd(b, "mxw_xsks");
 	b->fd_insp = ctl_map_fd(b, "mxw_insp");
 	b->fd_bypass = ctl_map_fd(b, "mxw_bypass");
-	b->fd_hints = ctl_map_fd(b, "mxw_hints");
-	if (b->fd_hints < 0 ||
+	b->data = b->skel->data_mxw ? &b->skel->data_mxw->mxw_data : NULL;
+	if (!b->data ||
 	    b->fd_exact[0] < 0 || b->fd_exact[1] < 0 || b->fd_lpm[0] < 0 ||
-	    b->fd_lpm[1] < 0 || b->fd_config < 0 || b->fd_ports < 0 ||
+	    b->fd_lpm[1] < 0 ||
 	    b->fd_protected < 0 || b->fd_tx < 0 || b->fd_stats < 0 ||
 	    b->fd_conn < 0 || b->fd_src < 0 || b->fd_xsks < 0 ||
 	    b->fd_insp < 0 || b->fd_bypass < 0) {
@@ -460,14 +532,8 @@ int ctl_bpf_open(struct ctl_bpf *b, const struct ctl_config *cfg)
 	b->max_lpm[CTL_LIST_BLOCK] = cfg->table_size[CTL_T_BLOCK_PREFIX];
 	/* Reused pins may hold a previous instance's promises: start from
 	 * them, so the first insert clears what is set. */
-	{
-		__u32 key = 0;
-		struct mxw_hints h;
-
-		if (bpf_map_lookup_elem(b->fd_hints, &key, &h) == 0)
-			b->hints = h.empty;
-	}
-	if ((err = ctl_seed_init(b)) ||
+	b->hints = b->data->hints.empty;
+	if ((err = ctl_seed_init(b, cfg->pin_dir, &old)) ||
 	    (err = ctl_map_mmap(b->fd_exact[CTL_LIST_ALLOW], "mxw_allow_exact",
 				&b->m_exact[CTL_LIST_ALLOW])) ||
 	    (err = ctl_map_mmap(b->fd_exact[CTL_LIST_BLOCK], "mxw_block_exact",
@@ -517,7 +583,7 @@ static uint64_t ctl_mono_ns(void)
 static int ctl_apply_ports(struct ctl_bpf *b, const struct ctl_config *cfg)
 {
 	static __u8 want[MXW_MAX_PORTS];
-	int err;
+	__u8 *cur = b->data->ports;
 
 	memset(want, 0, sizeof(want));
 	for (uint32_t i = 0; i < cfg->n_mail_ports; i++)
@@ -528,20 +594,9 @@ static int ctl_apply_ports(struct ctl_bpf *b, const struct ctl_config *cfg)
 	 * a port kept across a reload never flickers. */
 	for (int pass = 0; pass < 2; pass++)
 		for (__u32 port = 0; port < MXW_MAX_PORTS; port++) {
-			__u8 cur = 0;
-
-			if (bpf_map_lookup_elem(b->fd_ports, &port, &cur) < 0)
-				cur = 0;
-			if (cur == want[port] || (pass == 0 && !want[port]))
+			if (cur[port] == want[port] || (pass == 0 && !want[port]))
 				continue;
-			err = bpf_map_update_elem(b->fd_ports, &port,
-						  &want[port], BPF_ANY);
-			if (err) {
-				err = -errno;
-				log_error("mxw_ports[%u]: %s", port,
-					  strerror(-err));
-				return err;
-			}
+			__atomic_store_n(&cur[port], want[port], __ATOMIC_RELAXED);
 		}
 	return 0;
 }
@@ -687,7 +742,7 @@ static int ctl_apply_static(struct ctl_bpf *b, enum ctl_list l,
 int ctl_bpf_apply(struct ctl_bpf *b, const struct ctl_config *cfg)
 {
 	struct mxw_config mc = cfg->fp;
-	__u32 key = 0, slot;
+	__u32 slot;
 	int err, ifi[MXW_SLOT_MAX];
 
 	ifi[MXW_SLOT_OUTSIDE] = (int)if_nametoindex(cfg->outside);
@@ -732,15 +787,7 @@ int ctl_bpf_apply(struct ctl_bpf *b, const struct ctl_config *cfg)
 	mc.generation = ++b->generation;
 	/* The seed never changes while the pins live (ctl_seed_init). */
 	ctl_config_tables(b, &mc);
-	/* XXX: an ARRAY value update is a plain copy; a packet processed
-	 * during it can see a mix of old and new fields.  Each field stays
-	 * valid on its own, so the worst case is one packet judged by a
-	 * half-new config. */
-	if (bpf_map_update_elem(b->fd_config, &key, &mc, BPF_ANY)) {
-		err = -errno;
-		log_error("mxw_config: %s", strerror(-err));
-		return err;
-	}
+	ctl_config_write(b, &mc);
 	b->xdp_flags = cfg->xdp_mode == CTL_XDP_GENERIC ? XDP_FLAGS_SKB_MODE :
 			XDP_FLAGS_DRV_MODE;
 	return 0;
@@ -885,7 +932,7 @@ int ctl_bpf_insp_alive(struct ctl_bpf *b, uint64_t alive_until_ns,
 	return 0;
 }
 
-/* The mxw_hints bit of list l's exact or prefix map. */
+/* The mxw_data.hints bit of list l's exact or prefix map. */
 static uint32_t ctl_hint_bit(enum ctl_list l, bool exact)
 {
 	if (l == CTL_LIST_ALLOW)
@@ -893,18 +940,14 @@ static uint32_t ctl_hint_bit(enum ctl_list l, bool exact)
 	return exact ? MXW_HE_BLOCK_EXACT : MXW_HE_BLOCK_LPM;
 }
 
-/* Write mxw_hints; hints_lock held.  b->hints mirrors the map (read at
- * open, changed only by a write that succeeded), so callers can skip a
- * write that would change nothing. */
-static int ctl_hints_write(struct ctl_bpf *b, uint32_t empty)
+/* Write mxw_data.hints; hints_lock held.  b->hints mirrors the value
+ * (read at open), so callers can skip a write that would change nothing.
+ * Sequentially consistent: a withdrawn promise is visible before the
+ * insert that follows it, the delete before a promise made after it. */
+static void ctl_hints_write(struct ctl_bpf *b, uint32_t empty)
 {
-	struct mxw_hints h = {.empty = empty};
-	__u32 key = 0;
-
-	if (bpf_map_update_elem(b->fd_hints, &key, &h, BPF_ANY))
-		return -errno;
+	__atomic_store_n(&b->data->hints.empty, empty, __ATOMIC_SEQ_CST);
 	b->hints = empty;
-	return 0;
 }
 
 /* Whether the trie fd holds no entry at all (start only: a scan). */
@@ -942,7 +985,6 @@ static uint64_t ctl_n_trie(struct ctl_bpf *b, enum ctl_list l)
 static void ctl_hint_after_del(struct ctl_bpf *b, enum ctl_list l)
 {
 	uint32_t set = 0, bit;
-	int err;
 
 	bit = ctl_hint_bit(l, true);
 	if (!(b->hints & bit) && (b->hints_counted & bit) && !ctl_n_table(b, l))
@@ -950,23 +992,16 @@ static void ctl_hint_after_del(struct ctl_bpf *b, enum ctl_list l)
 	bit = ctl_hint_bit(l, false);
 	if (!(b->hints & bit) && (b->hints_counted & bit) && !ctl_n_trie(b, l))
 		set |= bit;
-	if (!set)
-		return;
-	err = ctl_hints_write(b, b->hints | set);
-	if (err)
-		log_warn("mxw_hints: %s (the fast path keeps looking up)",
-			 strerror(-err));
+	if (set)
+		ctl_hints_write(b, b->hints | set);
 }
 
 /* Before an insert into the map of hint bit (hints_lock held): withdraw
  * the promise first, so a frame judged in between looks the map up. */
-static int ctl_hint_before_put(struct ctl_bpf *b, uint32_t bit)
+static void ctl_hint_before_put(struct ctl_bpf *b, uint32_t bit)
 {
-	int err = (b->hints & bit) ? ctl_hints_write(b, b->hints & ~bit) : 0;
-
-	if (err)
-		log_error("mxw_hints: %s; entry not added", strerror(-err));
-	return err;
+	if (b->hints & bit)
+		ctl_hints_write(b, b->hints & ~bit);
 }
 
 /* Entry counts change from the main thread and the inspection worker
@@ -1032,12 +1067,10 @@ static int ctl_exact_insert(struct ctl_bpf *b, enum ctl_list l,
 	struct mxw_lpm_key k;
 	int err;
 
-	if ((err = ctl_hint_before_put(b, ctl_hint_bit(l, true))))
-		return err;
+	ctl_hint_before_put(b, ctl_hint_bit(l, true));
 	if (mxw_list_tab_insert(&b->tab[l], a, v) == 0)
 		return 0;
-	if ((err = ctl_hint_before_put(b, ctl_hint_bit(l, false))))
-		return err;
+	ctl_hint_before_put(b, ctl_hint_bit(l, false));
 	ctl_host_lpm_key(&k, a);
 	tv = ctl_trie_value(&k, v);
 	if (bpf_map_update_elem(b->fd_lpm[l], &k, &tv, BPF_NOEXIST)) {
@@ -1108,8 +1141,7 @@ static int ctl_lpm_put(struct ctl_bpf *b, enum ctl_list l,
 	ctl_lpm_key(&k, p);
 	tv = ctl_trie_value(&k, v);
 	*created = true;
-	if ((err = ctl_hint_before_put(b, ctl_hint_bit(l, false))))
-		return err;
+	ctl_hint_before_put(b, ctl_hint_bit(l, false));
 	if (bpf_map_update_elem(b->fd_lpm[l], &k, &tv, BPF_NOEXIST) == 0) {
 		ctl_count_add(&b->n_lpm[l], 1);
 		return 0;
@@ -1367,7 +1399,7 @@ static void ctl_trie_record_plen(struct ctl_bpf *b, enum ctl_list l)
 /*
  * Seed-mismatch self-heal (at open, before anyone else writes): a list
  * table reused with a seed other than the one it was laid out by (only
- * if someone removed the mxw_config pin) would hide its entries from the
+ * if someone removed the mxw_data pin) would hide its entries from the
  * fast path.  If any used slot is not in one of its two buckets with its
  * tag for the current seed, collect every entry, clear the table and
  * insert them again.
@@ -1439,7 +1471,7 @@ static void ctl_list_heal(struct ctl_bpf *b, enum ctl_list l)
 	}
 	free(second);
 	log_warn("%s list: table laid out by another hash seed (the "
-		 "mxw_config pin was removed?); rebuilding %zu entries",
+		 "mxw_data pin was removed?); rebuilding %zu entries",
 		 name, n);
 	pthread_mutex_lock(&b->hints_lock);
 	for (uint64_t bi = 0; bi <= t->mask; bi++) {
@@ -1535,7 +1567,6 @@ static uint64_t ctl_exact_scan(struct ctl_bpf *b, enum ctl_list l)
 int ctl_bpf_list_count(struct ctl_bpf *b)
 {
 	uint32_t empty = 0;
-	int err;
 
 	pthread_mutex_lock(&b->hints_lock);
 	b->hints_counted = 0;
@@ -1573,12 +1604,9 @@ int ctl_bpf_list_count(struct ctl_bpf *b)
 		if (ctl_map_empty(b->fd_lpm[l]))
 			empty |= ctl_hint_bit((enum ctl_list)l, false);
 	}
-	err = ctl_hints_write(b, empty);
+	ctl_hints_write(b, empty);
 	pthread_mutex_unlock(&b->hints_lock);
-	if (err)
-		log_warn("mxw_hints: %s (the fast path keeps looking up)",
-			 strerror(-err));
-	return err;
+	return 0;
 }
 
 int ctl_bpf_stats(struct ctl_bpf *b, struct mxw_counter out[MXW_R_MAX])

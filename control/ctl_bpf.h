@@ -35,11 +35,15 @@ struct ctl_bpf {
 	struct mxwall_bpf *skel;
 	int fd_exact[2];        /* by enum ctl_list */
 	int fd_lpm[2];
-	int fd_config, fd_ports, fd_protected, fd_tx, fd_stats;
+	int fd_protected, fd_tx, fd_stats;
 	int fd_conn, fd_src;    /* flows, per-source slots (reconcile) */
+	/* The program's struct mxw_data (config, hints, global buckets,
+	 * port flags), written in place through the skeleton's mapping. */
+	struct mxw_data *data;
 	/* bpf/mxw_table.h: the seed of every table, kept for the life of the
-	 * pins (read back from a reused mxw_config, else random), and each
-	 * table's mask (max_entries - 1), by enum ctl_table. */
+	 * pins (read back from the pinned mxw_data, or from a pin of an
+	 * earlier layout, else random), and each table's mask
+	 * (max_entries - 1), by enum ctl_table. */
 	uint64_t seed;
 	uint32_t mask[CTL_T_MAX];
 	struct ctl_bpf_mmap m_exact[2], m_conn, m_src, m_bypass;
@@ -62,10 +66,9 @@ struct ctl_bpf {
 	bool spill_logged[2];
 	/* hints_lock is the list writer lock (the main thread and the
 	 * inspection worker both write lists; mxw_list_tab has one writer at
-	 * a time).  mxw_hints (mxwall_shared.h): writes hold it from the
-	 * hint's clear to the insert, and from the delete to the hint's set,
-	 * so "bit set => map empty" holds.  hints mirrors the map's value. */
-	int fd_hints;
+	 * a time).  mxw_data.hints (mxwall_shared.h): writes hold it from
+	 * the hint's clear to the insert, and from the delete to the hint's
+	 * set, so "bit set => map empty" holds.  hints mirrors the value. */
 	pthread_mutex_t hints_lock;
 	uint32_t hints;
 	uint32_t hints_counted; /* MXW_HE_* whose n_* counter is exact */
@@ -81,9 +84,9 @@ int ctl_bpf_open(struct ctl_bpf *b, const struct ctl_config *cfg);
  * hash table (a power of two, at least 1), entries of a prefix trie. */
 uint32_t ctl_bpf_table_buckets(enum ctl_table t, uint32_t n);
 
-/* Write mxw_config, mxw_ports, mxw_protected, mxw_tx_ports and the static
- * allow / block entries of cfg (removing static entries it no longer
- * lists).  Resolves interface names in the current network namespace. */
+/* Write mxw_data (config, port flags), mxw_protected, mxw_tx_ports and
+ * the static allow / block entries of cfg (removing static entries it no
+ * longer lists).  Resolves interface names in the current network namespace. */
 int ctl_bpf_apply(struct ctl_bpf *b, const struct ctl_config *cfg);
 
 /* Attach to both ports; an attached program is replaced atomically. */
@@ -125,7 +128,7 @@ long ctl_bpf_list_expire_cb(struct ctl_bpf *b, enum ctl_list l,
 			    uint64_t now_ns, uint64_t *next_ns,
 			    ctl_list_cb on_removed, void *ctx);
 
-/* Recount entries and recompute mxw_hints from the maps themselves
+/* Recount entries and recompute mxw_data.hints from the maps themselves
  * (at start, pins reused or not). */
 int ctl_bpf_list_count(struct ctl_bpf *b);
 

@@ -56,6 +56,8 @@ static bool xsk_bind(int slot, bool on)
 static struct bpf_map *bmap(enum tbl t)
 {
 	switch (t) {
+	case TBL_mxw_data:
+		return skel->maps.data_mxw;
 #define X(n) case TBL_##n: return skel->maps.n;
 	MXW_TEST_TABLES(X)
 #undef X
@@ -88,6 +90,12 @@ static void *tbl_mem(enum tbl t, uint32_t *n)
 	if (!tb_mem[t])
 		tb_mem[t] = mxw_map_mmap(bmap(t));
 	return tb_mem[t];
+}
+
+/* The skeleton maps the data section at load. */
+static struct mxw_data *data(void)
+{
+	return &skel->data_mxw->mxw_data;
 }
 
 static void tb_unmap(void)

@@ -123,6 +123,7 @@ static int ut_delete(struct utbl *t, const void *key)
 }
 
 #define MXW_TBL_LOOKUP(t, k)            ut_lookup(&ut[TBL_##t], k)
+#define MXW_DATA()                      ((struct mxw_data *)ut[TBL_mxw_data].vals)
 #define MXW_NOW_NS()                    ut_now()
 #define MXW_ATOMIC_ADD32(p, v)          __atomic_fetch_add(p, v, __ATOMIC_RELAXED)
 #include "mxw_verdict.h"
@@ -172,6 +173,11 @@ static void *tbl_mem(enum tbl t, uint32_t *n)
 	return ut[t].vals;
 }
 
+static struct mxw_data *data(void)
+{
+	return MXW_DATA();
+}
+
 static void tbl_clear(enum tbl t)
 {
 	if (ut[t].kind != UT_ARRAY)
@@ -192,7 +198,7 @@ static void ut_count(uint32_t reason, uint32_t bytes)
 static int run_frame(const uint8_t *frame, size_t len, enum port port)
 {
 	uint8_t *copy = malloc(len ? len : 1);
-	uint32_t zero = 0, slot, ifindex;
+	uint32_t slot, ifindex;
 	struct mxw_vctx v;
 	enum mxw_reason r;
 	enum mxw_dir dir;
@@ -202,7 +208,7 @@ static int run_frame(const uint8_t *frame, size_t len, enum port port)
 		exit(1);
 	memcpy(copy, frame, len);
 	memset(&v, 0, sizeof(v));
-	v.cfg = ut_lookup(&ut[TBL_mxw_config], &zero);
+	v.cfg = &MXW_DATA()->cfg;
 	ifindex = port == P_OUT ? if_out : port == P_IN ? if_in : 1;
 	if (ifindex == v.cfg->outside_ifindex) {
 		dir = MXW_DIR_IN;
@@ -261,8 +267,7 @@ static int backend_init(void)
 	ncpus = 1;
 	if_out = 2;
 	if_in = 3;
-	ut_make(TBL_mxw_config, UT_ARRAY, 4, sizeof(struct mxw_config), 1);
-	ut_make(TBL_mxw_ports, UT_ARRAY, 4, 1, MXW_MAX_PORTS);
+	ut_make(TBL_mxw_data, UT_ARRAY, 4, sizeof(struct mxw_data), 1);
 	ut_make(TBL_mxw_protected, UT_LPM, sizeof(struct mxw_lpm_key), 1, 64);
 	ut_make(TBL_mxw_allow_exact, UT_ARRAY, 4, sizeof(struct mxw_list_bucket), 64);
 	ut_make(TBL_mxw_allow_exact_occ, UT_ARRAY, 4, 8, MXW_LIST_OCC_WORDS(64));
@@ -276,11 +281,9 @@ static int backend_init(void)
 	ut_make(TBL_mxw_conn, UT_ARRAY, 4, sizeof(struct mxw_flow_set), 1024);
 	ut_make(TBL_mxw_stats, UT_ARRAY, 4, sizeof(struct mxw_counter), MXW_R_MAX);
 	ut_make(TBL_mxw_tx_ports, UT_HASH, 4, 4, MXW_SLOT_MAX);
-	ut_make(TBL_mxw_global, UT_ARRAY, 4, sizeof(struct mxw_bucket), MXW_GB_MAX);
 	ut_make(TBL_mxw_xsks, UT_HASH, 4, 4, MXW_XSK_KEYS);
 	ut_make(TBL_mxw_insp, UT_ARRAY, 4, sizeof(struct mxw_insp_state), 1);
 	ut_make(TBL_mxw_bypass, UT_ARRAY, 4, sizeof(struct mxw_flow_set), 64);
-	ut_make(TBL_mxw_hints, UT_ARRAY, 4, sizeof(struct mxw_hints), 1);
 	return 0;
 }
 

@@ -4,7 +4,7 @@
  * (control/ctl_bpf.c): which maps are pinned, the MXW_CF_INSPECT switch,
  * ctl_bpf_bypass_add() and ctl_bpf_insp_alive() seen by the real program
  * through BPF_PROG_TEST_RUN, and bypass entries surviving a restart; the
- * mxw_hints the list writes keep (cleared before an insert, set after the
+ * mxw_data.hints the list writes keep (cleared before an insert, set after the
  * last delete, recomputed at a restart).
  *
  * How: private network and mount namespaces (the kernel tears both down
@@ -118,12 +118,7 @@ static bool pinned(const char *dir, const char *name)
 
 static uint32_t config_flags(struct ctl_bpf *b)
 {
-	struct mxw_config mc;
-	__u32 zero = 0;
-
-	if (bpf_map_lookup_elem(b->fd_config, &zero, &mc))
-		return 0;
-	return mc.flags;
+	return b->data->cfg.flags;
 }
 
 static struct ctl_config *make_config(const char *pin_dir, const char *tmp)
@@ -263,12 +258,9 @@ static void test_loader(const char *pin_dir, const char *tmp)
 		exit(1);
 	}
 	{
-		struct mxw_config mc;
-
 		CHECK(b.m_bypass.n == 4096 / MXW_FLOW_WAYS &&
 		      b.mask[CTL_T_BYPASS] == 4096 / MXW_FLOW_WAYS - 1 &&
-		      bpf_map_lookup_elem(b.fd_config, &zero, &mc) == 0 &&
-		      mc.mask_bypass == 4096 / MXW_FLOW_WAYS - 1,
+		      b.data->cfg.mask_bypass == 4096 / MXW_FLOW_WAYS - 1,
 		      "bypass resized: %u sets, mask %u", b.m_bypass.n,
 		      b.mask[CTL_T_BYPASS]);
 	}
@@ -325,11 +317,7 @@ static void *hint_writer_run(void *arg)
 
 static uint32_t hints_map(struct ctl_bpf *b)
 {
-	struct mxw_hints h = { .empty = 0xdead };
-	__u32 zero = 0;
-
-	bpf_map_lookup_elem(b->fd_hints, &zero, &h);
-	return h.empty;
+	return b->data->hints.empty;
 }
 
 static struct ctl_prefix pfx(const char *text)
@@ -356,7 +344,7 @@ static uint64_t syn_from(struct ctl_bpf *b, const char *src, uint16_t dport)
 }
 
 /*
- * mxw_hints kept by the list writes: cleared before the first entry of a
+ * mxw_data.hints kept by the list writes: cleared before the first entry of a
  * map, set once the last one is gone (not while one is left), never
  * changed by a failed delete, recomputed from the maps at a restart with
  * reused pins even when the pinned value lies.
@@ -370,7 +358,6 @@ static void test_hints(const char *pin_dir, const char *tmp)
 	struct mxw_hints lie = { .empty = HE_ALL };
 	struct ctl_bpf b;
 	bool created;
-	__u32 zero = 0;
 
 	if (ctl_bpf_open(&b, cfg) || ctl_bpf_apply(&b, cfg)) {
 		fprintf(stderr, "ctl_bpf_open/apply failed\n");
@@ -452,7 +439,7 @@ static void test_hints(const char *pin_dir, const char *tmp)
 	}
 	CHECK(b.pins_reused && b.hints == (HE_ALL & ~MXW_HE_ALLOW_EXACT),
 	      "restart: mirror %#x not read from the pinned map", b.hints);
-	bpf_map_update_elem(b.fd_hints, &zero, &lie, BPF_ANY);
+	b.data->hints = lie;
 	CHECK(ctl_bpf_apply(&b, cfg) == 0 && ctl_bpf_list_count(&b) == 0,
 	      "apply/count after restart");
 	CHECK(hints_map(&b) == (HE_ALL & ~MXW_HE_ALLOW_EXACT),
@@ -476,12 +463,7 @@ static uint64_t syn6_from(struct ctl_bpf *b, const char *src)
 
 static struct mxw_config config_map(struct ctl_bpf *b)
 {
-	struct mxw_config mc;
-	__u32 zero = 0;
-
-	memset(&mc, 0, sizeof(mc));
-	bpf_map_lookup_elem(b->fd_config, &zero, &mc);
-	return mc;
+	return b->data->cfg;
 }
 
 static void open_apply(struct ctl_bpf *b, struct ctl_config *cfg)
@@ -569,8 +551,8 @@ static void test_geometry(void)
 /*
  * Exact lists on the array tables: put/get/del/walk/expire, IPv4 and
  * IPv6, replace in place, the capacity check, the seed and masks in
- * mxw_config, a restart with reused pins (lists and seed kept), then a
- * restart whose mxw_config pin was removed (new seed: the tables are
+ * mxw_data, a restart with reused pins (lists and seed kept), then a
+ * restart whose mxw_data pin was removed (new seed: the tables are
  * rebuilt and every entry still works in the fast path).
  */
 static void test_lists(const char *pin_dir, const char *tmp)
@@ -592,7 +574,7 @@ static void test_lists(const char *pin_dir, const char *tmp)
 	open_apply(&b, cfg);
 	mc = config_map(&b);
 	seed = b.seed;
-	CHECK(seed != 0 && mc.hash_seed == seed, "seed %#llx, in mxw_config %#llx",
+	CHECK(seed != 0 && mc.hash_seed == seed, "seed %#llx, in mxw_data %#llx",
 	      (unsigned long long)seed, (unsigned long long)mc.hash_seed);
 	CHECK(mc.mask_block + 1 == ctl_bpf_table_buckets(CTL_T_BLOCK_EXACT, MXW_BLOCK_EXACT_MAX) &&
 	      mc.mask_block + 1 == b.m_exact[CTL_LIST_BLOCK].n &&
@@ -601,7 +583,7 @@ static void test_lists(const char *pin_dir, const char *tmp)
 	      mc.mask_pfx + 1 == MXW_PFX_BUCKET_MAX / MXW_SRC_WAYS &&
 	      mc.mask_ct + 1 == MXW_CT_MAX / MXW_FLOW_WAYS &&
 	      mc.mask_conn + 1 == MXW_CONN_MAX / MXW_FLOW_WAYS,
-	      "masks in mxw_config: block %u allow %u src %u pfx %u ct %u conn %u",
+	      "masks in mxw_data: block %u allow %u src %u pfx %u ct %u conn %u",
 	      mc.mask_block, mc.mask_allow, mc.mask_src, mc.mask_pfx, mc.mask_ct,
 	      mc.mask_conn);
 	CHECK(!pinned(pin_dir, "mxw_clock"), "mxw_clock pinned (a per-CPU cache)");
@@ -756,7 +738,7 @@ static void test_lists(const char *pin_dir, const char *tmp)
 	ctl_bpf_close(&b, false);
 
 	/* The config pin gone: a new seed, the list tables rebuilt. */
-	snprintf(path, sizeof(path), "%s/mxw_config", pin_dir);
+	snprintf(path, sizeof(path), "%s/mxw_data", pin_dir);
 	CHECK(unlink(path) == 0, "unlink %s", path);
 	open_apply(&b, cfg);
 	CHECK(b.seed != seed && config_map(&b).hash_seed == b.seed, "no new seed");
@@ -1055,6 +1037,98 @@ static void test_reconcile(const char *pin_dir, const char *tmp)
 	ctl_config_free(cfg);
 }
 
+/* Pin an ARRAY of one element of vsize bytes whose value opens with mc
+ * (a map as an earlier release, or another layout, left it). */
+static void pin_old_array(const char *pin_dir, const char *name, uint32_t vsize,
+			  uint32_t max, const struct mxw_config *mc)
+{
+	char path[600];
+	uint8_t *v = calloc(1, vsize);
+	__u32 zero = 0;
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, name, 4, vsize, max, NULL);
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, name);
+	if (!v || fd < 0 || (mc && (memcpy(v, mc, sizeof(*mc)),
+				    bpf_map_update_elem(fd, &zero, v, BPF_ANY))) ||
+	    bpf_obj_pin(fd, path)) {
+		fprintf(stderr, "pin %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	free(v);
+	close(fd);
+}
+
+/*
+ * Pins left by an earlier release, whose config, port flags, hints and
+ * global buckets were four maps: the seed (the pinned lists are laid out
+ * by it) and the config generation carry over into mxw_data, the four
+ * pins go, and the lists keep working without a rebuild.  Then an
+ * mxw_data pin of another layout (a later change of struct mxw_data):
+ * replaced, its seed kept.
+ */
+static void test_legacy_pins(const char *pin_dir, const char *tmp)
+{
+	static const char *const legacy[] = { "mxw_config", "mxw_ports", "mxw_hints",
+					      "mxw_global" };
+	struct ctl_config *cfg = make_config(pin_dir, tmp);
+	struct mxw_list_entry e = { .reason = MXW_LR_MANUAL };
+	struct ctl_prefix h4 = pfx("203.0.113.60");
+	struct mxw_config old;
+	struct ctl_bpf b;
+	uint64_t seed;
+	bool created;
+	char path[600];
+
+	open_apply(&b, cfg);
+	CHECK(pinned(pin_dir, "mxw_data"), "mxw_data not pinned");
+	CHECK(ctl_bpf_list_put(&b, CTL_LIST_BLOCK, &h4, &e, false, &created) == 0,
+	      "put");
+	seed = b.seed;
+	ctl_bpf_close(&b, false);
+
+	/* what an earlier release pinned instead of mxw_data */
+	snprintf(path, sizeof(path), "%s/mxw_data", pin_dir);
+	CHECK(unlink(path) == 0, "unlink %s", path);
+	memset(&old, 0, sizeof(old));
+	old.hash_seed = seed;
+	old.generation = 41;
+	pin_old_array(pin_dir, "mxw_config", sizeof(old), 1, &old);
+	pin_old_array(pin_dir, "mxw_ports", 1, MXW_MAX_PORTS, NULL);
+	pin_old_array(pin_dir, "mxw_hints", sizeof(struct mxw_hints), 1, NULL);
+	pin_old_array(pin_dir, "mxw_global", sizeof(struct mxw_bucket), MXW_GB_MAX, NULL);
+	open_apply(&b, cfg);
+	CHECK(b.seed == seed && b.data->cfg.hash_seed == seed,
+	      "seed %#llx not carried over from mxw_config (%#llx)",
+	      (unsigned long long)b.data->cfg.hash_seed, (unsigned long long)seed);
+	CHECK(b.data->cfg.generation == 42, "generation %u, want 41 + 1",
+	      b.data->cfg.generation);
+	for (size_t i = 0; i < sizeof(legacy) / sizeof(legacy[0]); i++)
+		CHECK(!pinned(pin_dir, legacy[i]), "%s still pinned", legacy[i]);
+	CHECK(pinned(pin_dir, "mxw_data"), "mxw_data not pinned after the upgrade");
+	CHECK(misplaced(&b, CTL_LIST_BLOCK, seed) == 0 && b.n_exact[CTL_LIST_BLOCK] == 1,
+	      "lists moved or lost over the upgrade");
+	CHECK(syn_from(&b, "203.0.113.60", 25) == BIT(MXW_R_DROP_BLOCK) &&
+	      syn_from(&b, "203.0.113.61", 25) == BIT(MXW_R_PASS_MAIL_SYN),
+	      "block not enforced after the upgrade");
+	ctl_bpf_close(&b, false);
+
+	/* an mxw_data of another layout: its seed, at the kept offset */
+	CHECK(unlink(path) == 0, "unlink %s", path);
+	pin_old_array(pin_dir, "mxw_data", sizeof(struct mxw_data) + 64, 1, &old);
+	open_apply(&b, cfg);
+	CHECK(b.seed == seed, "seed not carried over from mxw_data of another layout");
+	CHECK(syn_from(&b, "203.0.113.60", 25) == BIT(MXW_R_DROP_BLOCK),
+	      "block not enforced after the layout change");
+	b.data->global[MXW_GB_ICMP].tokens = 12345;     /* a marker */
+	ctl_bpf_close(&b, false);
+	/* and the replacement is reused as it is, contents and all */
+	open_apply(&b, cfg);
+	CHECK(b.seed == seed && b.data->global[MXW_GB_ICMP].tokens == 12345,
+	      "replaced mxw_data not reused");
+	ctl_bpf_close(&b, false);
+	ctl_config_free(cfg);
+}
+
 int main(void)
 {
 	char tmp[] = "/tmp/mxw-test-ctlbpf-XXXXXX";
@@ -1098,6 +1172,8 @@ int main(void)
 	test_second_bucket(pin_dir, tmp);
 	snprintf(pin_dir, sizeof(pin_dir), "%s/pins5", tmp);
 	test_reconcile(pin_dir, tmp);
+	snprintf(pin_dir, sizeof(pin_dir), "%s/pins7", tmp);
+	test_legacy_pins(pin_dir, tmp);
 
 	/* The private bpffs and its pins go with the unmount. */
 	umount2(tmp, MNT_DETACH);

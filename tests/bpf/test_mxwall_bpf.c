@@ -57,19 +57,21 @@ static unsigned int if_out, if_in;
 static uint32_t rx_queue;       /* rx_queue_index of the frames run */
 static int failures, checks;
 
-/* Every table of mxwall_shared.h, by the name of its map. */
+/* Every map of mxwall_shared.h, by its name; then mxw_data (the data
+ * section, whose map libbpf names .data.mxw). */
 #define MXW_TEST_TABLES(X) \
-	X(mxw_config) X(mxw_ports) X(mxw_protected) X(mxw_allow_exact) \
+	X(mxw_protected) X(mxw_allow_exact) \
 	X(mxw_allow_lpm) X(mxw_block_exact) X(mxw_block_lpm) \
 	X(mxw_allow_exact_occ) X(mxw_block_exact_occ) \
 	X(mxw_src_bucket) X(mxw_pfx_bucket) X(mxw_ct) X(mxw_conn) \
-	X(mxw_stats) X(mxw_tx_ports) X(mxw_global) \
-	X(mxw_xsks) X(mxw_insp) X(mxw_bypass) X(mxw_hints)
+	X(mxw_stats) X(mxw_tx_ports) \
+	X(mxw_xsks) X(mxw_insp) X(mxw_bypass)
 
 enum tbl {
 #define X(n) TBL_##n,
 	MXW_TEST_TABLES(X)
 #undef X
+	TBL_mxw_data,
 	TBL_MAX
 };
 
@@ -85,6 +87,8 @@ static void tbl_clear(enum tbl t);
 /* The memory of an ARRAY-backed hash table (bpf/mxw_table.h) and its
  * number of buckets / sets: a mapping of the kernel map, or the array. */
 static void *tbl_mem(enum tbl t, uint32_t *n);
+/* The program's struct mxw_data, written in place as mxwalld does. */
+static struct mxw_data *data(void);
 /* Socket of an appliance port (enum mxw_port_slot) in mxw_xsks at rx
  * queue 0, or out of it; false if the backend has no socket to put. */
 static bool xsk_bind(int slot, bool on);
@@ -240,28 +244,15 @@ static struct mxw_list_entry list_entry(int64_t ttl_ms, uint32_t flags)
 
 enum list { L_ALLOW, L_BLOCK };
 
-/* mxw_hints, written as mxwalld does it (mxwall_shared.h). */
+/* mxw_data.hints, written as mxwalld does it (mxwall_shared.h). */
 static uint32_t hints_get(void)
 {
-	struct mxw_hints h = { 0 };
-	uint32_t zero = 0;
-
-	if (tbl_lookup(TBL_mxw_hints, &zero, &h)) {
-		perror("mxw_hints read");
-		exit(1);
-	}
-	return h.empty;
+	return data()->hints.empty;
 }
 
 static void hints_set(uint32_t empty)
 {
-	struct mxw_hints h = { .empty = empty };
-	uint32_t zero = 0;
-
-	if (tbl_update(TBL_mxw_hints, &zero, &h, BPF_ANY)) {
-		perror("mxw_hints write");
-		exit(1);
-	}
+	data()->hints.empty = empty;
 }
 
 /* Exact address or CIDR into the allow or block list; ttl_ms < 0 means
@@ -362,20 +353,12 @@ static void bypass_add(const char *client, uint16_t cport, const char *server,
 
 static void cfg_write(void)
 {
-	uint32_t zero = 0;
-
-	if (tbl_update(TBL_mxw_config, &zero, &cfg, BPF_ANY)) {
-		perror("config write");
-		exit(1);
-	}
+	data()->cfg = cfg;
 }
 
 static void set_port(uint32_t port, uint8_t flags)
 {
-	if (tbl_update(TBL_mxw_ports, &port, &flags, BPF_ANY)) {
-		perror("ports write");
-		exit(1);
-	}
+	data()->ports[port % MXW_MAX_PORTS] = flags;
 }
 
 static void set_devmap(uint32_t slot, uint32_t ifindex)
@@ -445,7 +428,7 @@ static void reset(void)
 	tbl_reset(TBL_mxw_bypass);
 	tbl_clear(TBL_mxw_xsks);
 	for (i = 0; i < MXW_GB_MAX; i++)
-		tbl_update(TBL_mxw_global, &i, &zero_b, BPF_ANY);
+		data()->global[i] = zero_b;
 	insp_state(0, 0);
 }
 

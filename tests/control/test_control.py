@@ -153,7 +153,7 @@ LIST_WAYS, LIST_SLOT = 8, 40            # mxw_list_bucket: tags, spill, pad,
 LIST_SLOT0 = 4 * LIST_WAYS + 8          # then the slots
 SET_WAYS = 4                            # mxw_src_set / mxw_flow_set
 SRC_SLOT, FLOW_SLOT = 40, 56
-CFG_SEED_OFF = 80                       # struct mxw_config offsets
+CFG_SEED_OFF = 80                       # struct mxw_data (its cfg) offsets
 CFG_MASK_OFF = {"mxw_allow_exact": 88, "mxw_block_exact": 92,
                 "mxw_src_bucket": 96, "mxw_pfx_bucket": 100,
                 "mxw_ct": 104, "mxw_conn": 108}
@@ -368,8 +368,9 @@ class Lab:
             "value", "hex", *value)
 
     def table_cfg(self):
-        """(hash_seed, masks by map name) from the pinned mxw_config."""
-        v = self.map_raw("mxw_config", idx_key(0))
+        """(hash_seed, masks by map name) from the pinned mxw_data (the
+        program's data section .data.mxw; its config comes first)."""
+        v = self.map_raw("mxw_data", idx_key(0))
         seed = int.from_bytes(v[CFG_SEED_OFF:CFG_SEED_OFF + 8], "little")
         masks = {m: int.from_bytes(v[off:off + 4], "little")
                  for m, off in CFG_MASK_OFF.items()}

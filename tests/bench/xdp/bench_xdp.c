@@ -40,9 +40,9 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
+#include "mxwall_shared.h"
 #include "mxwall.skel.h"
 #include "bench_ops.skel.h"
-#include "mxwall_shared.h"
 #include "mxw_pktbuild.h"
 #include "mxw_netns_pair.h"
 #include "mxw_map_mmap.h"
@@ -152,7 +152,6 @@ static void mxw_config_ablate(struct mxw_config *c)
 static void mxw_config(uint32_t src_rate, uint32_t src_burst)
 {
 	struct mxw_config c = { 0 };
-	uint32_t zero = 0;
 
 	c.outside_ifindex = if_out;
 	c.inside_ifindex = if_in;
@@ -179,10 +178,7 @@ static void mxw_config(uint32_t src_rate, uint32_t src_burst)
 	c.mask_ct = bpf_map__max_entries(skel->maps.mxw_ct) - 1;
 	c.mask_conn = bpf_map__max_entries(skel->maps.mxw_conn) - 1;
 	c.mask_bypass = bpf_map__max_entries(skel->maps.mxw_bypass) - 1;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.mxw_config), &zero, &c, BPF_ANY)) {
-		perror("config");
-		exit(1);
-	}
+	skel->data_mxw->mxw_data.cfg = c;
 }
 
 static void addr4(struct mxw_addr *a, uint32_t host_order)
@@ -194,17 +190,16 @@ static void addr4(struct mxw_addr *a, uint32_t host_order)
 	memcpy(&a->a[12], &be, 4);
 }
 
-/* mxw_hints as mxwalld keeps them (mxwall_shared.h): the bits of the
- * lists that hold nothing. */
+/* mxw_data.hints as mxwalld keeps them (mxwall_shared.h): the bits of
+ * the lists that hold nothing. */
 static void mxw_hints(uint32_t empty)
 {
-	struct mxw_hints h = { .empty = empty };
-	uint32_t zero = 0;
+	skel->data_mxw->mxw_data.hints.empty = empty;
+}
 
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.mxw_hints), &zero, &h, BPF_ANY)) {
-		perror("hints");
-		exit(1);
-	}
+static void mxw_port(uint32_t port, uint8_t flags)
+{
+	skel->data_mxw->mxw_data.ports[port % MXW_MAX_PORTS] = flags;
 }
 
 static void mxw_setup(void)
@@ -212,12 +207,9 @@ static void mxw_setup(void)
 	static const uint32_t mail[] = { 25, 587, 110, 143, 465, 995, 993 };
 	struct mxw_addr a;
 	uint32_t i, slot;
-	uint8_t f;
 
-	for (i = 0; i < sizeof(mail) / sizeof(mail[0]); i++) {
-		f = MXW_PORT_MAIL;
-		bpf_map_update_elem(bpf_map__fd(skel->maps.mxw_ports), &mail[i], &f, BPF_ANY);
-	}
+	for (i = 0; i < sizeof(mail) / sizeof(mail[0]); i++)
+		mxw_port(mail[i], MXW_PORT_MAIL);
 	slot = MXW_SLOT_OUTSIDE;
 	bpf_map_update_elem(bpf_map__fd(skel->maps.mxw_tx_ports), &slot, &if_out, BPF_ANY);
 	slot = MXW_SLOT_INSIDE;
@@ -775,15 +767,14 @@ static void bench_inspection(void)
 	for (int c = 0; c < IC_MAX; c++)
 		seg_rows[c] = (struct insp_row){ (enum insp_case)c,
 			insp_cases[c].name, insp_cases[c].expect };
-	bpf_map_update_elem(bpf_map__fd(skel->maps.mxw_ports), &port, &f, BPF_ANY);
+	mxw_port(port, f);
 	insp_table("inspection step, established mail segment to port 25", &seg,
 		   seg_rows, IC_MAX, xsk_socket__fd(x.xsk));
 	insp_table("allowed SYN to port 25", &syn, syn_rows, 2,
 		   xsk_socket__fd(x.xsk));
 	/* back to the classes' setup */
 	insp_setup(IC_OFF, -1);
-	f = MXW_PORT_MAIL;
-	bpf_map_update_elem(bpf_map__fd(skel->maps.mxw_ports), &port, &f, BPF_ANY);
+	mxw_port(port, MXW_PORT_MAIL);
 	mxw_test_xsk_close(&x);
 }
 
