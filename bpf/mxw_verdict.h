@@ -413,23 +413,6 @@ MXW_INLINE int mxw_is_essential_icmp(const struct mxw_pkt *p)
 	return p->icmp_type >= 1 && p->icmp_type <= 3;
 }
 
-/*
- * The fingerprint of an inbound mail flow in its source's slot
- * (mxw_src_slot.syn_fp), from the flow's hash sum (mxw_hash_tuple): the
- * whole 4-tuple, since a slot may stand for many clients (an IPv6 /64,
- * or any source prefix shorter than the address), keyed by the secret
- * seed, never 0.  A SYN whose fingerprint is the one its source's slot
- * holds is a retransmission of that counted flow and needs no
- * connection-table read (docs/fastpath.md, "Concurrent connections per
- * source").  Another flow of the same source has the same fingerprint
- * with chance 2^-32, which a sender cannot aim at without the seed; such
- * a flow would pass uncounted, as one whose slot another CPU held does.
- */
-MXW_INLINE __u32 mxw_syn_fp(__u64 sum)
-{
-	return (__u32)(sum >> 32) | 1u;
-}
-
 /* Give back one connection of the source of client (an address as the
  * flows store it), for the flow with fingerprint fp, which its slot then
  * forgets.  Signed view: a count rewritten by mxwalld's repair while a

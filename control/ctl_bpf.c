@@ -1638,6 +1638,23 @@ struct ctl_rc_fix {
 	__u32 seen, val;
 };
 
+/* A counted flow k, removed here, leaves its source slot's memory
+ * (mxw_src_slot.syn_fp) as the fast path's release does: otherwise a SYN
+ * on the same 4-tuple would pass as a retransmission, uncounted.  sk is
+ * the flow's source key. */
+static void ctl_rc_forget_fp(struct ctl_bpf *b, const struct mxw_flow_key *k,
+			     const struct mxw_addr *sk)
+{
+	__u64 h = mxw_hash_addr(sk, b->seed);
+	struct mxw_src_set *set =
+		&((struct mxw_src_set *)b->m_src.p)[mxw_hash_idx1(h, b->mask[CTL_T_SRC_BUCKET])];
+	int si = mxw_src_find(set, mxw_hash_tag(h), sk);
+	__u32 fp = mxw_syn_fp(mxw_hash_tuple(&k->src, &k->dst, k->tail, b->seed));
+
+	if (si >= 0)
+		__sync_val_compare_and_swap(&set->slot[si].syn_fp, fp, 0);
+}
+
 /*
  * mxw_conn: free expired slots (a second of grace: the flow ended without
  * a FIN seen) by the fast path's own protocol, a compare-and-swap of the
@@ -1656,7 +1673,8 @@ static int ctl_rc_flows(struct ctl_bpf *b, struct ctl_rc *rc,
 		for (int i = 0; i < MXW_FLOW_WAYS; i++) {
 			const struct mxw_flow_slot *fs = &set->slot[i];
 			__u32 tag = __atomic_load_n(&set->tag[i], __ATOMIC_ACQUIRE);
-			struct mxw_addr client, sk;
+			struct mxw_flow_key k;
+			struct mxw_addr sk;
 			__u64 exp;
 			__u32 flags;
 
@@ -1664,21 +1682,24 @@ static int ctl_rc_flows(struct ctl_bpf *b, struct ctl_rc *rc,
 				continue;
 			exp = __atomic_load_n(&fs->expires_ns, __ATOMIC_RELAXED);
 			flags = __atomic_load_n(&fs->flags, __ATOMIC_RELAXED);
-			client = fs->key.src;
+			mxw_flow_copy(&k, &fs->key);
 			__atomic_thread_fence(__ATOMIC_ACQUIRE);
 			if (__atomic_load_n(&set->tag[i], __ATOMIC_RELAXED) != tag)
 				continue;       /* rewritten meanwhile */
+			/* Inbound flow keys carry the client as src
+			 * (mxw_flow_key_fwd). */
+			ctl_rc_source_key(&sk, &k.src, src6_len);
 			if (exp && exp + 1000000000ull <= now) {
 				if (__sync_val_compare_and_swap(&set->tag[i], tag,
-								MXW_TAG_EMPTY) == tag)
-					tot->flows_expired++;
+								MXW_TAG_EMPTY) != tag)
+					continue;
+				tot->flows_expired++;
+				if (flags & MXW_FF_COUNTED)
+					ctl_rc_forget_fp(b, &k, &sk);
 				continue;
 			}
 			if (!(flags & MXW_FF_COUNTED))
 				continue;
-			/* Inbound flow keys carry the client as src
-			 * (mxw_flow_key_fwd). */
-			ctl_rc_source_key(&sk, &client, src6_len);
 			if (ctl_rc_flow(rc, &sk) < 0)
 				return -ENOMEM;
 		}

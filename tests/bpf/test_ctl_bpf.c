@@ -944,8 +944,8 @@ static void test_second_bucket(const char *pin_dir, const char *tmp)
 
 /* Put flow client:sport -> 10.0.0.25:25 in mxw_conn where the fast path
  * would look for it. */
-static void put_flow(struct ctl_bpf *b, const char *client, uint16_t sport,
-		     uint64_t expires, uint32_t flags)
+static uint32_t put_flow(struct ctl_bpf *b, const char *client, uint16_t sport,
+			 uint64_t expires, uint32_t flags)
 {
 	struct mxw_flow_set *sets = b->m_conn.p, *set;
 	struct mxw_flow_key k;
@@ -970,6 +970,7 @@ static void put_flow(struct ctl_bpf *b, const char *client, uint16_t sport,
 	set->slot[i].expires_ns = expires;
 	set->slot[i].flags = flags;
 	set->tag[i] = mxw_hash_tag(h);
+	return mxw_syn_fp(mxw_hash_tuple(&k.src, &k.dst, k.tail, b->seed));
 }
 
 /* The source slot of key text (set displaced by off: a slot the fast
@@ -996,9 +997,10 @@ static struct mxw_src_slot *put_src(struct ctl_bpf *b, const char *text,
 	return &set->slot[i];
 }
 
-/* Reconciliation over the arrays: an expired flow freed, a leaked count
- * repaired after two identical passes, right counts and a stranded slot
- * left alone, IPv6 sources counted per /src6_len. */
+/* Reconciliation over the arrays: an expired flow freed (and forgotten
+ * by its source's slot, so the same 4-tuple is counted again), a leaked
+ * count repaired after two identical passes, right counts and a stranded
+ * slot left alone, IPv6 sources counted per /src6_len. */
 static void test_reconcile(const char *pin_dir, const char *tmp)
 {
 	struct ctl_config *cfg = make_config(pin_dir, tmp);
@@ -1007,11 +1009,12 @@ static void test_reconcile(const char *pin_dir, const char *tmp)
 	struct mxw_src_slot *leak, *right, *v6, *lost;
 	struct ctl_bpf b;
 	uint64_t now;
+	uint32_t fp_gone, fp_live;
 
 	open_apply(&b, cfg);
 	now = mono_ns();
-	put_flow(&b, "192.0.2.200", 40000, now - 5000000000ull, MXW_FF_COUNTED);
-	put_flow(&b, "192.0.2.201", 40001, now + 3600000000000ull, MXW_FF_COUNTED);
+	fp_gone = put_flow(&b, "192.0.2.200", 40000, now - 5000000000ull, MXW_FF_COUNTED);
+	fp_live = put_flow(&b, "192.0.2.201", 40001, now + 3600000000000ull, MXW_FF_COUNTED);
 	put_flow(&b, "2001:db8:9::5", 40002, now + 3600000000000ull, MXW_FF_COUNTED);
 	put_flow(&b, "2001:db8:9::6", 40003, now + 3600000000000ull, MXW_FF_COUNTED);
 	put_flow(&b, "192.0.2.202", 40004, now + 3600000000000ull, 0);
@@ -1019,12 +1022,17 @@ static void test_reconcile(const char *pin_dir, const char *tmp)
 	right = put_src(&b, "192.0.2.201", 1, 0);
 	v6 = put_src(&b, "2001:db8:9::", 0, 0);         /* /64 key */
 	lost = put_src(&b, "192.0.2.203", 5, 1);        /* not findable */
+	leak->syn_fp = fp_gone;         /* the slots' last counted flows */
+	right->syn_fp = fp_live;
 
 	CHECK(rc && ctl_bpf_reconcile(&b, rc, 64, now, &tot) == 0, "pass 1");
 	CHECK(tot.flows_expired == 1 && tot.counts_fixed == 0 && leak->conns == 3,
 	      "pass 1: %llu expired, %llu fixed, leak %u",
 	      (unsigned long long)tot.flows_expired,
 	      (unsigned long long)tot.counts_fixed, leak->conns);
+	CHECK(leak->syn_fp == 0 && right->syn_fp == fp_live,
+	      "pass 1: expired flow's memory %#x (want 0), live one's %#x (want %#x)",
+	      leak->syn_fp, right->syn_fp, fp_live);
 	CHECK(ctl_bpf_reconcile(&b, rc, 64, now + 1, &tot) == 0, "pass 2");
 	CHECK(leak->conns == 0 && right->conns == 1 && v6->conns == 2 && lost->conns == 5 &&
 	      tot.counts_fixed == 2 && tot.passes == 2,
