@@ -121,6 +121,13 @@ MXW_INLINE void mxw_source_key(struct mxw_addr *k, const struct mxw_addr *a,
 		mxw_addr_mask(k, len > 128 ? 128 : len);
 }
 
+/* Whether the per-source key of a family is the whole address (IPv4
+ * /32, IPv6 /128: mxw_source_key). */
+MXW_INLINE int mxw_source_is_addr(const struct mxw_config *cfg, __u8 family)
+{
+	return family == 4 || cfg->src6_len >= 128;
+}
+
 /* The per-prefix key: IPv4 /pfx4_len (mapped: 96 + len), IPv6 /pfx6_len. */
 MXW_INLINE void mxw_prefix_key(struct mxw_addr *k, const struct mxw_addr *a,
 			       const struct mxw_config *cfg, __u8 family)
@@ -589,7 +596,7 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 		/* A key that is the address itself (IPv4 /32, IPv6 /128)
 		 * has the hash the lists used already. */
 		set = MXW_CACHE_SET(mxw_src_bucket, cfg->mask_src,
-				    mxw_addr_eq(&sk, &p->src) ? mxw_src_hash(v) :
+				    mxw_source_is_addr(cfg, p->family) ? mxw_src_hash(v) :
 				    mxw_hash_addr(&sk, cfg->hash_seed), &tag);
 		ss = set ? MXW_SLOT(set, mxw_src_get(set, tag, &sk), MXW_SRC_WAYS) : 0;
 		if (cfg->src_rate &&

@@ -25,7 +25,8 @@ PACKAGES=(
 	# build
 	gcc libc6-dev                   # userspace C
 	meson ninja-build pkg-config    # build system
-	clang llvm                      # BPF objects (clang -target bpf), libFuzzer
+	clang llvm                      # libFuzzer and sanitizer builds (clang 14)
+	clang-19                        # BPF objects (clang -target bpf, meson.build)
 	libclang-rt-14-dev              # libFuzzer / sanitizer runtimes for clang 14
 	libbpf-dev bpftool              # skeletons, loader, vmlinux.h from BTF
 	libxdp-dev                      # AF_XDP sockets (xsk API)
@@ -90,7 +91,7 @@ if postfix status >/dev/null 2>&1; then
 fi
 
 # Check that the tools the build and tests call are really there.
-for tool in meson ninja clang bpftool swaks hping3 tcpdump ethtool socat \
+for tool in meson ninja clang clang-19 bpftool swaks hping3 tcpdump ethtool socat \
 	nsenter postfix /usr/bin/python3; do
 	command -v "$tool" >/dev/null || [[ -x /usr/sbin/$tool ]] || {
 		echo "install-deps: $tool missing after installation" >&2
