@@ -130,6 +130,12 @@ MXW_INLINE __u32 mxw_syn_fp(__u64 sum)
 	return (__u32)(sum >> 32) | 1u;
 }
 
+/* The fingerprint of flow k (client as src), from its key. */
+MXW_INLINE __u32 mxw_flow_fp(const struct mxw_flow_key *k, __u64 seed)
+{
+	return mxw_syn_fp(mxw_hash_tuple(&k->src, &k->dst, k->tail, seed));
+}
+
 MXW_INLINE __u64 mxw_hash_flow(const struct mxw_flow_key *k, __u64 seed)
 {
 	return mxw_hash_fin(mxw_hash_tuple(&k->src, &k->dst, k->tail, seed));

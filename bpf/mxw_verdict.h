@@ -651,9 +651,7 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 		MXW_ATOMIC_ADD32(&ss->conns, 1);
 	if (io.flags & MXW_FF_COUNTED)
 		mxw_conn_uncount(v, &io.key.src,
-				 mxw_syn_fp(mxw_hash_tuple(&io.key.src, &io.key.dst,
-							   io.key.tail,
-							   cfg->hash_seed)));
+				 mxw_flow_fp(&io.key, cfg->hash_seed));
 	/* After the victim's release, which may have been this source's,
 	 * with a flow of the same fingerprint. */
 	if (i >= 0 && ss)

@@ -354,7 +354,6 @@ static void ctl_config_write(struct ctl_bpf *b, const struct mxw_config *mc)
 {
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	memcpy(&b->data->cfg, mc, sizeof(*mc));
-	__atomic_thread_fence(__ATOMIC_RELEASE);
 }
 
 /* The seed of a reused mxw_data if it has one, else the one salvaged
@@ -1638,6 +1637,18 @@ struct ctl_rc_fix {
 	__u32 seen, val;
 };
 
+/* The slot of source key sk in mxw_src_bucket as the fast path finds
+ * it (a slot stranded by another seed is not), or NULL. */
+static struct mxw_src_slot *ctl_src_slot(struct ctl_bpf *b,
+					 const struct mxw_addr *sk)
+{
+	__u64 h = mxw_hash_addr(sk, b->seed);
+	struct mxw_src_set *set =
+		&((struct mxw_src_set *)b->m_src.p)[mxw_hash_idx1(h, b->mask[CTL_T_SRC_BUCKET])];
+
+	return MXW_SLOT(set, mxw_src_find(set, mxw_hash_tag(h), sk), MXW_SRC_WAYS);
+}
+
 /* A counted flow k, removed here, leaves its source slot's memory
  * (mxw_src_slot.syn_fp) as the fast path's release does: otherwise a SYN
  * on the same 4-tuple would pass as a retransmission, uncounted.  sk is
@@ -1645,14 +1656,10 @@ struct ctl_rc_fix {
 static void ctl_rc_forget_fp(struct ctl_bpf *b, const struct mxw_flow_key *k,
 			     const struct mxw_addr *sk)
 {
-	__u64 h = mxw_hash_addr(sk, b->seed);
-	struct mxw_src_set *set =
-		&((struct mxw_src_set *)b->m_src.p)[mxw_hash_idx1(h, b->mask[CTL_T_SRC_BUCKET])];
-	int si = mxw_src_find(set, mxw_hash_tag(h), sk);
-	__u32 fp = mxw_syn_fp(mxw_hash_tuple(&k->src, &k->dst, k->tail, b->seed));
+	struct mxw_src_slot *ss = ctl_src_slot(b, sk);
 
-	if (si >= 0)
-		__sync_val_compare_and_swap(&set->slot[si].syn_fp, fp, 0);
+	if (ss)
+		__sync_val_compare_and_swap(&ss->syn_fp, mxw_flow_fp(k, b->seed), 0);
 }
 
 /*
@@ -1756,7 +1763,6 @@ int ctl_bpf_reconcile(struct ctl_bpf *b, struct ctl_rc *rc,
 		      unsigned src6_len, uint64_t now_ns,
 		      struct ctl_rc_totals *tot)
 {
-	struct mxw_src_set *sets = b->m_src.p;
 	struct ctl_rc_fix *fix = NULL;
 	size_t n_fix = 0;
 	uint64_t fixed = 0;
@@ -1773,20 +1779,14 @@ int ctl_bpf_reconcile(struct ctl_bpf *b, struct ctl_rc *rc,
 	for (size_t i = 0; i < n_fix; i++) {
 		char text[CTL_ADDR_TEXT_MAX];
 		struct ctl_prefix p = {.plen = 128};
-		__u64 h = mxw_hash_addr(&fix[i].sk, b->seed);
-		struct mxw_src_set *set =
-			&sets[mxw_hash_idx1(h, b->mask[CTL_T_SRC_BUCKET])];
-		int si;
+		struct mxw_src_slot *ss = ctl_src_slot(b, &fix[i].sk);
 
-		/* The source's own slot as the fast path finds it (a slot
-		 * stranded by another seed is not); none: skipped.  The
-		 * count moves only from the value judged, so a SYN or FIN
-		 * since then wins and the next passes look again. */
-		si = mxw_src_find(set, mxw_hash_tag(h), &fix[i].sk);
-		if (si < 0 ||
-		    __sync_val_compare_and_swap(&set->slot[si].conns,
-						fix[i].seen, fix[i].val) !=
-		    fix[i].seen)
+		/* The source's own slot (none: skipped).  The count moves
+		 * only from the value judged, so a SYN or FIN since then
+		 * wins and the next passes look again. */
+		if (!ss ||
+		    __sync_val_compare_and_swap(&ss->conns, fix[i].seen,
+						fix[i].val) != fix[i].seen)
 			continue;
 		tot->counts_fixed++;
 		fixed++;

@@ -970,7 +970,7 @@ static uint32_t put_flow(struct ctl_bpf *b, const char *client, uint16_t sport,
 	set->slot[i].expires_ns = expires;
 	set->slot[i].flags = flags;
 	set->tag[i] = mxw_hash_tag(h);
-	return mxw_syn_fp(mxw_hash_tuple(&k.src, &k.dst, k.tail, b->seed));
+	return mxw_flow_fp(&k, b->seed);
 }
 
 /* The source slot of key text (set displaced by off: a slot the fast
