@@ -257,7 +257,48 @@ struct mxw_config {
 	__u32 mask_pfx;         /* mxw_pfx_bucket */
 	__u32 mask_ct;          /* mxw_ct */
 	__u32 mask_conn;        /* mxw_conn */
+
+	/* The key masks, as the words of struct mxw_addr (network byte
+	 * order in memory), from the lengths above by mxw_config_key_masks():
+	 * IPv6 source and prefix keys, and the second word of an IPv4
+	 * prefix key (the first word of a mapped address is 0).  The fast
+	 * path only ANDs. */
+	__u64 src6_mask[2];
+	__u64 pfx6_mask[2];
+	__u64 pfx4_mask_w1;
 };
+
+/* The mask of the first plen (0..128) bits of a struct mxw_addr, as its
+ * two words (network byte order in memory). */
+static inline void mxw_addr_mask_words(__u64 m[2], unsigned int plen)
+{
+	struct mxw_addr a;
+
+	for (unsigned int i = 0; i < 16; i++) {
+		unsigned int bits = plen > 8 * i ? plen - 8 * i : 0;
+
+		a.a[i] = bits >= 8 ? 0xff : (__u8)(0xff00u >> bits);
+	}
+	m[0] = a.w[0];
+	m[1] = a.w[1];
+}
+
+/* Fill c's key masks from src6_len, pfx4_len and pfx6_len (0: the
+ * default; lengths past the family's width count as the whole address).
+ * Every writer of mxw_data.cfg calls it: all-zero masks would put every
+ * source into one bucket. */
+static inline void mxw_config_key_masks(struct mxw_config *c)
+{
+	unsigned int s6 = c->src6_len ? c->src6_len : MXW_SRC6_LEN_DEFAULT;
+	unsigned int p4 = c->pfx4_len ? c->pfx4_len : MXW_PFX4_LEN_DEFAULT;
+	unsigned int p6 = c->pfx6_len ? c->pfx6_len : MXW_PFX6_LEN_DEFAULT;
+	__u64 m4[2];
+
+	mxw_addr_mask_words(c->src6_mask, s6 > 128 ? 128 : s6);
+	mxw_addr_mask_words(c->pfx6_mask, p6 > 128 ? 128 : p6);
+	mxw_addr_mask_words(m4, 96 + (p4 > 32 ? 32 : p4));
+	c->pfx4_mask_w1 = m4[1];
+}
 
 /* mxw_data.ports[MXW_MAX_PORTS], indexed by host-order TCP dest port. */
 #define MXW_PORT_MAIL           (1u << 0)   /* accept towards the servers */

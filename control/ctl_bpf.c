@@ -784,6 +784,7 @@ int ctl_bpf_apply(struct ctl_bpf *b, const struct ctl_config *cfg)
 	mc.outside_ifindex = (__u32)ifi[MXW_SLOT_OUTSIDE];
 	mc.inside_ifindex = (__u32)ifi[MXW_SLOT_INSIDE];
 	mc.generation = ++b->generation;
+	mxw_config_key_masks(&mc);
 	/* The seed never changes while the pins live (ctl_seed_init). */
 	ctl_config_tables(b, &mc);
 	ctl_config_write(b, &mc);

@@ -395,6 +395,7 @@ static void reset(void)
 	cfg.src6_len = 64;
 	cfg.pfx4_len = 24;
 	cfg.pfx6_len = 48;
+	mxw_config_key_masks(&cfg);
 	cfg.hash_seed = test_seed;
 	cfg.mask_allow = tbl_mask(TBL_mxw_allow_exact);
 	cfg.mask_block = tbl_mask(TBL_mxw_block_exact);
@@ -1210,6 +1211,51 @@ static void test_prefix_global(void)
 	s = syn6("2001:db8:78::1", 1);
 	expect_n("pfx bucket: next /48", &s, PASSV(MXW_R_PASS_MAIL_SYN));
 	judge_if_fast("pfx bucket", t0, 900000000ull, mark);
+
+	/* Other lengths: the keys follow the config (its key masks,
+	 * mxw_config_key_masks), IPv4 /20, IPv6 /40, sources per /56. */
+	reset();
+	cfg.pfx_rate = 1;
+	cfg.pfx_burst = 2;
+	cfg.pfx4_len = 20;
+	cfg.pfx6_len = 40;
+	cfg.src6_len = 56;
+	mxw_config_key_masks(&cfg);
+	cfg_write();
+	t0 = mono_ns();
+	mark = failures;
+	s = syn4("192.0.16.1", 1);
+	expect_n("pfx /20: 1st source", &s, PASSV(MXW_R_PASS_MAIL_SYN));
+	s = syn4("192.0.31.254", 1);
+	expect_n("pfx /20: 2nd source, same /20", &s, PASSV(MXW_R_PASS_MAIL_SYN));
+	s = syn4("192.0.20.9", 1);
+	expect_n("pfx /20: 3rd source, same /20", &s, DROPV(MXW_R_DROP_SYN_PFX));
+	s = syn4("192.0.32.1", 1);
+	expect_n("pfx /20: next /20", &s, PASSV(MXW_R_PASS_MAIL_SYN));
+	s = syn6("2001:db8:1000::1", 1);
+	expect_n("pfx /40: 1st source", &s, PASSV(MXW_R_PASS_MAIL_SYN));
+	s = syn6("2001:db8:10ff:ffff::1", 1);
+	expect_n("pfx /40: 2nd source, same /40", &s, PASSV(MXW_R_PASS_MAIL_SYN));
+	s = syn6("2001:db8:1080::1", 1);
+	expect_n("pfx /40: 3rd source, same /40", &s, DROPV(MXW_R_DROP_SYN_PFX));
+	s = syn6("2001:db8:1100::1", 1);
+	expect_n("pfx /40: next /40", &s, PASSV(MXW_R_PASS_MAIL_SYN));
+	judge_if_fast("pfx bucket, other lengths", t0, 900000000ull, mark);
+	reset();
+	cfg.src_rate = 1;
+	cfg.src_burst = 1;
+	cfg.src6_len = 56;
+	mxw_config_key_masks(&cfg);
+	cfg_write();
+	t0 = mono_ns();
+	mark = failures;
+	s = syn6("2001:db8:aa:bb00::1", 1);
+	expect_n("src /56: 1st", &s, PASSV(MXW_R_PASS_MAIL_SYN));
+	s = syn6("2001:db8:aa:bbff::2", 2);
+	expect_n("src /56: 2nd, same /56", &s, DROPV(MXW_R_DROP_SYN_SRC));
+	s = syn6("2001:db8:aa:bc00::1", 3);
+	expect_n("src /56: next /56", &s, PASSV(MXW_R_PASS_MAIL_SYN));
+	judge_if_fast("src bucket, /56", t0, 900000000ull, mark);
 
 	reset();
 	cfg.global_rate = 1;

@@ -169,6 +169,7 @@ static void mxw_config(uint32_t src_rate, uint32_t src_burst)
 	c.src6_len = 64;
 	c.pfx4_len = 24;
 	c.pfx6_len = 48;
+	mxw_config_key_masks(&c);
 	/* as mxwalld writes them (ctl_bpf.c) */
 	c.hash_seed = blk.seed;
 	c.mask_allow = bpf_map__max_entries(skel->maps.mxw_allow_exact) - 1;
