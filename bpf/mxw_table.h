@@ -94,23 +94,35 @@ MXW_INLINE __u64 mxw_hash_fin(__u64 h)
 	return h ^ (h >> 29);
 }
 
+/* The multilinear sum of an address's words, before mxw_hash_fin; also
+ * the first terms of its flows' sums (mxw_hash_tuple). */
+MXW_INLINE __u64 mxw_hash_addr_sum(const struct mxw_addr *a, __u64 seed)
+{
+	return (a->w[0] ^ seed) * MXW_HASH_K1 + (a->w[1] ^ seed) * MXW_HASH_K2;
+}
+
 MXW_INLINE __u64 mxw_hash_addr(const struct mxw_addr *a, __u64 seed)
 {
-	return mxw_hash_fin((a->w[0] ^ seed) * MXW_HASH_K1 +
-			    (a->w[1] ^ seed) * MXW_HASH_K2);
+	return mxw_hash_fin(mxw_hash_addr_sum(a, seed));
+}
+
+/* The terms of a flow's sum after its source's (mxw_hash_tuple). */
+MXW_INLINE __u64 mxw_hash_tuple_rest(const struct mxw_addr *dst, __u64 tail,
+				     __u64 seed)
+{
+	return (dst->w[0] ^ seed) * MXW_HASH_K3 +
+	       (dst->w[1] ^ seed) * MXW_HASH_K4 +
+	       (tail ^ seed) * MXW_HASH_K5;
 }
 
 /* The multilinear sum of a flow's words, before mxw_hash_fin: the fast
- * path also takes a flow's fingerprint from it (mxw_syn_fp). */
+ * path also takes a flow's fingerprint from it (mxw_syn_fp), adding the
+ * rest to its source's sum, which it has already. */
 MXW_INLINE __u64 mxw_hash_tuple(const struct mxw_addr *src,
 				const struct mxw_addr *dst, __u64 tail,
 				__u64 seed)
 {
-	return (src->w[0] ^ seed) * MXW_HASH_K1 +
-	       (src->w[1] ^ seed) * MXW_HASH_K2 +
-	       (dst->w[0] ^ seed) * MXW_HASH_K3 +
-	       (dst->w[1] ^ seed) * MXW_HASH_K4 +
-	       (tail ^ seed) * MXW_HASH_K5;
+	return mxw_hash_addr_sum(src, seed) + mxw_hash_tuple_rest(dst, tail, seed);
 }
 
 /*

@@ -49,6 +49,7 @@ struct mxw_vctx {
 	const struct mxw_config *cfg;
 	__u64 now;              /* read lazily: 0 until first needed */
 	__u64 src_h;            /* mxw_hash_addr(pkt.src), once src_h_ok */
+	__u64 src_sum;          /* mxw_hash_addr_sum(pkt.src), likewise */
 	__u8 src_h_ok;
 	struct mxw_pkt pkt;
 	__u32 hints;            /* MXW_HE_*: read by mxw_inbound, and by
@@ -360,7 +361,8 @@ MXW_INLINE void mxw_lpm_host(struct mxw_lpm_key *k, const struct mxw_addr *a)
 MXW_INLINE __u64 mxw_src_hash(struct mxw_vctx *v)
 {
 	if (!v->src_h_ok) {
-		v->src_h = mxw_hash_addr(&v->pkt.src, v->cfg->hash_seed);
+		v->src_sum = mxw_hash_addr_sum(&v->pkt.src, v->cfg->hash_seed);
+		v->src_h = mxw_hash_fin(v->src_sum);
 		v->src_h_ok = 1;
 	}
 	return v->src_h;
@@ -602,9 +604,11 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 	/* A retransmitted SYN (flow known) is not counted again.  The
 	 * source's slot remembers its last counted flow, so a retransmission
 	 * of that one is known without the connection table. */
-	fp = mxw_syn_fp(mxw_hash_tuple(&p->src, &p->dst,
-				       mxw_flow_tail(p->sport, p->dport, p->proto),
-				       cfg->hash_seed));
+	mxw_src_hash(v);
+	fp = mxw_syn_fp(v->src_sum +
+			mxw_hash_tuple_rest(&p->dst,
+					    mxw_flow_tail(p->sport, p->dport, p->proto),
+					    cfg->hash_seed));
 	if (ss && MXW_READ_ONCE32(ss->syn_fp) == fp)
 		return MXW_R_PASS_MAIL_SYN;
 	/* The flow's hash again, from its key: carrying the sum across the
