@@ -2,10 +2,11 @@
 /*
  * mxwall.bpf.c - the XDP fast path (DESIGN.md 2.1, docs/fastpath.md).
  *
- * One program, attached to both ports of the inline bridge.  The port a
- * frame came in on (ingress_ifindex vs mxw_data.cfg) gives its direction;
- * frames not dropped leave unchanged on the other port through the
- * mxw_tx_ports devmap.  Parsing and the verdict are the pure functions of
+ * One program per port of the inline bridge: mxw_xdp_in on the outside
+ * port, mxw_xdp_out on the inside port, so the port a frame came in on
+ * (its direction) is a constant of the program that runs; frames not
+ * dropped leave unchanged on the other port through the mxw_tx_ports
+ * devmap.  Parsing and the verdict are the pure functions of
  * mxw_parse.h / mxw_verdict.h, shared with the DPDK dataplane; this file
  * only declares the maps and mxw_data, binds the table macros to them and
  * counts.
@@ -210,27 +211,25 @@ static __always_inline int mxw_stamp_meta(struct xdp_md *ctx)
 	return sz;
 }
 
-SEC("xdp")
-int mxw_xdp(struct xdp_md *ctx)
+/*
+ * The program of one port, for frames arriving in direction dir: the
+ * outside port's frames go in (MXW_DIR_IN) and leave on the inside port,
+ * the inside port's go out.  The direction is a constant of each program,
+ * not a test of ctx->ingress_ifindex (three dependent loads on every
+ * frame, docs/benchmarks.md), and each program holds only its own
+ * direction's verdict.
+ */
+static __always_inline int mxw_port_prog(struct xdp_md *ctx, enum mxw_dir dir)
 {
+	/* the slot the frame leaves by; the other is the one it came in on */
+	const __u32 slot = dir == MXW_DIR_IN ? MXW_SLOT_INSIDE : MXW_SLOT_OUTSIDE;
 	struct mxw_vctx v = {};
 	enum mxw_reason r;
-	enum mxw_dir dir;
-	__u32 slot, len, queue;
+	__u32 len, queue;
 	int act, pr;
 
 	v.cfg = &mxw_data.cfg;
 	len = ctx->data_end - ctx->data;
-	if (ctx->ingress_ifindex == v.cfg->outside_ifindex) {
-		slot = MXW_SLOT_INSIDE;
-		dir = MXW_DIR_IN;
-	} else if (ctx->ingress_ifindex == v.cfg->inside_ifindex) {
-		slot = MXW_SLOT_OUTSIDE;
-		dir = MXW_DIR_OUT;
-	} else {
-		mxw_count(MXW_R_DROP_NO_PORT, len);
-		return XDP_DROP;
-	}
 	pr = mxw_parse_xdp(ctx, &v.pkt);
 	r = mxw_verdict_parsed(&v, pr, dir);
 	if (v.shadow)
@@ -262,6 +261,20 @@ int mxw_xdp(struct xdp_md *ctx)
 	if (act != XDP_REDIRECT)
 		mxw_count(MXW_R_ERR_REDIRECT, len);
 	return act;
+}
+
+/* Attached to the outside port (mxw_data.cfg.outside_ifindex). */
+SEC("xdp")
+int mxw_xdp_in(struct xdp_md *ctx)
+{
+	return mxw_port_prog(ctx, MXW_DIR_IN);
+}
+
+/* Attached to the inside port, towards the servers' side. */
+SEC("xdp")
+int mxw_xdp_out(struct xdp_md *ctx)
+{
+	return mxw_port_prog(ctx, MXW_DIR_OUT);
 }
 
 char LICENSE[] SEC("license") = "GPL";

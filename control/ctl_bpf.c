@@ -793,11 +793,20 @@ int ctl_bpf_apply(struct ctl_bpf *b, const struct ctl_config *cfg)
 	return 0;
 }
 
+/* The program of the port in slot: frames from outside go in, frames
+ * from inside go out (bpf/mxwall.bpf.c). */
+static int ctl_port_prog_fd(const struct ctl_bpf *b, int slot)
+{
+	return bpf_program__fd(slot == MXW_SLOT_OUTSIDE ?
+			       b->skel->progs.mxw_xdp_in :
+			       b->skel->progs.mxw_xdp_out);
+}
+
 static int ctl_attach_one(struct ctl_bpf *b, int slot)
 {
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
 	int ifindex = b->ifindex[slot];
-	int prog_fd = bpf_program__fd(b->skel->progs.mxw_xdp);
+	int prog_fd = ctl_port_prog_fd(b, slot);
 	bool drv = b->xdp_flags & XDP_FLAGS_DRV_MODE;
 	__u32 cur, other;
 	int err, old_fd;
@@ -878,7 +887,7 @@ void ctl_bpf_close(struct ctl_bpf *b, bool detach)
 		return;
 	for (int slot = 0; detach && slot < MXW_SLOT_MAX; slot++) {
 		LIBBPF_OPTS(bpf_xdp_attach_opts, o,
-			.old_prog_fd = bpf_program__fd(b->skel->progs.mxw_xdp));
+			.old_prog_fd = ctl_port_prog_fd(b, slot));
 		int err;
 
 		if (!b->attached[slot])

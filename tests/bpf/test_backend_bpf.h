@@ -17,7 +17,8 @@
 
 static const char backend_name[] = "bpf";
 static struct mxwall_bpf *skel;
-static int prog_fd;
+/* mxw_xdp_in (outside port), mxw_xdp_out (inside port) */
+static int prog_fd_in, prog_fd_out;
 
 /* An AF_XDP socket per appliance port (mxw_test_xsk.h), so that the
  * to_inspection fixtures can get XDP_REDIRECT. */
@@ -135,9 +136,9 @@ static int run_frame(const uint8_t *frame, size_t len, enum port port)
 		.repeat = 1);
 
 	ctx.data_end = (uint32_t)len;
-	ctx.ingress_ifindex = port == P_OUT ? if_out : port == P_IN ? if_in : 1;
+	ctx.ingress_ifindex = port == P_OUT ? if_out : if_in;
 	ctx.rx_queue_index = rx_queue;
-	if (bpf_prog_test_run_opts(prog_fd, &opts)) {
+	if (bpf_prog_test_run_opts(port == P_OUT ? prog_fd_in : prog_fd_out, &opts)) {
 		fprintf(stderr, "test_run (len %zu): %s\n", len, strerror(errno));
 		exit(1);
 	}
@@ -179,7 +180,8 @@ static int backend_init(void)
 			strerror(errno));
 		return SKIP;
 	}
-	prog_fd = bpf_program__fd(skel->progs.mxw_xdp);
+	prog_fd_in = bpf_program__fd(skel->progs.mxw_xdp_in);
+	prog_fd_out = bpf_program__fd(skel->progs.mxw_xdp_out);
 	for (int i = 0; i < MXW_SLOT_MAX; i++) {
 		err = mxw_test_xsk_open(&tb_xsk[i], tb_ifname[i]);
 		if (err) {

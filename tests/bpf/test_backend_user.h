@@ -194,14 +194,15 @@ static void ut_count(uint32_t reason, uint32_t bytes)
 	}
 }
 
-/* What mxw_xdp() does, with the userspace tables. */
+/* What mxw_xdp_in() (port P_OUT) and mxw_xdp_out() (P_IN) do, with the
+ * userspace tables. */
 static int run_frame(const uint8_t *frame, size_t len, enum port port)
 {
 	uint8_t *copy = malloc(len ? len : 1);
-	uint32_t slot, ifindex;
+	enum mxw_dir dir = port == P_OUT ? MXW_DIR_IN : MXW_DIR_OUT;
+	uint32_t slot = dir == MXW_DIR_IN ? MXW_SLOT_INSIDE : MXW_SLOT_OUTSIDE;
 	struct mxw_vctx v;
 	enum mxw_reason r;
-	enum mxw_dir dir;
 	int act;
 
 	if (!copy)
@@ -209,18 +210,6 @@ static int run_frame(const uint8_t *frame, size_t len, enum port port)
 	memcpy(copy, frame, len);
 	memset(&v, 0, sizeof(v));
 	v.cfg = &MXW_DATA()->cfg;
-	ifindex = port == P_OUT ? if_out : port == P_IN ? if_in : 1;
-	if (ifindex == v.cfg->outside_ifindex) {
-		dir = MXW_DIR_IN;
-		slot = MXW_SLOT_INSIDE;
-	} else if (ifindex == v.cfg->inside_ifindex) {
-		dir = MXW_DIR_OUT;
-		slot = MXW_SLOT_OUTSIDE;
-	} else {
-		ut_count(MXW_R_DROP_NO_PORT, (uint32_t)len);
-		free(copy);
-		return XDP_DROP;
-	}
 	r = mxw_verdict(&v, copy, copy + len, dir);
 	if (v.shadow)
 		ut_count(MXW_R_SHADOW_BLOCK, (uint32_t)len);

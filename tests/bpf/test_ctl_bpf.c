@@ -84,7 +84,7 @@ static uint64_t run_spec(struct ctl_bpf *b, const struct pspec *sp, int *action)
 	ctx.data_end = (uint32_t)len;
 	ctx.ingress_ifindex = if_out;
 	if (ctl_bpf_stats(b, before) ||
-	    bpf_prog_test_run_opts(bpf_program__fd(b->skel->progs.mxw_xdp), &o) ||
+	    bpf_prog_test_run_opts(bpf_program__fd(b->skel->progs.mxw_xdp_in), &o) ||
 	    ctl_bpf_stats(b, after)) {
 		fprintf(stderr, "test run: %s\n", strerror(errno));
 		exit(1);

@@ -353,6 +353,17 @@ class Lab:
             return None
         return xdp.get("prog", {}).get("id") or xdp.get("id")
 
+    def xdp_prog_name(self, dev):
+        """The name of the XDP program attached to dev, or None."""
+        pid = self.xdp_prog_id(dev)
+        if not pid:
+            return None
+        r = run("bpftool", "-j", "prog", "show", "id", str(pid), ok=False)
+        try:
+            return json.loads(r.stdout).get("name")
+        except ValueError:
+            return None
+
     def map_raw(self, name, key):
         """The value bytes at key (hex byte list), or None when absent."""
         r = run("bpftool", "-j", "map", "lookup", "pinned",
@@ -430,6 +441,11 @@ def case_status(lab):
     check(st["entries"]["block_prefix"] == 1, "static block entry counted")
     check(lab.xdp_prog_id("xo") and lab.xdp_prog_id("xi"),
           "XDP attached on both ports")
+    # Each port runs the program of its direction (docs/fastpath.md).
+    check(lab.xdp_prog_name("xo") == "mxw_xdp_in" and
+          lab.xdp_prog_name("xi") == "mxw_xdp_out",
+          "per-port programs: %r, %r" % (lab.xdp_prog_name("xo"),
+                                         lab.xdp_prog_name("xi")))
     check(oct(os.stat(lab.sock).st_mode & 0o777) == "0o660", "socket 0660")
     # Privileges dropped once set up: no CAP_SYS_ADMIN (21) left, effective
     # or in the bounding set; CAP_NET_ADMIN (12) kept for detach.
@@ -1098,16 +1114,21 @@ def case_restart_reuses_pins(lab):
     c.ok("block.add", addr="2001:db8:dead::5")
     c.close()
     prog0 = lab.xdp_prog_id("xo")
+    prog0_in = lab.xdp_prog_id("xi")
     check(lab.stop() == 0, "clean exit")
     # Default: the filter stays attached while the daemon is down.
-    check(lab.xdp_prog_id("xo") == prog0, "still attached while down")
+    check(lab.xdp_prog_id("xo") == prog0 and lab.xdp_prog_id("xi") == prog0_in,
+          "still attached while down")
     check(lab.map_has("mxw_block_lpm", lpm_key("198.51.100.0/24")),
           "block in the pinned map while down")
     lab.start()
     prog1 = lab.xdp_prog_id("xo")
     check(prog1 and prog1 != prog0, "program replaced (%r -> %r)"
           % (prog0, prog1))
-    check(lab.xdp_prog_id("xi") == prog1, "both ports run the new program")
+    prog1_in = lab.xdp_prog_id("xi")
+    check(prog1_in and prog1_in not in (prog0, prog0_in, prog1),
+          "the inside port runs the new instance's own program (%r -> %r)"
+          % (prog0_in, prog1_in))
     c = lab.conn()
     st = c.ok("status")
     check(st["bpf"]["pins_reused"] is True, "pins reused")

@@ -118,7 +118,7 @@ int op_count(struct xdp_md *ctx)
 SEC("xdp")
 int op_parse(struct xdp_md *ctx)
 {
-	struct mxw_pkt p = {};   /* as mxw_xdp's context */
+	struct mxw_pkt p = {};   /* as mxw_xdp_in's context */
 
 	op_sink = mxw_parse((void *)(long)ctx->data,
 			    (void *)(long)ctx->data_end, &p);
@@ -195,7 +195,7 @@ char LICENSE[] SEC("license") = "GPL";
  * time.  These wrappers give each run a new one: they rewrite the IPv4
  * source address and the TCP source port of the bench's SYN (Ethernet,
  * IPv4 without options, TCP; checksums are not checked on the fast path)
- * from a per-CPU counter, then tail-call op_next[0]: mxw_xdp, or the bare
+ * from a per-CPU counter, then tail-call op_next[0]: mxw_xdp_in, or the bare
  * program as the baseline of the same rewrite and tail call. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);

@@ -71,7 +71,9 @@ static const char *const xf_paths[] = {
 static unsigned int if_out, if_in;
 static int ncpus;
 static struct mxwall_bpf *skel;
-static int mxw_fd, bare_fd = -1, xf_fd = -1;
+/* mxw_fd: mxw_xdp_in, the outside port's program, which every class runs;
+ * mxw_out_fd: mxw_xdp_out, the inside port's (the return path's query) */
+static int mxw_fd, mxw_out_fd, bare_fd = -1, xf_fd = -1;
 static struct bpf_object *xf_obj;
 static uint32_t cfg_flags;      /* MXW_CF_* for mxw_config() */
 static uint32_t cfg_max_conns = 64;     /* ... and its connection cap */
@@ -354,7 +356,7 @@ static void open_return_path(void)
 			   .proto = PB_UDP, .sport = 5353, .dport = 53 };
 	size_t len = pb_build(&q, frame);
 
-	run_once(mxw_fd, frame, len, if_in, 1, NULL);
+	run_once(mxw_out_fd, frame, len, if_in, 1, NULL);
 }
 
 /* One timed run of class k: mxwall (its verdict checked), the bare floor
@@ -923,7 +925,8 @@ int main(void)
 		fprintf(stderr, "SKIP: cannot load mxwall.bpf.o: %s\n", strerror(errno));
 		return SKIP;
 	}
-	mxw_fd = bpf_program__fd(skel->progs.mxw_xdp);
+	mxw_fd = bpf_program__fd(skel->progs.mxw_xdp_in);
+	mxw_out_fd = bpf_program__fd(skel->progs.mxw_xdp_out);
 	bare_fd = load_bare_drop();
 	if (bare_fd < 0) {
 		fprintf(stderr, "cannot load the bare XDP_DROP program: %s\n", strerror(errno));
