@@ -357,15 +357,28 @@ MXW_INLINE void mxw_lpm_host(struct mxw_lpm_key *k, const struct mxw_addr *a)
 	e_;                                                              \
 })
 
-/* The hash of the packet's source address, computed once. */
-MXW_INLINE __u64 mxw_src_hash(struct mxw_vctx *v)
+/* The hash of the packet's source address and its sum before mixing
+ * (mxw_hash_addr_sum), computed once for the lists, the source's slot
+ * and the flow fingerprint. */
+MXW_INLINE void mxw_src_hashes(struct mxw_vctx *v)
 {
 	if (!v->src_h_ok) {
 		v->src_sum = mxw_hash_addr_sum(&v->pkt.src, v->cfg->hash_seed);
 		v->src_h = mxw_hash_fin(v->src_sum);
 		v->src_h_ok = 1;
 	}
+}
+
+MXW_INLINE __u64 mxw_src_hash(struct mxw_vctx *v)
+{
+	mxw_src_hashes(v);
 	return v->src_h;
+}
+
+MXW_INLINE __u64 mxw_src_sum(struct mxw_vctx *v)
+{
+	mxw_src_hashes(v);
+	return v->src_sum;
 }
 
 /* The empty-list promises of mxw_data.hints (0: none, look everything
@@ -604,8 +617,7 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 	/* A retransmitted SYN (flow known) is not counted again.  The
 	 * source's slot remembers its last counted flow, so a retransmission
 	 * of that one is known without the connection table. */
-	mxw_src_hash(v);
-	fp = mxw_syn_fp(v->src_sum +
+	fp = mxw_syn_fp(mxw_src_sum(v) +
 			mxw_hash_tuple_rest(&p->dst,
 					    mxw_flow_tail(p->sport, p->dport, p->proto),
 					    cfg->hash_seed));

@@ -121,20 +121,15 @@ void ctl_rc_source_key(struct mxw_addr *k, const struct mxw_addr *client,
 {
 	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 					   0xff, 0xff};
+	__u64 m[2];
 
 	*k = *client;
 	if (memcmp(client->a, mapped, 12) == 0)
 		return;
-	if (src6_len > 128)
-		src6_len = 128;
-	for (unsigned i = 0; i < 16; i++) {
-		unsigned bit0 = i * 8;
-
-		if (bit0 >= src6_len)
-			k->a[i] = 0;
-		else if (bit0 + 8 > src6_len)
-			k->a[i] &= (uint8_t)(0xff << (8 - (src6_len - bit0)));
-	}
+	/* the mask the config gives the fast path (mxw_config_key_masks) */
+	mxw_addr_mask_words(m, src6_len > 128 ? 128 : src6_len);
+	k->w[0] &= m[0];
+	k->w[1] &= m[1];
 }
 
 int ctl_rc_begin(struct ctl_rc *rc)
