@@ -171,46 +171,122 @@ MXW_INLINE __u64 mxw_ct_timeout(const struct mxw_config *cfg, __u8 proto)
 					MXW_CT_UDP_TIMEOUT_DEFAULT_NS;
 }
 
+/* A bucket's capacity in fixed point (a burst of 0 counts as 1). */
+MXW_INLINE __u64 mxw_bucket_cap(__u32 burst)
+{
+	return (__u64)(burst ? burst : 1) << MXW_TOKEN_SHIFT;
+}
+
 /*
- * Token bucket: refill for the time since last_ns, then take one token.
- * Returns 1 if a token was taken.  A zeroed bucket counts as full, so a new
- * bucket starts with `burst` tokens.  rate is clamped to MXW_RATE_MAX so
- * elapsed (< 2^36 ns) * rate stays below 2^60.  Within one clock tick (the
- * usual case: the clock is coarse) there is nothing to refill, and a take
- * is a compare and a store.
+ * Token bucket: tok, the count the caller read from b, refilled for the
+ * time since b->last_ns, which becomes now (the caller tested now >
+ * b->last_ns).  A zeroed bucket counts as full, so a new bucket starts
+ * with `burst` tokens.  rate is clamped to MXW_RATE_MAX so elapsed (<
+ * 2^36 ns) * rate stays below 2^60.
+ */
+MXW_INLINE __u64 mxw_bucket_refill(struct mxw_bucket *b, __u64 tok, __u64 now,
+				   __u32 rate, __u32 burst)
+{
+	__u64 cap = mxw_bucket_cap(burst), elapsed = now - b->last_ns, x;
+
+	if (rate > MXW_RATE_MAX)
+		rate = MXW_RATE_MAX;
+	/* never refilled (zeroed): full, also in the first minute after
+	 * boot, when the clock is still small */
+	if (elapsed >= MXW_REFILL_CAP_NS || b->last_ns == 0) {
+		tok = cap;
+	} else {
+		x = elapsed * rate;     /* tokens * 1e9 */
+		tok += ((x / MXW_NSEC) << MXW_TOKEN_SHIFT) +
+		       (((x % MXW_NSEC) << MXW_TOKEN_SHIFT) / MXW_NSEC);
+		if (tok > cap)
+			tok = cap;
+	}
+	b->last_ns = now;
+	return tok;
+}
+
+/*
+ * Take one token from bucket b at now.  Returns 1 if a token was taken.
+ * Within one clock tick (the usual case: the clock is coarse) there is
+ * nothing to refill, and a take is a compare and a store.
  */
 MXW_INLINE int mxw_bucket_take(struct mxw_bucket *b, __u64 now, __u32 rate,
 			       __u32 burst)
 {
 	const __u64 one = 1ull << MXW_TOKEN_SHIFT;
-	__u64 cap, tok = b->tokens, elapsed, x;
+	__u64 tok = b->tokens;
 
-	if (now > b->last_ns) {
-		if (rate > MXW_RATE_MAX)
-			rate = MXW_RATE_MAX;
-		if (burst == 0)
-			burst = 1;
-		cap = (__u64)burst << MXW_TOKEN_SHIFT;
-		elapsed = now - b->last_ns;
-		/* never refilled (zeroed): full, also in the first minute
-		 * after boot, when the clock is still small */
-		if (elapsed >= MXW_REFILL_CAP_NS || b->last_ns == 0) {
-			tok = cap;
-		} else {
-			x = elapsed * rate;     /* tokens * 1e9 */
-			tok += ((x / MXW_NSEC) << MXW_TOKEN_SHIFT) +
-			       (((x % MXW_NSEC) << MXW_TOKEN_SHIFT) / MXW_NSEC);
-			if (tok > cap)
-				tok = cap;
-		}
-		b->last_ns = now;
-	}
+	if (now > b->last_ns)
+		tok = mxw_bucket_refill(b, tok, now, rate, burst);
 	if (tok < one) {
 		b->tokens = tok;
 		return 0;
 	}
 	b->tokens = tok - one;
 	return 1;
+}
+
+/*
+ * A source's take from the bucket of its slot s, whose top byte holds its
+ * prefix credits.  Returns -1 without a token, 1 when a credit pays the
+ * SYN's prefix, 0 when the prefix is still to be paid.  Credits end with
+ * the clock tick they were paid in: a refill (the source's first SYN in a
+ * later tick) voids them, so a source cannot bank them (docs/fastpath.md,
+ * "Prefix credits").  The update is one store, as for any bucket.
+ */
+MXW_INLINE int mxw_src_take(struct mxw_src_slot *s, __u64 now, __u32 rate,
+			    __u32 burst)
+{
+	const __u64 one = 1ull << MXW_TOKEN_SHIFT;
+	__u64 w = s->b.tokens, tok = w & MXW_TOKEN_MASK;
+	__u64 cr = w >> MXW_CREDIT_SHIFT;
+	int paid;
+
+	if (now > s->b.last_ns) {
+		tok = mxw_bucket_refill(&s->b, tok, now, rate, burst);
+		cr = 0;
+	}
+	if (tok < one) {
+		s->b.tokens = tok | (cr << MXW_CREDIT_SHIFT);
+		return -1;
+	}
+	paid = cr != 0;
+	s->b.tokens = (tok - one) | ((cr - (__u64)paid) << MXW_CREDIT_SHIFT);
+	return paid;
+}
+
+/*
+ * After source slot s paid prefix slot ps for a SYN: pay ahead for as
+ * many more SYNs as s has just sent (the whole tokens its bucket is below
+ * full, this SYN's not counted), at most MXW_CREDIT_MAX and the tokens s
+ * has left, and only while ps keeps half its burst after: the lower half
+ * of a prefix's burst is spent one SYN at a time.  A source that sends
+ * one SYN now and then (every flood's spoofed source) is never paid
+ * ahead for.  s holds no credit here: it has just paid.
+ */
+MXW_INLINE void mxw_credit_grant(struct mxw_src_slot *s,
+				 struct mxw_src_slot *ps,
+				 const struct mxw_config *cfg)
+{
+	__u64 tok = s->b.tokens & MXW_TOKEN_MASK;
+	__u64 cap = mxw_bucket_cap(cfg->src_burst), g;
+
+	if (tok >= cap)
+		return;
+	g = (cap - tok) >> MXW_TOKEN_SHIFT;
+	if (g <= 1)
+		return;
+	g -= 1;
+	if (g > MXW_CREDIT_MAX)
+		g = MXW_CREDIT_MAX;
+	if (g > tok >> MXW_TOKEN_SHIFT)
+		g = tok >> MXW_TOKEN_SHIFT;
+	g <<= MXW_TOKEN_SHIFT;
+	if (!g || ps->b.tokens < (mxw_bucket_cap(cfg->pfx_burst) >> 1) + g)
+		return;
+	ps->b.tokens -= g;
+	s->b.tokens = tok | (g >> MXW_TOKEN_SHIFT << MXW_CREDIT_SHIFT);
 }
 
 /* The family of a stored address: IPv4-mapped (::ffff:0:0/96) or not. */
@@ -572,7 +648,9 @@ MXW_INLINE int mxw_port_inspected(__u8 pf)
  * A SYN to a mail port: the source, prefix and global buckets, then the
  * connection cap.  A SYN refused by the cap has spent its tokens: it was a
  * connection attempt all the same, and an over-rate SYN is dropped after a
- * single lookup.  The source's slot holds both its bucket and its count.
+ * single lookup.  The source's slot holds both its bucket and its count,
+ * and the prefix credits that pay its prefix's bucket ahead
+ * (mxw_credit_grant).
  */
 MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 {
@@ -586,7 +664,7 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 	struct mxw_addr sk, pk;
 	__u32 tag, fp;
 	__u64 now = mxw_now(v);
-	int i;
+	int i, paid = 0;
 
 	if (cfg->src_rate || cfg->max_conns_per_src) {
 		mxw_source_key(&sk, &p->src, cfg, p->family);
@@ -596,17 +674,24 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 				    mxw_source_is_addr(cfg, p->family) ? mxw_src_hash(v) :
 				    mxw_hash_addr(&sk, cfg->hash_seed), &tag);
 		ss = set ? MXW_SLOT(set, mxw_src_get(set, tag, &sk), MXW_SRC_WAYS) : 0;
-		if (cfg->src_rate &&
-		    !mxw_slot_take(ss, now, cfg->src_rate, cfg->src_burst))
-			return MXW_R_DROP_SYN_SRC;
+		/* Without a slot the key is new, and a new bucket starts full
+		 * (burst >= 1): the take succeeds. */
+		if (cfg->src_rate && ss) {
+			paid = mxw_src_take(ss, now, cfg->src_rate, cfg->src_burst);
+			if (paid < 0)
+				return MXW_R_DROP_SYN_SRC;
+		}
 	}
-	if (cfg->pfx_rate) {
+	/* A SYN a prefix credit paid for skips its prefix's bucket. */
+	if (cfg->pfx_rate && !paid) {
 		mxw_prefix_key(&pk, &p->src, cfg, p->family);
 		set = MXW_CACHE_SET(mxw_pfx_bucket, cfg->mask_pfx,
 				    mxw_hash_addr(&pk, cfg->hash_seed), &tag);
 		ps = set ? MXW_SLOT(set, mxw_src_get(set, tag, &pk), MXW_SRC_WAYS) : 0;
 		if (!mxw_slot_take(ps, now, cfg->pfx_rate, cfg->pfx_burst))
 			return MXW_R_DROP_SYN_PFX;
+		if (cfg->src_rate && ss && ps)
+			mxw_credit_grant(ss, ps, cfg);
 	}
 	if (cfg->global_rate &&
 	    !mxw_global_take(v, MXW_GB_SYN, cfg->global_rate, cfg->global_burst))

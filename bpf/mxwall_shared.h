@@ -308,9 +308,17 @@ static inline void mxw_config_key_masks(struct mxw_config *c)
 /* ---- token buckets (internal to the fast path) --------------------------- */
 struct mxw_bucket {
 	__u64 last_ns;          /* last refill time */
-	__u64 tokens;           /* fixed point: tokens << MXW_TOKEN_SHIFT */
+	__u64 tokens;           /* fixed point: tokens << MXW_TOKEN_SHIFT; a
+				 * per-source slot's top byte: its prefix
+				 * credits (MXW_CREDIT_SHIFT) */
 };
 #define MXW_TOKEN_SHIFT         20
+/* Prefix credits (docs/fastpath.md, "Prefix credits"): SYNs a source has
+ * already paid its prefix's bucket for, in the top byte of its own
+ * bucket's tokens.  Token counts stay below 2^52 (burst < 2^32). */
+#define MXW_CREDIT_SHIFT        56
+#define MXW_CREDIT_MAX          63u
+#define MXW_TOKEN_MASK          ((1ull << MXW_CREDIT_SHIFT) - 1)
 
 /* mxw_src_bucket / mxw_pfx_bucket (bpf/mxw_table.h, "caches"): sets of
  * MXW_SRC_WAYS slots, one set per key.  A per-source slot also counts the
