@@ -659,12 +659,12 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 	struct mxw_src_slot *ss = 0, *ps;
 	struct mxw_flow_slot io;
 	struct mxw_src_set *set;
-	struct mxw_flow_set *fset;
+	struct mxw_flow_set *fset = 0;
 	struct mxw_flow_key fk;
 	struct mxw_addr sk, pk;
-	__u32 tag, fp;
+	__u32 tag, ftag = 0, fp;
 	__u64 now = mxw_now(v);
-	int i, paid = 0;
+	int i, paid = 0, fset_ok = 0;
 
 	if (cfg->src_rate || cfg->max_conns_per_src) {
 		mxw_source_key(&sk, &p->src, cfg, p->family);
@@ -673,7 +673,25 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 		set = MXW_CACHE_SET(mxw_src_bucket, cfg->mask_src,
 				    mxw_source_is_addr(cfg, p->family) ? mxw_src_hash(v) :
 				    mxw_hash_addr(&sk, cfg->hash_seed), &tag);
-		ss = set ? MXW_SLOT(set, mxw_src_get(set, tag, &sk), MXW_SRC_WAYS) : 0;
+		i = set ? mxw_src_find(set, tag, &sk) : -1;
+		if (i < 0) {
+			/* A new source (a spoofed flood's, mostly) opens a
+			 * new flow: read its connection set now, so that
+			 * this cache miss overlaps the source set's instead
+			 * of following the buckets (docs/benchmarks.md,
+			 * "Eighth session"). */
+			if (cfg->max_conns_per_src) {
+				mxw_flow_key_fwd(&fk, p);
+				fset = MXW_CACHE_SET(mxw_conn, cfg->mask_conn,
+						     mxw_hash_flow(&fk, cfg->hash_seed),
+						     &ftag);
+				if (fset)
+					(void)MXW_READ_ONCE32(fset->tag[0]);
+				fset_ok = 1;
+			}
+			i = mxw_src_claim(set, tag, &sk);
+		}
+		ss = set ? MXW_SLOT(set, i, MXW_SRC_WAYS) : 0;
 		/* Without a slot the key is new, and a new bucket starts full
 		 * (burst >= 1): the take succeeds. */
 		if (cfg->src_rate && ss) {
@@ -710,9 +728,13 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 		return MXW_R_PASS_MAIL_SYN;
 	/* The flow's hash again, from its key: carrying the sum across the
 	 * test above cost the retransmission 2 ns (docs/benchmarks.md). */
-	mxw_flow_key_fwd(&fk, p);
-	fset = MXW_CACHE_SET(mxw_conn, cfg->mask_conn,
-			     mxw_hash_flow(&fk, cfg->hash_seed), &tag);
+	if (fset_ok) {
+		tag = ftag;
+	} else {
+		mxw_flow_key_fwd(&fk, p);
+		fset = MXW_CACHE_SET(mxw_conn, cfg->mask_conn,
+				     mxw_hash_flow(&fk, cfg->hash_seed), &tag);
+	}
 	if (!fset)
 		return MXW_R_PASS_MAIL_SYN;
 	i = mxw_flow_find(fset, tag, &fk);
