@@ -1351,6 +1351,18 @@ static int syn_burst(const char *label, const char *src, int n)
 	return passed;
 }
 
+/* A source bucket that a burst never empties (rate 1, burst 1000) and
+ * a prefix bucket of burst `pfx_burst` (rate 1). */
+static void credits_config(uint32_t pfx_burst)
+{
+	reset();
+	cfg.src_rate = 1;
+	cfg.src_burst = 1000;
+	cfg.pfx_rate = 1;
+	cfg.pfx_burst = pfx_burst;
+	cfg_write();
+}
+
 /*
  * Prefix credits (docs/fastpath.md): a source sending SYNs in a burst
  * pays its prefix's bucket ahead, for as many SYNs as it has just sent,
@@ -1367,12 +1379,7 @@ static void test_prefix_credits(void)
 	int i, passed, held;
 	double used;
 
-	reset();
-	cfg.src_rate = 1;
-	cfg.src_burst = 1000;
-	cfg.pfx_rate = 1;
-	cfg.pfx_burst = 1000;
-	cfg_write();
+	credits_config(1000);
 
 	/* 10 SYNs: paid at the 1st, 2nd (+1 ahead), 4th (+3), 8th (+7):
 	 * 15 paid for 10 passed, 5 held. */
@@ -1409,12 +1416,7 @@ static void test_prefix_credits(void)
 		     (unsigned long long)ps->b.tokens);
 
 	/* Exact: a burst of 12 admits 12 SYNs of a bursting source. */
-	reset();
-	cfg.src_rate = 1;
-	cfg.src_burst = 1000;
-	cfg.pfx_rate = 1;
-	cfg.pfx_burst = 12;
-	cfg_write();
+	credits_config(12);
 	t0 = coarse_ns();
 	passed = syn_burst("credits: exact limit", "192.0.2.91", 30);
 	checks++;
