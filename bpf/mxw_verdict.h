@@ -39,6 +39,9 @@
 #define MXW_REFILL_CAP_NS       (64ull * MXW_NSEC)
 /* Flow expiry is rewritten at most once per this interval per flow. */
 #define MXW_REFRESH_SLACK_NS    MXW_NSEC
+/* A bypassed flow after a FIN or RST: idle deadline (docs/fastpath.md,
+ * "Inspection path"). */
+#define MXW_BYPASS_CLOSE_NS     (60ull * MXW_NSEC)
 
 enum mxw_dir {
 	MXW_DIR_IN = 0,         /* outside port -> inside port */
@@ -590,10 +593,15 @@ MXW_INLINE enum mxw_reason mxw_inspect(struct mxw_vctx *v,
 	__u64 now, exp;
 	int i;
 
-	/* XXX: a bypass entry outlives its flow's FIN/RST until its idle
-	 * deadline; only a new SYN on the 4-tuple forgets it (mxw_inbound):
-	 * after one side's FIN the other may still send, and the engine
-	 * does not know the flow any more.
+	/* A FIN or RST of a bypassed flow marks its entry closing
+	 * (MXW_FF_FIN_SEEN) and brings its idle deadline down to
+	 * MXW_BYPASS_CLOSE_NS, which later segments then extend by no
+	 * more: after one side's FIN the other may still send, and the
+	 * engine does not know the flow any more, so the entry is not
+	 * removed; and an RST is not trusted to remove it either (no
+	 * sequence check here: a spoofed one would send the rest of a live
+	 * TLS session to the engine).  A new SYN on the 4-tuple forgets it
+	 * (mxw_inbound).
 	 * The clock is read only when there is something to compare it
 	 * with: a bypass entry, a heartbeat.
 	 * (Reading the exact clock here and reusing it for the arrival stamp
@@ -602,7 +610,16 @@ MXW_INLINE enum mxw_reason mxw_inspect(struct mxw_vctx *v,
 	i = mxw_bypass_find(v, fk, &set, &tag);
 	bv = set ? MXW_SLOT(set, i, MXW_FLOW_WAYS) : 0;
 	if (bv && bv->expires_ns > (now = mxw_now(v))) {
-		exp = now + mxw_ct_timeout(v->cfg, MXW_IPPROTO_TCP);
+		if (v->pkt.tcp_flags & (MXW_TCP_FIN | MXW_TCP_RST)) {
+			if (!(bv->flags & MXW_FF_FIN_SEEN))
+				bv->flags |= MXW_FF_FIN_SEEN;
+			exp = now + MXW_BYPASS_CLOSE_NS;
+			if (bv->expires_ns > exp)
+				bv->expires_ns = exp;
+			return MXW_R_PASS_BYPASS;
+		}
+		exp = now + ((bv->flags & MXW_FF_FIN_SEEN) ? MXW_BYPASS_CLOSE_NS :
+			     mxw_ct_timeout(v->cfg, MXW_IPPROTO_TCP));
 		if (bv->expires_ns + MXW_REFRESH_SLACK_NS < exp)
 			bv->expires_ns = exp;
 		return MXW_R_PASS_BYPASS;

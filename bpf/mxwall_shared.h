@@ -406,7 +406,7 @@ struct mxw_flow_val {
 	__u32 _pad;
 };
 #define MXW_FF_COUNTED          (1u << 0)   /* counted in its source's conns */
-#define MXW_FF_FIN_SEEN         (1u << 1)
+#define MXW_FF_FIN_SEEN         (1u << 1)   /* mxw_bypass: the flow is closing */
 
 /* mxw_conn / mxw_ct (bpf/mxw_table.h, "caches"): sets of MXW_FLOW_WAYS
  * slots.  The victim of an insert is an empty or expired slot, else the
