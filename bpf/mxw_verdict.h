@@ -285,11 +285,11 @@ MXW_INLINE void mxw_credit_grant(struct mxw_src_slot *s,
 		g = MXW_CREDIT_MAX;
 	if (g > tok >> MXW_TOKEN_SHIFT)
 		g = tok >> MXW_TOKEN_SHIFT;
-	g <<= MXW_TOKEN_SHIFT;
-	if (!g || ps->b.tokens < (mxw_bucket_cap(cfg->pfx_burst) >> 1) + g)
+	if (!g || ps->b.tokens < (mxw_bucket_cap(cfg->pfx_burst) >> 1) +
+				 (g << MXW_TOKEN_SHIFT))
 		return;
-	ps->b.tokens -= g;
-	s->b.tokens = tok | (g >> MXW_TOKEN_SHIFT << MXW_CREDIT_SHIFT);
+	ps->b.tokens -= g << MXW_TOKEN_SHIFT;
+	s->b.tokens = tok | (g << MXW_CREDIT_SHIFT);
 }
 
 /* The family of a stored address: IPv4-mapped (::ffff:0:0/96) or not. */
@@ -653,6 +653,17 @@ MXW_INLINE void mxw_bypass_forget(struct mxw_vctx *v,
 		mxw_flow_remove(set, i, tag);
 }
 
+/* The connection set of the SYN's flow: its key into *fk, its tag into
+ * *tag; NULL when the index is outside the map. */
+MXW_INLINE struct mxw_flow_set *mxw_syn_conn_set(struct mxw_vctx *v,
+						 struct mxw_flow_key *fk,
+						 __u32 *tag)
+{
+	mxw_flow_key_fwd(fk, &v->pkt);
+	return MXW_CACHE_SET(mxw_conn, v->cfg->mask_conn,
+			     mxw_hash_flow(fk, v->cfg->hash_seed), tag);
+}
+
 /* A mail port whose segments the inspection path reads: flagged
  * MXW_PORT_INSPECT and not implicit TLS (opaque from the first byte). */
 MXW_INLINE int mxw_port_inspected(__u8 pf)
@@ -698,10 +709,7 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 			 * of following the buckets (docs/benchmarks.md,
 			 * "Eighth session"). */
 			if (cfg->max_conns_per_src) {
-				mxw_flow_key_fwd(&fk, p);
-				fset = MXW_CACHE_SET(mxw_conn, cfg->mask_conn,
-						     mxw_hash_flow(&fk, cfg->hash_seed),
-						     &ftag);
+				fset = mxw_syn_conn_set(v, &fk, &ftag);
 				if (fset)
 					(void)MXW_READ_ONCE32(fset->tag[0]);
 				fset_ok = 1;
@@ -745,16 +753,11 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 		return MXW_R_PASS_MAIL_SYN;
 	/* The flow's hash again, from its key: carrying the sum across the
 	 * test above cost the retransmission 2 ns (docs/benchmarks.md). */
-	if (fset_ok) {
-		tag = ftag;
-	} else {
-		mxw_flow_key_fwd(&fk, p);
-		fset = MXW_CACHE_SET(mxw_conn, cfg->mask_conn,
-				     mxw_hash_flow(&fk, cfg->hash_seed), &tag);
-	}
+	if (!fset_ok)
+		fset = mxw_syn_conn_set(v, &fk, &ftag);
 	if (!fset)
 		return MXW_R_PASS_MAIL_SYN;
-	i = mxw_flow_find(fset, tag, &fk);
+	i = mxw_flow_find(fset, ftag, &fk);
 	if (i >= 0) {
 		if (ss && (fset->slot[i & (MXW_FLOW_WAYS - 1)].flags &
 			   MXW_FF_COUNTED))
@@ -768,7 +771,7 @@ MXW_INLINE enum mxw_reason mxw_new_conn(struct mxw_vctx *v)
 	io.expires_ns = now + mxw_ct_timeout(cfg, MXW_IPPROTO_TCP);
 	io.flags = ss ? MXW_FF_COUNTED : 0;
 	io.key = fk;                            /* what gcc cannot prove */
-	i = mxw_flow_insert(fset, &fk, &io, tag, now);
+	i = mxw_flow_insert(fset, &fk, &io, ftag, now);
 	if (i >= 0 && ss)
 		MXW_ATOMIC_ADD32(&ss->conns, 1);
 	if (io.flags & MXW_FF_COUNTED)

@@ -1800,6 +1800,66 @@ static void test_shadow(void)
 }
 
 /*
+ * The bypass of a closing flow: a FIN brings the entry's deadline down to
+ * MXW_BYPASS_CLOSE_NS (60 s), and the other side, which may still send,
+ * keeps the bypass without carrying it past that again; an RST does the
+ * same.  Before the FIN, traffic pushed it an hour ahead.
+ */
+static void test_bypass_close(void)
+{
+	struct pspec pay = { C4, ACK25, .payload = 30 };
+	struct mxw_flow_slot *v;
+	struct mxw_flow_key k;
+	struct pspec fin = { C4, .proto = PB_TCP, .sport = 40000, .dport = 25,
+			     .flags = F_FIN | F_ACK };
+	struct pspec rst = { C4, .proto = PB_TCP, .sport = 40000, .dport = 25,
+			     .flags = F_RST };
+	struct pspec srv = { R4, FROM25, .flags = F_ACK, .payload = 30 };
+	const uint64_t close = 60ull * 1000000000ull, tick = 20000000ull;
+	uint64_t t0;
+
+	reset();
+	apply_insp(I_LIVE);
+	if (!sockets_on("bypass close"))
+		return;
+	bypass_key(&k, "192.0.2.10", 40000, "10.0.0.25");
+	bypass_add("192.0.2.10", 40000, "10.0.0.25", 3600 * 1000);
+	expect_n("bypass close: payload", &pay, PASSV(MXW_R_PASS_BYPASS));
+	expect_n("bypass close: client FIN", &fin, PASSV(MXW_R_PASS_BYPASS));
+	t0 = mono_ns();
+	v = bypass_get(&k);
+	checks++;
+	if (!v || !(v->flags & MXW_FF_FIN_SEEN) ||
+	    v->expires_ns > t0 + close + tick)
+		fail("bypass close: FIN", "entry %s, deadline %.1f s ahead",
+		     v ? "not marked closing" : "gone",
+		     v ? (double)(int64_t)(v->expires_ns - t0) / 1e9 : 0.0);
+	sleep_ms(1100);         /* past the refresh slack */
+	expect("bypass close: server still sends", &srv, P_IN, PASSV(MXW_R_PASS_BYPASS));
+	t0 = mono_ns();
+	v = bypass_get(&k);
+	checks++;
+	if (!v || v->expires_ns > t0 + close + tick ||
+	    v->expires_ns + 2 * tick < t0 + close - 1000000000ull)
+		fail("bypass close: half-closed refresh", "deadline %.1f s ahead, want %llu s",
+		     v ? (double)(int64_t)(v->expires_ns - t0) / 1e9 : 0.0,
+		     close / 1000000000ull);
+
+	reset();
+	apply_insp(I_LIVE);
+	sockets_on("bypass rst");
+	bypass_add("192.0.2.10", 40000, "10.0.0.25", 3600 * 1000);
+	expect_n("bypass close: RST", &rst, PASSV(MXW_R_PASS_BYPASS));
+	t0 = mono_ns();
+	v = bypass_get(&k);
+	checks++;
+	if (!v || v->expires_ns > t0 + close + tick)
+		fail("bypass close: RST", "deadline %.1f s ahead, want at most %llu s",
+		     v ? (double)(int64_t)(v->expires_ns - t0) / 1e9 : 0.0,
+		     close / 1000000000ull);
+}
+
+/*
  * Inspection over time: a bypass entry's idle deadline is pushed forward
  * by traffic; a new SYN on a bypassed 4-tuple puts the flow back under
  * inspection; the heartbeat running out turns the path off.
@@ -1855,57 +1915,6 @@ static void test_inspection_time(void)
 	if (bypass_get(&k))
 		fail("bypass reuse", "the SYN left the bypass slot in place");
 	expect_n("new session inspected", &pay, XDP_REDIRECT, MXW_R_TO_INSPECT);
-
-	/* A FIN brings the entry's deadline down to MXW_BYPASS_CLOSE_NS
-	 * (60 s), and the other side, which may still send, keeps the
-	 * bypass without carrying it past that again; an RST does the
-	 * same.  Before the FIN, traffic pushed it an hour ahead. */
-	{
-		struct pspec fin = { C4, .proto = PB_TCP, .sport = 40000, .dport = 25,
-				     .flags = F_FIN | F_ACK };
-		struct pspec rst = { C4, .proto = PB_TCP, .sport = 40000, .dport = 25,
-				     .flags = F_RST };
-		struct pspec srv = { R4, FROM25, .flags = F_ACK, .payload = 30 };
-		const uint64_t close = 60ull * 1000000000ull, tick = 20000000ull;
-
-		reset();
-		apply_insp(I_LIVE);
-		sockets_on("bypass close");
-		bypass_add("192.0.2.10", 40000, "10.0.0.25", 3600 * 1000);
-		expect_n("bypass close: payload", &pay, PASSV(MXW_R_PASS_BYPASS));
-		expect_n("bypass close: client FIN", &fin, PASSV(MXW_R_PASS_BYPASS));
-		t0 = mono_ns();
-		v = bypass_get(&k);
-		checks++;
-		if (!v || !(v->flags & MXW_FF_FIN_SEEN) ||
-		    v->expires_ns > t0 + close + tick)
-			fail("bypass close: FIN", "entry %s, deadline %.1f s ahead",
-			     v ? "not marked closing" : "gone",
-			     v ? (double)(int64_t)(v->expires_ns - t0) / 1e9 : 0.0);
-		sleep_ms(1100);         /* past the refresh slack */
-		expect("bypass close: server still sends", &srv, P_IN, PASSV(MXW_R_PASS_BYPASS));
-		t0 = mono_ns();
-		v = bypass_get(&k);
-		checks++;
-		if (!v || v->expires_ns > t0 + close + tick ||
-		    v->expires_ns + 2 * tick < t0 + close - 1000000000ull)
-			fail("bypass close: half-closed refresh", "deadline %.1f s ahead, want %llu s",
-			     v ? (double)(int64_t)(v->expires_ns - t0) / 1e9 : 0.0,
-			     close / 1000000000ull);
-
-		reset();
-		apply_insp(I_LIVE);
-		sockets_on("bypass rst");
-		bypass_add("192.0.2.10", 40000, "10.0.0.25", 3600 * 1000);
-		expect_n("bypass close: RST", &rst, PASSV(MXW_R_PASS_BYPASS));
-		t0 = mono_ns();
-		v = bypass_get(&k);
-		checks++;
-		if (!v || v->expires_ns > t0 + close + tick)
-			fail("bypass close: RST", "deadline %.1f s ahead, want at most %llu s",
-			     v ? (double)(int64_t)(v->expires_ns - t0) / 1e9 : 0.0,
-			     close / 1000000000ull);
-	}
 
 	/* Heartbeat 150 ms ahead: inspected now, fail mode after 400 ms. */
 	reset();
@@ -2265,6 +2274,7 @@ int main(void)
 	test_hints();
 	test_redirect_error();
 	test_inspection_time();
+	test_bypass_close();
 	test_xsk_queues();
 	test_spoofed_flood();
 	test_conn_eviction();
